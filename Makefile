@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` and `make test`. See README.md.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(CURDIR)/$(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): requirements/base.in requirements/dev.in requirements/lock.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.in -c requirements/lock.txt
+	touch $(STAMP)
+
+## install: virtualenv + pinned dependencies + database migrations + static files (idempotent)
+install: $(STAMP)
+	cd backend && $(PY) manage.py migrate --noinput
+	cd backend && $(PY) manage.py collectstatic --noinput --verbosity 0
+
+## run: web (gunicorn), worker and beat (Celery) together; Ctrl-C stops all three
+run: install
+	$(VENV)/bin/honcho -f Procfile -d . start --port $${PORT:-8000}
+
+## test: the whole suite (set DATABASE_URL / CELERY_BROKER_URL / REQUIRE_SERVICES=1 for the services pass)
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var $(VENV)

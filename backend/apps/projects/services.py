@@ -1,0 +1,56 @@
+"""Business actions on projects and user stories; each sends its domain signal after commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from apps.projects import signals
+from apps.projects.models import Project, UserStory
+from core.signals import send_on_commit
+
+_TRACKED_PROJECT_FIELDS = ("name", "description", "owner", "members")
+
+
+@transaction.atomic
+def project_create(*, owner: AbstractBaseUser, name: str, description: str = "", members=()) -> Project:
+    project = Project.objects.create(owner=owner, name=name, description=description)
+    if members:
+        project.members.set(members)
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, actor: AbstractBaseUser, data: dict[str, Any]) -> Project:
+    changed: list[str] = []
+    members = data.pop("members", None)
+    for field, value in data.items():
+        if getattr(project, field) != value:
+            setattr(project, field, value)
+            changed.append(field)
+    if changed:
+        project.save()
+    if members is not None:
+        before = set(project.members.values_list("pk", flat=True))
+        after = {m.pk for m in members}
+        if before != after:
+            project.members.set(members)
+            changed.append("members")
+    if changed:
+        send_on_commit(
+            signals.project_updated,
+            sender=Project,
+            project=project,
+            changed_fields=changed,
+            actor=actor,
+        )
+    return project
+
+
+@transaction.atomic
+def user_story_create(*, actor: AbstractBaseUser, project: Project, **fields: Any) -> UserStory:
+    story = UserStory.objects.create(project=project, created_by=actor, **fields)
+    send_on_commit(signals.user_story_created, sender=UserStory, story=story, actor=actor)
+    return story

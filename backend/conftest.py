@@ -1,0 +1,64 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from apps.projects.tests.factories import ProjectFactory, UserFactory
+
+pytest_plugins = ["tests_support.services"]
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(is_staff=True)
+
+
+@pytest.fixture
+def project(user):
+    return ProjectFactory(owner=user)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)`: an APIClient that authenticates with the user's DRF token."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def auth_client(client_for, user) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks as if the request's transaction had committed.
+
+    Tests are wrapped in a transaction that never commits, so without this the domain signals
+    (sent on commit) would never fire.
+    """
+    return lambda: django_capture_on_commit_callbacks(execute=True)

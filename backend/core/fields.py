@@ -1,0 +1,75 @@
+"""An encrypted model field for tokens and secrets (Fernet, keys rotate with MultiFernet).
+
+`FIELD_ENCRYPTION_KEYS` is a comma-separated list of Fernet keys: the first encrypts, every
+one decrypts, so a new key can be put first and old rows re-encrypted at leisure
+(`manage.py rotate_encryption_keys`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+_PREFIX = "fernet:"
+
+
+@lru_cache(maxsize=4)
+def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in keys])
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must be Fernet keys (urlsafe base64 of 32 bytes); "
+            "make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        ) from exc
+
+
+def get_fernet() -> MultiFernet:
+    return _fernet_for(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def encrypt_str(value: str) -> str:
+    return _PREFIX + get_fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_str(value: str) -> str:
+    if not value.startswith(_PREFIX):
+        raise ImproperlyConfigured("Stored value is not encrypted")
+    try:
+        return get_fernet().decrypt(value[len(_PREFIX) :].encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "An encrypted value cannot be read with FIELD_ENCRYPTION_KEYS; was a key removed?"
+        ) from exc
+
+
+def rotate_str(value: str) -> str:
+    return _PREFIX + get_fernet().rotate(value[len(_PREFIX) :].encode()).decode()
+
+
+class EncryptedTextField(models.TextField):
+    """Plain `str` in Python, Fernet ciphertext in the database. Empty stays empty."""
+
+    description = "Text encrypted at rest"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        if value is None or value == "":
+            return value
+        return decrypt_str(value)
+
+    def get_prep_value(self, value: Any) -> str | None:
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt_str(str(value))
+
+    def to_python(self, value: Any) -> str | None:
+        if isinstance(value, str) and value.startswith(_PREFIX):
+            return decrypt_str(value)
+        return value

@@ -1,0 +1,12 @@
+"""Settings for the test suite: the production settings with test-friendly defaults.
+
+Only defaults are set here; the environment (e.g. CI's DATABASE_URL) still wins.
+"""
+
+import os
+
+os.environ.setdefault("TESTING", "1")
+os.environ.setdefault("INTEGRATIONS_ALLOW_PRIVATE_TARGETS", "true")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .base import *  # noqa: E402,F403
