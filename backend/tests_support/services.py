@@ -77,7 +77,9 @@ def test_database_url() -> str:
 class CeleryWorkerProcess:
     """A real `celery worker` in a subprocess, on the test database and a given broker."""
 
-    def __init__(self, broker_url: str, extra_env: dict[str, str] | None = None, concurrency: int = 2):
+    def __init__(
+        self, broker_url: str, extra_env: dict[str, str] | None = None, concurrency: int = 2
+    ):
         self.broker_url = broker_url
         self.extra_env = extra_env or {}
         self.concurrency = concurrency
@@ -101,10 +103,22 @@ class CeleryWorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "core", "worker",
-                "--loglevel", "INFO", "--pool", "prefork",
-                "--concurrency", str(self.concurrency),
-                "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}-{time.time_ns()}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "core",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                str(self.concurrency),
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}-{time.time_ns()}@%h",
             ],
             cwd=BACKEND_DIR,
             env=self.env(),

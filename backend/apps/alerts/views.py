@@ -11,7 +11,9 @@ class IsStaffOrReadOnly(permissions.BasePermission):
     message = "Only staff users can raise or remove system alerts."
 
     def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+        return request.method in permissions.SAFE_METHODS or bool(
+            request.user and request.user.is_staff
+        )
 
 
 class SystemAlertViewSet(
@@ -30,4 +32,6 @@ class SystemAlertViewSet(
     queryset = SystemAlert.objects.all()
 
     def perform_create(self, serializer: SystemAlertSerializer) -> None:
-        serializer.instance = services.system_alert_raise(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = services.system_alert_raise(
+            actor=self.request.user, **serializer.validated_data
+        )

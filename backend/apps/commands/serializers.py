@@ -60,5 +60,9 @@ class CommandExecutionSerializer(serializers.ModelSerializer):
 class CommandExecutionCompleteSerializer(serializers.Serializer):
     exit_code = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)
     output = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False, max_length=MAX_SUBMITTED_OUTPUT
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        max_length=MAX_SUBMITTED_OUTPUT,
     )

@@ -27,7 +27,9 @@ def projects_visible_to(user: AbstractBaseUser) -> QuerySet[Project]:
 def user_can_see_project(user: AbstractBaseUser, project: Project | None) -> bool:
     if project is None or not user.is_active:
         return False
-    return user.is_staff or project.owner_id == user.pk or project.members.filter(pk=user.pk).exists()
+    return (
+        user.is_staff or project.owner_id == user.pk or project.members.filter(pk=user.pk).exists()
+    )
 
 
 def user_stories_visible_to(user: AbstractBaseUser) -> QuerySet[UserStory]:

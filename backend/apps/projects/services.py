@@ -15,7 +15,9 @@ _TRACKED_PROJECT_FIELDS = ("name", "description", "owner", "members")
 
 
 @transaction.atomic
-def project_create(*, owner: AbstractBaseUser, name: str, description: str = "", members=()) -> Project:
+def project_create(
+    *, owner: AbstractBaseUser, name: str, description: str = "", members=()
+) -> Project:
     project = Project.objects.create(owner=owner, name=name, description=description)
     if members:
         project.members.set(members)

@@ -26,8 +26,10 @@ class ProjectViewSet(viewsets.ModelViewSet):
     filterset_fields = ["owner"]
 
     def get_queryset(self):
-        return projects_visible_to(self.request.user).select_related("owner").prefetch_related(
-            "members"
+        return (
+            projects_visible_to(self.request.user)
+            .select_related("owner")
+            .prefetch_related("members")
         )
 
     def perform_create(self, serializer: ProjectSerializer) -> None:
@@ -55,4 +57,3 @@ class UserStoryViewSet(viewsets.ModelViewSet):
         serializer.instance = services.user_story_create(
             actor=self.request.user, project=data.pop("project"), **data
         )
-

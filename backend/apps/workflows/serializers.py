@@ -64,4 +64,6 @@ class WorkflowExecutionCompleteSerializer(serializers.Serializer):
 
 
 class WorkflowExecutionFailSerializer(serializers.Serializer):
-    error_message = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    error_message = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=10_000
+    )

@@ -31,7 +31,9 @@ def _finish(
     # Lock the row: two concurrent "complete" calls must not both succeed and signal twice.
     locked = WorkflowExecution.objects.select_for_update().get(pk=execution.pk)
     if locked.is_finished:
-        raise InvalidTransition(f"This execution is already {locked.status}; it cannot become {status}.")
+        raise InvalidTransition(
+            f"This execution is already {locked.status}; it cannot become {status}."
+        )
     now = timezone.now()
     locked.status = status
     locked.completed_at = now

@@ -44,7 +44,9 @@ class WorkflowExecutionViewSet(
     def get_queryset(self):
         return workflow_executions_visible_to(self.request.user)
 
-    @extend_schema(request=WorkflowExecutionCompleteSerializer, responses=WorkflowExecutionSerializer)
+    @extend_schema(
+        request=WorkflowExecutionCompleteSerializer, responses=WorkflowExecutionSerializer
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         execution = self.get_object()
@@ -71,5 +73,7 @@ class WorkflowExecutionViewSet(
     @extend_schema(request=None, responses=WorkflowExecutionSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        execution = services.workflow_execution_cancel(execution=self.get_object(), actor=request.user)
+        execution = services.workflow_execution_cancel(
+            execution=self.get_object(), actor=request.user
+        )
         return Response(WorkflowExecutionSerializer(execution).data)

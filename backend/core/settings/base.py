@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import dj_database_url
 
 from core import env
-from core.env import BASE_DIR, VAR_DIR, env_bool, env_float, env_int, env_list, env_str
+from core.env import BASE_DIR, VAR_DIR, env_bool, env_int, env_list, env_str
 
 DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
@@ -81,7 +83,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     # A file, not memory: a real worker process in the tests must see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(env.var_path("test_db.sqlite3"))}
+    # One file per test process, so test runs started side by side never share (or delete)
+    # each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(env.var_path(f"test_db_{os.getpid()}.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -154,13 +158,16 @@ if CELERY_BROKER_IS_EMBEDDED:
     CELERY_BROKER_URL = "filesystem://"
     _queue_dir = VAR_DIR / "broker" / "queue"
     _processed_dir = VAR_DIR / "broker" / "processed"
-    for _d in (_queue_dir, _processed_dir):
+    _control_dir = VAR_DIR / "broker" / "control"
+    for _d in (_queue_dir, _processed_dir, _control_dir):
         _d.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_processed_dir),
         "store_processed": False,
+        # Exchange tables; kombu's default is "control" relative to the working directory.
+        "control_folder": str(_control_dir),
     }
     # The filesystem transport has no fanout exchange, so remote control cannot work.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False

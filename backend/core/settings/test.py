@@ -9,4 +9,4 @@ os.environ.setdefault("TESTING", "1")
 os.environ.setdefault("INTEGRATIONS_ALLOW_PRIVATE_TARGETS", "true")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
-from .base import *  # noqa: E402,F403
+from .base import *  # noqa: F403
