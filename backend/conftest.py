@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 
-pytest_plugins = ["tests_support.services"]
+pytest_plugins = ["tests_support.services", "tests_support.receivers"]
 
 
 @pytest.fixture
@@ -62,3 +62,24 @@ def run_on_commit(django_capture_on_commit_callbacks):
     (sent on commit) would never fire.
     """
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def record_signal():
+    """`calls = record_signal(signal)`: every send of `signal` during the test, as kwargs dicts."""
+    connected = []
+
+    def record(signal) -> list[dict]:
+        calls: list[dict] = []
+
+        def receiver(sender, **kwargs):
+            kwargs.pop("signal", None)
+            calls.append({"sender": sender, **kwargs})
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return calls
+
+    yield record
+    for signal, receiver in connected:
+        signal.disconnect(receiver)

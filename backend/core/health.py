@@ -1,16 +1,25 @@
-"""`GET /healthz`: is the database reachable, is the task broker reachable."""
+"""`GET /healthz`: is the database reachable, is the task broker reachable.
+
+`GET /healthz?worker=1` also sends a `core.ping` task and waits up to 2 s for some Celery
+worker to answer it (through the database), so a monitor can tell "requests are accepted
+but nothing consumes the queue" apart from "all fine". The plain check never enqueues.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.celery import app as celery_app
+from core.models import WorkerHeartbeat
+from core.tasks import PING_EXPIRES_SECONDS, ping
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +49,6 @@ def check_broker() -> dict:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
             if settings.CELERY_BROKER_IS_EMBEDDED:
                 folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-                import os
-
                 if not os.access(folder, os.W_OK):
                     raise PermissionError(f"{folder} is not writable")
     except Exception as exc:
@@ -54,9 +61,50 @@ def check_broker() -> dict:
     }
 
 
+WORKER_CHECK_TIMEOUT = 2.0
+
+
+def check_worker(timeout: float = WORKER_CHECK_TIMEOUT, broker_connection=None) -> dict:
+    """Send a ping and wait up to `timeout` s for any worker to record that it answered it.
+
+    `broker_connection` (a kombu connection) sends through another broker than the configured
+    one; the answer is still read from this process's database.
+    """
+    started = time.perf_counter()
+    requested_at = timezone.now()
+    try:
+        ping.apply_async(
+            args=[requested_at.isoformat()],
+            expires=PING_EXPIRES_SECONDS,
+            connection=broker_connection,
+        )
+    except Exception as exc:
+        logger.warning("health: cannot enqueue a worker ping: %s", exc)
+        return {"ok": False, "error": type(exc).__name__}
+    deadline = started + timeout
+    while True:
+        answered = (
+            WorkerHeartbeat.objects.filter(last_ping_requested_at__gte=requested_at)
+            .order_by("-last_seen_at")
+            .first()
+        )
+        if answered is not None:
+            return {
+                "ok": True,
+                "worker": answered.hostname,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+        if time.perf_counter() >= deadline:
+            return {"ok": False, "error": f"no worker answered within {timeout:g}s"}
+        time.sleep(0.05)
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": check_database(), "broker": check_broker()}
+    if request.GET.get("worker") in {"1", "true", "yes"}:
+        ready = checks["database"]["ok"] and checks["broker"]["ok"]
+        checks["worker"] = check_worker() if ready else {"ok": False, "error": "not checked"}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503

@@ -1,1 +1,1 @@
-from .base import *  # noqa: F403
+"""Settings modules: `base` (every deployment, configured by environment) and `test`."""

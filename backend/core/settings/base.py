@@ -7,7 +7,7 @@ import os
 import dj_database_url
 
 from core import env
-from core.env import BASE_DIR, VAR_DIR, env_bool, env_int, env_list, env_str
+from core.env import BASE_DIR, VAR_DIR, env_bool, env_float, env_int, env_list, env_str
 
 DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
@@ -35,10 +35,12 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "apps.projects",
     "apps.workflows",
     "apps.commands",
     "apps.alerts",
+    "apps.integrations_external",
 ]
 
 MIDDLEWARE = [
@@ -181,12 +183,46 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Never hold a web request hostage to a down broker: the sweeper re-enqueues anything unsent.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(env.var_path("celerybeat-schedule"))
-# Periodic jobs register themselves here from each app's `tasks` module (see apps' ready()).
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Integrations ---------------------------------------------------------------------------
+# Each falls back to a safe embedded default, so `make run` needs no outside service.
+GITHUB_API_BASE_URL = env_str("GITHUB_API_BASE_URL", "https://api.github.com").rstrip("/")
+SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
+if not SLACK_API_BASE_URL.endswith("/"):
+    SLACK_API_BASE_URL += "/"
+# Off by default: webhook URLs on private/loopback addresses are refused (SSRF). Tests and local
+# demos turn it on to reach receivers on 127.0.0.1.
+INTEGRATIONS_ALLOW_PRIVATE_TARGETS = env_bool("INTEGRATIONS_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 5.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 10 * 3600.0)
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_float("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 3600.0)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+# A claimed delivery whose worker died becomes due again when its lease runs out.
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 60)
+DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 30.0)
+DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 100)
+WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_AUTO_DISABLE_AFTER_FAILURES", 15)
+WEBHOOK_AUTO_DISABLE_AFTER_DAYS = env_float("WEBHOOK_AUTO_DISABLE_AFTER_DAYS", 5.0)
+
+# --- Periodic jobs (Celery beat) ------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deliveries": {
+        "task": "integrations.sweep_deliveries",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+    },
+    "prune-deliveries": {"task": "integrations.prune_deliveries", "schedule": 3600.0},
+}
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -10,3 +10,7 @@ os.environ.setdefault("INTEGRATIONS_ALLOW_PRIVATE_TARGETS", "true")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
 from .base import *  # noqa: F403
+from .base import INSTALLED_APPS
+
+# Test-only models (no migrations: pytest-django creates their tables directly).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests_support"]

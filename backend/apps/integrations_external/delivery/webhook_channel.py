@@ -1,0 +1,79 @@
+"""The webhook channel: endpoints, their deliveries, counters and auto-disable."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import F
+from django.utils import timezone
+
+from apps.integrations_external.delivery.channels import Channel, SendResult, register
+from apps.integrations_external.delivery.transports.webhook import WebhookTransport
+from apps.integrations_external.models import (
+    DeliveryStatus,
+    Event,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+def build_delivery(event: Event, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    return WebhookDelivery(
+        event=event, event_type=event.type, payload=event.envelope(), endpoint=endpoint
+    )
+
+
+def after_results(results: list[tuple[WebhookDelivery, SendResult]]) -> None:
+    from apps.integrations_external.services.webhook_service import WebhookService
+
+    now = timezone.now()
+    per_endpoint: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    gone: dict[int, str] = {}
+    for delivery, result in results:
+        if result.outcome == SendResult.DEFER:
+            continue
+        stats = per_endpoint[delivery.endpoint_id]
+        if result.outcome == SendResult.SUCCESS:
+            stats["success"] += 1
+        else:
+            stats["failure"] += 1
+        if delivery.status == DeliveryStatus.FAILED:
+            stats["exhausted"] += 1
+        if result.target_problem:
+            gone[delivery.endpoint_id] = result.target_problem
+    for endpoint_id, stats in per_endpoint.items():
+        update = {
+            "success_count": F("success_count") + stats["success"],
+            "failure_count": F("failure_count") + stats["failure"],
+            "last_triggered_at": now,
+        }
+        if stats["success"]:
+            update.update(consecutive_failures=0, failing_since=None)
+        elif stats["exhausted"]:
+            update["consecutive_failures"] = F("consecutive_failures") + stats["exhausted"]
+        WebhookEndpoint.objects.filter(pk=endpoint_id).update(**update)
+        if not stats["success"] and stats["exhausted"]:
+            WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(
+                failing_since=now
+            )
+    for endpoint_id, reason in gone.items():
+        WebhookService.disable_endpoint(endpoint_id, reason)
+    if per_endpoint:
+        WebhookService.check_auto_disable([i for i, s in per_endpoint.items() if s["exhausted"]])
+
+
+CHANNEL = register(
+    Channel(
+        name="webhook",
+        delivery_model=WebhookDelivery,
+        target_queryset=lambda: WebhookEndpoint.objects.all(),
+        owner_path="owner",
+        project_scoped=True,
+        build_delivery=build_delivery,
+        transport_factory=WebhookTransport,
+        max_retries=lambda delivery: delivery.endpoint.retry_count,
+        after_results=after_results,
+        concurrency=16,
+        accepts_custom=lambda endpoint, event_type: endpoint.wants_custom(event_type),
+    )
+)

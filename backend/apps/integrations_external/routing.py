@@ -1,0 +1,72 @@
+"""Who receives what: one rule for every channel.
+
+A target (webhook endpoint, Slack integration, a person's email settings) receives an event when
+  - it is active and its switch for the event's category is on (custom types: subscribed by name);
+  - its owner may see the event's project (owner or member), and its own project scope, if
+    any, is that project;
+  - system alerts: only targets owned by staff;
+  - events without a project (custom ones): only the publisher's own targets.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from apps.integrations_external import catalog
+from apps.integrations_external.delivery.channels import Channel, all_channels
+from apps.integrations_external.models import Event
+
+
+def owner_q(event: Event, owner_path: str) -> Q | None:
+    """Whose targets may receive `event`; None means nobody's."""
+    active = Q(**{f"{owner_path}__is_active": True})
+    if event.type == "system.alert":
+        return active & Q(**{f"{owner_path}__is_staff": True})
+    if event.project_id is not None:
+        project = event.project
+        members = list(project.members.values_list("pk", flat=True))
+        return active & Q(**{f"{owner_path}__pk__in": [project.owner_id, *members]})
+    if event.actor_id is not None:
+        return active & Q(**{f"{owner_path}__pk": event.actor_id})
+    return None
+
+
+def targets_for(event: Event, channel: Channel) -> list:
+    category = catalog.category_of(event.type)
+    if category == catalog.TEST:
+        return []  # tests are addressed to one target explicitly, never routed
+    owners = owner_q(event, channel.owner_path)
+    if owners is None:
+        return []
+    model = channel.target_queryset().model
+    switch = getattr(model, "EVENT_SWITCHES", {}).get(category)
+    if category == catalog.CUSTOM:
+        if channel.accepts_custom is None:
+            return []
+        switch_q = Q()
+    elif switch is None:
+        return []
+    else:
+        switch_q = Q(**{switch: True})
+    query = channel.target_queryset().filter(owners, switch_q)
+    if hasattr(model, "is_active"):
+        query = query.filter(is_active=True)
+    if channel.project_scoped:
+        scope = Q(project__isnull=True)
+        if event.project_id is not None:
+            scope |= Q(project_id=event.project_id)
+        query = query.filter(scope)
+    targets = list(query)
+    if category == catalog.CUSTOM:
+        targets = [t for t in targets if channel.accepts_custom(t, event.type)]
+    return targets
+
+
+def route(event: Event) -> dict[str, list]:
+    plan: dict[str, list] = {}
+    for channel in all_channels():
+        channel.prepare(event)
+        targets = targets_for(event, channel)
+        if targets:
+            plan[channel.name] = targets
+    return plan

@@ -1,0 +1,54 @@
+"""Celery tasks: thin wrappers that take ids and let the engine re-read and re-check rows."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from apps.integrations_external.delivery import channels, engine
+from apps.integrations_external.delivery.scheduling import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="integrations.deliver", acks_late=True, ignore_result=True)
+def deliver(channel_name: str, delivery_ids: list[int]) -> int:
+    """Send the given deliveries of one channel. Safe to run twice: claimed rows only."""
+    return engine.process(channels.get(channel_name), delivery_ids)
+
+
+@shared_task(name="integrations.sweep_deliveries", ignore_result=True)
+def sweep_deliveries() -> dict[str, int]:
+    """Re-enqueue every delivery that is overdue and not in flight (lost message, dead worker,
+    or a retry too far ahead for a broker countdown)."""
+    found: dict[str, int] = {}
+    grace = settings.DELIVERY_SWEEP_INTERVAL_SECONDS
+    for channel in channels.all_channels():
+        ids = engine.overdue_ids(channel, grace_seconds=grace)
+        if ids:
+            enqueue(channel.name, ids)
+            found[channel.name] = len(ids)
+    if found:
+        logger.info("sweeper re-enqueued %s", found)
+    return found
+
+
+@shared_task(name="integrations.prune_deliveries", ignore_result=True)
+def prune_deliveries() -> int:
+    """Delete finished deliveries (and their attempts) older than the retention period."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+    removed = 0
+    for channel in channels.all_channels():
+        count, _ = channel.delivery_model.objects.filter(
+            created_at__lt=cutoff, status__in=["success", "failed"]
+        ).delete()
+        removed += count
+    from apps.integrations_external.models import Event
+
+    # Events nobody delivers any more (kept as long as their deliveries).
+    count, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
+    return removed + count
