@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.workflows.urls")),
     path("", include("apps.commands.urls")),
     path("", include("apps.alerts.urls")),
+    path("integrations-external/", include("apps.integrations_external.urls")),
 ]
 
 urlpatterns = [

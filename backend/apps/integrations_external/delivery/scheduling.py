@@ -11,7 +11,7 @@ def _batches(ids: list[int], size: int) -> list[list[int]]:
 
 
 def enqueue(channel: str, ids: list[int], countdown: float | None = None) -> None:
-    from apps.integrations_external.tasks import deliver
+    from apps.integrations_external.tasks.delivery import deliver
 
     for batch in _batches(list(ids), settings.DELIVERY_BATCH_SIZE):
         if countdown:

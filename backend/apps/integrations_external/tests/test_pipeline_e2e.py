@@ -5,7 +5,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tasks import deliver
+from apps.integrations_external.tasks.delivery import deliver
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 from tests_support.receivers import Reply

@@ -1,0 +1,1 @@
+"""Serializers of the email part of the integrations."""

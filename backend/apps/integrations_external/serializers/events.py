@@ -1,0 +1,1 @@
+"""Serializers of the events part of the integrations."""

@@ -1,0 +1,1 @@
+"""Serializers of the github part of the integrations."""

@@ -1,0 +1,1 @@
+"""Serializers of the slack part of the integrations."""

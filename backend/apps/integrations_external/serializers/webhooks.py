@@ -1,0 +1,1 @@
+"""Serializers of the webhooks part of the integrations."""

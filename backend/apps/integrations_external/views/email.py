@@ -1,0 +1,3 @@
+"""API views of the email part of the integrations."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API views of the events part of the integrations."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API views of the github part of the integrations."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API views of the slack part of the integrations."""
+
+urlpatterns: list = []

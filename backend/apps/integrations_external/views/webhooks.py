@@ -1,0 +1,3 @@
+"""API views of the webhooks part of the integrations."""
+
+urlpatterns: list = []
