@@ -5,8 +5,9 @@ from rest_framework import serializers
 from apps.commands.models import Command, CommandExecution
 from apps.projects.serializers import VisibleProjectField
 
-# A request body bigger than this is refused (400) rather than silently cut at the API edge.
-MAX_SUBMITTED_OUTPUT = 10 * 1024 * 1024
+# Output longer than this is refused (400) rather than silently cut at the API edge. It stays
+# below Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), above which the whole body is refused (413).
+MAX_SUBMITTED_OUTPUT = 2 * 1024 * 1024
 
 
 class CommandSerializer(serializers.ModelSerializer):
