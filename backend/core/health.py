@@ -104,7 +104,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": check_database(), "broker": check_broker()}
     if request.GET.get("worker") in {"1", "true", "yes"}:
         ready = checks["database"]["ok"] and checks["broker"]["ok"]
-        checks["worker"] = check_worker() if ready else {"ok": False, "error": "not checked"}
+        checks["worker"] = (
+            check_worker(WORKER_CHECK_TIMEOUT) if ready else {"ok": False, "error": "not checked"}
+        )
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503

@@ -59,7 +59,11 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = ReceivedRequest(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.time(),
                 )
                 with receiver.lock:
                     receiver.requests.append(request)
