@@ -1,0 +1,312 @@
+"""Workflows and their executions over HTTP: the state machine, its signal, visibility."""
+
+import pytest
+from django.db import transaction
+
+from apps.projects.tests.factories import ProjectFactory
+from apps.workflows import services
+from apps.workflows.models import Workflow, WorkflowExecution
+from apps.workflows.signals import workflow_execution_finished
+from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+
+pytestmark = pytest.mark.django_db
+
+WORKFLOWS = "/api/v1/workflows/"
+EXECUTIONS = "/api/v1/workflow-executions/"
+
+
+def execution_action(execution_id, action: str) -> str:
+    return f"{EXECUTIONS}{execution_id}/{action}/"
+
+
+@pytest.fixture
+def finished(record_signal):
+    return record_signal(workflow_execution_finished)
+
+
+def create_and_execute(client) -> dict:
+    project = client.post("/api/v1/projects/", {"name": "P"}).json()
+    workflow = client.post(
+        WORKFLOWS,
+        {"project": project["id"], "name": "Deploy", "definition": {"steps": ["build", "ship"]}},
+    )
+    assert workflow.status_code == 201, workflow.content
+    execution = client.post(f"{WORKFLOWS}{workflow.json()['id']}/execute/")
+    assert execution.status_code == 201, execution.content
+    return execution.json()
+
+
+def test_given_a_token_when_project_workflow_execute_complete_then_completed_and_signalled_once(
+    auth_client, user, finished, run_on_commit
+):
+    execution = create_and_execute(auth_client)
+    assert execution["status"] == "running"
+    assert execution["started_at"] is not None
+    assert finished == []
+
+    with run_on_commit():
+        resp = auth_client.post(
+            execution_action(execution["id"], "complete"), {"result": {"deployed": "v1.2"}}
+        )
+
+    assert resp.status_code == 200, resp.content
+    body = resp.json()
+    assert body["status"] == "completed"
+    assert body["result"] == {"deployed": "v1.2"}
+    assert body["completed_at"] is not None
+    assert body["duration_seconds"] >= 0
+    assert len(finished) == 1
+    assert finished[0]["sender"] is WorkflowExecution
+    assert finished[0]["execution"].pk == execution["id"]
+    assert finished[0]["execution"].status == "completed"
+    assert finished[0]["actor"] == user
+
+
+def test_given_a_running_execution_when_failed_then_failed_with_message_and_signalled_once(
+    auth_client, finished, run_on_commit
+):
+    execution = create_and_execute(auth_client)
+
+    with run_on_commit():
+        resp = auth_client.post(
+            execution_action(execution["id"], "fail"), {"error_message": "step ship: timeout"}
+        )
+
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["status"] == "failed"
+    assert resp.json()["error_message"] == "step ship: timeout"
+    assert [c["execution"].status for c in finished] == ["failed"]
+
+
+def test_given_a_running_execution_when_cancelled_then_cancelled_and_no_finished_signal(
+    auth_client, finished, run_on_commit
+):
+    execution = create_and_execute(auth_client)
+
+    with run_on_commit():
+        resp = auth_client.post(execution_action(execution["id"], "cancel"))
+
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["status"] == "cancelled"
+    assert finished == []
+
+
+def test_given_complete_without_a_body_when_posted_then_completed_with_null_result(
+    auth_client, project
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    resp = auth_client.post(execution_action(execution.pk, "complete"))
+
+    assert resp.status_code == 200
+    assert resp.json()["result"] is None
+
+
+@pytest.mark.parametrize("first", ["complete", "fail", "cancel"])
+@pytest.mark.parametrize("second", ["complete", "fail", "cancel"])
+def test_given_a_finished_execution_when_finishing_it_again_then_409_with_a_clear_message(
+    auth_client, project, finished, run_on_commit, first, second
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+    with run_on_commit():
+        assert auth_client.post(execution_action(execution.pk, first)).status_code == 200
+    signals_before = len(finished)
+
+    with run_on_commit():
+        resp = auth_client.post(execution_action(execution.pk, second))
+
+    assert resp.status_code == 409
+    assert "already" in resp.json()["detail"]
+    assert len(finished) == signals_before
+    execution.refresh_from_db()
+    assert (
+        execution.status
+        == {"complete": "completed", "fail": "failed", "cancel": "cancelled"}[first]
+    )
+
+
+def test_given_an_inactive_workflow_when_executed_then_409(auth_client, project):
+    workflow = WorkflowFactory(project=project, is_active=False)
+
+    resp = auth_client.post(f"{WORKFLOWS}{workflow.pk}/execute/")
+
+    assert resp.status_code == 409
+    assert "inactive" in resp.json()["detail"]
+    assert not WorkflowExecution.objects.exists()
+
+
+def test_given_a_member_when_executing_a_shared_workflow_then_201(client_for, user, other_user):
+    workflow = WorkflowFactory(project=ProjectFactory(owner=other_user, members=[user]))
+
+    resp = client_for(user).post(f"{WORKFLOWS}{workflow.pk}/execute/")
+
+    assert resp.status_code == 201
+    assert resp.json()["triggered_by"] == user.pk
+
+
+def test_given_another_users_workflow_when_reading_or_executing_then_404(auth_client, other_user):
+    workflow = WorkflowFactory(project=ProjectFactory(owner=other_user))
+
+    assert auth_client.get(f"{WORKFLOWS}{workflow.pk}/").status_code == 404
+    assert auth_client.patch(f"{WORKFLOWS}{workflow.pk}/", {"name": "x"}).status_code == 404
+    assert auth_client.delete(f"{WORKFLOWS}{workflow.pk}/").status_code == 404
+    assert auth_client.post(f"{WORKFLOWS}{workflow.pk}/execute/").status_code == 404
+    assert not WorkflowExecution.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["complete", "fail", "cancel"])
+def test_given_another_users_execution_when_acting_on_it_then_404_and_unchanged(
+    auth_client, other_user, finished, run_on_commit, action
+):
+    execution = WorkflowExecutionFactory(
+        workflow=WorkflowFactory(project=ProjectFactory(owner=other_user))
+    )
+
+    assert auth_client.get(f"{EXECUTIONS}{execution.pk}/").status_code == 404
+    with run_on_commit():
+        resp = auth_client.post(execution_action(execution.pk, action), {"result": "x"})
+
+    assert resp.status_code == 404
+    execution.refresh_from_db()
+    assert execution.status == "running"
+    assert finished == []
+
+
+def test_given_executions_of_several_users_when_listing_then_only_visible_ones(
+    auth_client, project, other_user
+):
+    mine = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+    WorkflowExecutionFactory(workflow=WorkflowFactory(project=ProjectFactory(owner=other_user)))
+
+    resp = auth_client.get(EXECUTIONS)
+
+    assert resp.status_code == 200
+    assert [e["id"] for e in resp.json()["results"]] == [mine.pk]
+    assert resp.json()["results"][0]["project"] == project.pk
+
+
+def test_given_executions_when_filtering_by_status_then_only_matching(auth_client, project):
+    workflow = WorkflowFactory(project=project)
+    done = WorkflowExecutionFactory(workflow=workflow, status="completed")
+    WorkflowExecutionFactory(workflow=workflow)
+
+    resp = auth_client.get(EXECUTIONS, {"status": "completed", "workflow": workflow.pk})
+
+    assert [e["id"] for e in resp.json()["results"]] == [done.pk]
+
+
+def test_given_the_executions_endpoint_when_creating_directly_then_405(auth_client):
+    assert auth_client.post(EXECUTIONS, {}).status_code == 405
+
+
+def test_given_a_project_i_cannot_see_when_creating_a_workflow_then_400_on_project(
+    auth_client, other_user
+):
+    hidden = ProjectFactory(owner=other_user)
+
+    resp = auth_client.post(WORKFLOWS, {"project": hidden.pk, "name": "Sneaky"})
+
+    assert resp.status_code == 400
+    assert "project" in resp.json()
+    assert not Workflow.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"definition": ["a", "list"]}, "definition"),
+        ({"definition": "a string"}, "definition"),
+        ({"definition": 42}, "definition"),
+        ({"definition": None}, "definition"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"is_active": "sometimes"}, "is_active"),
+        ({"project": 2**70}, "project"),
+        ({"project": "one"}, "project"),
+    ],
+)
+def test_given_bad_input_when_creating_a_workflow_then_400_with_field_errors(
+    auth_client, project, payload, field
+):
+    resp = auth_client.post(WORKFLOWS, {"project": project.pk, "name": "W", **payload})
+
+    assert resp.status_code == 400, resp.content
+    assert field in resp.json()
+
+
+def test_given_a_long_error_message_when_failing_then_400_on_error_message(auth_client, project):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    resp = auth_client.post(execution_action(execution.pk, "fail"), {"error_message": "e" * 10_001})
+
+    assert resp.status_code == 400
+    assert "error_message" in resp.json()
+    execution.refresh_from_db()
+    assert execution.status == "running"
+
+
+def test_given_a_completion_not_yet_committed_then_no_signal_until_commit(
+    project, user, finished, django_capture_on_commit_callbacks
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.workflow_execution_complete(execution=execution, actor=user, result={"ok": 1})
+        assert finished == []
+
+    assert finished == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert len(finished) == 1
+
+
+def test_given_a_completion_that_rolls_back_then_no_signal_and_still_running(
+    project, user, finished, django_capture_on_commit_callbacks
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.workflow_execution_complete(execution=execution, actor=user)
+        raise RuntimeError("boom")
+
+    assert callbacks == []
+    assert finished == []
+    execution.refresh_from_db()
+    assert execution.status == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_given_a_real_commit_when_completed_inside_an_outer_transaction_then_signal_after_it(
+    user, finished
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project__owner=user))
+
+    with transaction.atomic():
+        services.workflow_execution_complete(execution=execution, actor=user)
+        assert finished == []  # still inside the caller's transaction
+
+    assert len(finished) == 1
+    assert finished[0]["execution"].status == "completed"
+
+
+def test_given_a_receiver_that_raises_when_completing_then_the_request_still_succeeds(
+    auth_client, project, finished, run_on_commit
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("integration down")
+
+    workflow_execution_finished.connect(broken, weak=False)
+    try:
+        with run_on_commit():
+            resp = auth_client.post(execution_action(execution.pk, "complete"))
+    finally:
+        workflow_execution_finished.disconnect(broken)
+
+    assert resp.status_code == 200
+    assert len(finished) == 1
