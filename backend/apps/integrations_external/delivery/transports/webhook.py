@@ -8,22 +8,26 @@ import time
 import httpx
 from django.utils import timezone
 
-from apps.integrations_external.clients.base import USER_AGENT, build_http_client
-from apps.integrations_external.delivery import signing
+from apps.integrations_external.clients.base import (
+    USER_AGENT,
+    TargetRefused,
+    TemporaryError,
+    build_http_client,
+)
+from apps.integrations_external.delivery import signing, ssrf
 from apps.integrations_external.delivery.backoff import parse_retry_after
 from apps.integrations_external.delivery.channels import SendResult
 from apps.integrations_external.models import WebhookDelivery
 
-# Our headers win over an endpoint's custom headers.
-RESERVED_HEADERS = {
-    "content-type",
-    "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "host",
-    "content-length",
-}
+# Our headers win over an endpoint's custom headers: these (and every `webhook-*`) are ours.
+RESERVED_HEADERS = frozenset({"content-type", "user-agent", "host", "content-length"})
+RESERVED_PREFIXES = ("webhook-",)
+RESPONSE_BODY_LIMIT = 8 * 1024
+
+
+def is_reserved_header(name: str) -> bool:
+    lowered = name.strip().lower()
+    return lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_PREFIXES)
 
 
 def encode_body(payload: dict) -> bytes:
@@ -43,9 +47,7 @@ def active_secrets(endpoint) -> list[str]:
 
 def build_request_headers(delivery: WebhookDelivery, body: bytes, timestamp: int) -> dict[str, str]:
     endpoint = delivery.endpoint
-    headers = {
-        k: str(v) for k, v in (endpoint.headers or {}).items() if k.lower() not in RESERVED_HEADERS
-    }
+    headers = {k: str(v) for k, v in (endpoint.headers or {}).items() if not is_reserved_header(k)}
     headers.update(
         {
             "Content-Type": "application/json",
@@ -60,7 +62,22 @@ def build_request_headers(delivery: WebhookDelivery, body: bytes, timestamp: int
     return headers
 
 
+def _read_limited(response: httpx.Response, limit: int, deadline: float) -> str:
+    """The first `limit` bytes of the body. A body read to its end leaves the connection in the
+    keep-alive pool; a longer one (or one that outlives the deadline) closes it."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit or time.monotonic() > deadline:
+            break
+    return b"".join(chunks)[:limit].decode(response.encoding or "utf-8", errors="replace")
+
+
 class WebhookTransport:
+    """One pooled keep-alive client per process; never follows redirects; never sleeps."""
+
     def __init__(self, client: httpx.Client | None = None):
         self.client = client or build_http_client(max_connections=200)
 
@@ -69,28 +86,47 @@ class WebhookTransport:
         body = encode_body(delivery.payload)
         headers = build_request_headers(delivery, body, int(time.time()))
         shown_headers = {k: v for k, v in headers.items() if k != "webhook-signature"}
+        try:
+            target = ssrf.pin(endpoint.url)
+        except TargetRefused as exc:
+            return SendResult(SendResult.FAILED, error=str(exc), request_headers=shown_headers)
+        except TemporaryError as exc:
+            return SendResult(SendResult.RETRY, error=str(exc), request_headers=shown_headers)
+        extensions = {}
+        if target.host_header:
+            headers["Host"] = target.host_header
+        if target.sni_hostname:
+            extensions["sni_hostname"] = target.sni_hostname
+        timeout = endpoint.timeout_seconds
         started = time.perf_counter()
         try:
-            response = self.client.request(
+            request = self.client.build_request(
                 endpoint.method,
-                endpoint.url,
+                target.url,
                 content=body,
                 headers=headers,
-                timeout=httpx.Timeout(endpoint.timeout_seconds, connect=min(5, endpoint.timeout_seconds)),
+                timeout=httpx.Timeout(timeout, connect=min(5, timeout)),
+                extensions=extensions,
             )
+            response = self.client.send(request, stream=True)
+            try:
+                text = _read_limited(response, RESPONSE_BODY_LIMIT, time.monotonic() + timeout)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             return SendResult(
                 SendResult.RETRY,
-                error=f"timed out after {endpoint.timeout_seconds}s ({type(exc).__name__})",
+                error=f"timed out after {timeout}s ({type(exc).__name__})",
                 request_headers=shown_headers,
             )
         except httpx.HTTPError as exc:
             return SendResult(
-                SendResult.RETRY, error=f"connection error: {exc}", request_headers=shown_headers
+                SendResult.RETRY,
+                error=f"connection error: {type(exc).__name__}: {exc}",
+                request_headers=shown_headers,
             )
         elapsed = int((time.perf_counter() - started) * 1000)
         status = response.status_code
-        text = response.text[:8192]
         common = {
             "response_status": status,
             "response_body": text,
@@ -111,5 +147,6 @@ class WebhookTransport:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
         error = f"HTTP {status}"
         if 300 <= status < 400:
-            error += " (redirects are not followed)"
+            location = response.headers.get("location", "")
+            error += f" (redirects are not followed{': ' + location[:200] if location else ''})"
         return SendResult(SendResult.RETRY, error=error, retry_after=retry_after, **common)
