@@ -58,6 +58,13 @@ def after_results(results: list[tuple[WebhookDelivery, SendResult]]) -> None:
             )
     for endpoint_id, reason in gone.items():
         WebhookService.disable_endpoint(endpoint_id, reason)
+    WebhookService.after_test_success(
+        [
+            d.endpoint_id
+            for d, r in results
+            if r.outcome == SendResult.SUCCESS and d.event_type == "webhook.test"
+        ]
+    )
     if per_endpoint:
         WebhookService.check_auto_disable([i for i, s in per_endpoint.items() if s["exhausted"]])
 
