@@ -1,1 +1,140 @@
-"""Admin of the webhooks integration."""
+"""Admin of the webhooks integration: endpoints and deliveries (attempts inline).
+
+Secrets are never rendered: the form has no secret field (one is generated on creation) and
+the change page shows a masked hint only; rotate through the API.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+
+from apps.integrations_external.models import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+)
+from apps.integrations_external.serializers.webhooks import secret_hint
+from apps.integrations_external.services.webhook_service import WebhookService
+from core.api.exceptions import InvalidTransition
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "name",
+        "url",
+        "owner",
+        "project",
+        "is_active",
+        "success_count",
+        "failure_count",
+        "consecutive_failures",
+        "last_triggered_at",
+    ]
+    list_filter = ["is_active", "method", "trigger_system_alert"]
+    search_fields = ["name", "url", "owner__username"]
+    raw_id_fields = ["owner", "project"]
+    exclude = ["secret", "previous_secret"]
+    readonly_fields = [
+        "masked_secret",
+        "previous_secret_expires_at",
+        "success_count",
+        "failure_count",
+        "last_triggered_at",
+        "consecutive_failures",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["send_test", "enable", "disable"]
+
+    @admin.display(description="Secret")
+    def masked_secret(self, endpoint: WebhookEndpoint) -> str:
+        return secret_hint(endpoint.secret) if endpoint.pk else "(generated on save)"
+
+    @admin.action(description="Send a test event")
+    def send_test(self, request, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            WebhookService(endpoint).send_test(actor=request.user)
+        self.message_user(request, f"Test event queued for {queryset.count()} endpoint(s).")
+
+    @admin.action(description="Enable (clears the failure record)")
+    def enable(self, request, queryset: QuerySet[WebhookEndpoint]) -> None:
+        changed = sum(WebhookService(e).enable() for e in queryset)
+        self.message_user(request, f"{changed} endpoint(s) enabled.")
+
+    @admin.action(description="Disable")
+    def disable(self, request, queryset: QuerySet[WebhookEndpoint]) -> None:
+        changed = sum(
+            WebhookService(e).disable(f"Disabled by {request.user.get_username()} in the admin.")
+            for e in queryset
+        )
+        self.message_user(request, f"{changed} endpoint(s) disabled.")
+
+
+class WebhookDeliveryAttemptInline(admin.TabularInline):
+    model = WebhookDeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = [
+        "attempt_number",
+        "started_at",
+        "duration_ms",
+        "outcome",
+        "response_status",
+        "error_message",
+        "response_body",
+        "request_headers",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "endpoint",
+        "event_type",
+        "status",
+        "attempt_number",
+        "response_status",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["status", "event_type"]
+    search_fields = ["webhook_id", "event__id", "endpoint__url"]
+    list_select_related = ["endpoint"]
+    inlines = [WebhookDeliveryAttemptInline]
+    actions = ["redeliver"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Redeliver (same webhook-id)")
+    def redeliver(self, request, queryset: QuerySet[WebhookDelivery]) -> None:
+        sent, skipped = 0, 0
+        for delivery in queryset.exclude(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
+        ):
+            try:
+                WebhookService.redeliver(delivery)
+                sent += 1
+            except InvalidTransition:
+                skipped += 1
+        skipped += queryset.filter(
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
+        ).count()
+        self.message_user(request, f"{sent} redelivery(ies) queued.")
+        if skipped:
+            self.message_user(request, f"{skipped} still in progress, skipped.", messages.WARNING)
