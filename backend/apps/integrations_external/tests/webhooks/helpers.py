@@ -1,0 +1,26 @@
+"""Helpers of the webhook tests: drive retries when due (Celery is eager in tests)."""
+
+from __future__ import annotations
+
+import time
+
+from django.utils import timezone
+
+from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.tasks.delivery import deliver
+
+API = "/api/v1/integrations-external"
+
+
+def run_until_finished(delivery: WebhookDelivery, max_rounds: int = 20) -> WebhookDelivery:
+    """Run each due retry of `delivery` until it succeeds or fails for good."""
+    for _ in range(max_rounds):
+        delivery.refresh_from_db()
+        if not delivery.is_open:
+            return delivery
+        if delivery.next_attempt_at:
+            time.sleep(max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
+        deliver("webhook", [delivery.pk])
+    raise AssertionError(
+        f"delivery {delivery.pk} still {delivery.status} after {max_rounds} rounds"
+    )
