@@ -1,0 +1,132 @@
+"""The SSRF guard: refused at create/update and again at send time on the resolved address."""
+
+import ipaddress
+
+import pytest
+from django.test import override_settings
+
+from apps.integrations_external.clients.base import TargetRefused
+from apps.integrations_external.delivery import ssrf
+from apps.integrations_external.events import publish
+from apps.integrations_external.models import WebhookDelivery, WebhookEndpoint
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.helpers import API
+
+pytestmark = pytest.mark.django_db
+
+guarded = override_settings(INTEGRATIONS_ALLOW_PRIVATE_TARGETS=False)
+
+FORBIDDEN_URLS = [
+    "http://127.0.0.1/x",
+    "http://localhost:8000/x",
+    "http://127.1/x",
+    "http://2130706433/x",  # 127.0.0.1 as one number
+    "http://0.0.0.0/x",
+    "http://10.1.2.3/x",
+    "http://172.16.0.1/x",
+    "http://192.168.1.1/x",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://100.64.0.1/x",
+    "http://224.0.0.1/x",
+    "http://240.0.0.1/x",
+    "http://[::1]/x",
+    "http://[::]/x",
+    "http://[fe80::1]/x",
+    "http://[fc00::1]/x",
+    "http://[::ffff:127.0.0.1]/x",
+    "http://[::ffff:169.254.169.254]/x",
+    "http://[64:ff9b::a00:1]/x",  # NAT64 of 10.0.0.1
+    "http://[2002:a00:1::]/x",  # 6to4 of 10.0.0.1
+]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"],
+)
+def test_given_public_address_then_allowed(address):
+    assert ssrf.forbidden_reason(ipaddress.ip_address(address)) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("100.64.0.1", "CGNAT"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::ffff:10.0.0.1", "embeds 10.0.0.1"),
+    ],
+)
+def test_given_internal_address_then_reason_given(address, reason):
+    assert reason in ssrf.forbidden_reason(ipaddress.ip_address(address))
+
+
+@guarded
+@pytest.mark.parametrize("url", FORBIDDEN_URLS)
+def test_given_guard_on_when_internal_url_created_then_400(auth_client, url):
+    resp = auth_client.post(f"{API}/webhooks/", {"url": url}, format="json")
+
+    assert resp.status_code == 400
+    assert "SSRF" in str(resp.data["url"])
+    assert not WebhookEndpoint.objects.exists()
+
+
+@guarded
+def test_given_guard_on_when_updated_to_internal_url_then_400(auth_client, user):
+    endpoint = WebhookEndpointFactory(owner=user, url="http://93.184.216.34/hook")
+
+    resp = auth_client.patch(
+        f"{API}/webhooks/{endpoint.pk}/", {"url": "http://localhost/x"}, format="json"
+    )
+
+    assert resp.status_code == 400 and "url" in resp.data
+    endpoint.refresh_from_db()
+    assert endpoint.url == "http://93.184.216.34/hook"
+
+
+@guarded
+def test_given_guard_on_when_public_ip_created_then_accepted(auth_client):
+    resp = auth_client.post(
+        f"{API}/webhooks/", {"url": "https://93.184.216.34/hook"}, format="json"
+    )
+
+    assert resp.status_code == 201
+
+
+@guarded
+def test_given_guard_on_when_name_resolves_to_loopback_at_send_time_then_refused_for_good(
+    user, receiver, run_on_commit
+):
+    # Saved while the name was harmless (or before the guard was on); now it points inside.
+    port = receiver.server.server_address[1]
+    endpoint = WebhookEndpointFactory(owner=user, url=f"http://localhost:{port}/hook")
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": [endpoint]})
+
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "failed" and delivery.attempt_number == 1
+    assert "SSRF" in delivery.error_message and "localhost resolves to" in delivery.error_message
+    assert receiver.requests == []
+
+
+@guarded
+def test_given_guard_on_when_pinned_then_connects_to_validated_ip_with_host_and_sni():
+    target = ssrf.pin("https://93.184.216.34:8443/hook?a=1")
+
+    assert target.url == "https://93.184.216.34:8443/hook?a=1"
+    assert target.host_header == "93.184.216.34:8443"
+    assert target.sni_hostname == "93.184.216.34"
+
+
+@guarded
+def test_given_guard_on_when_pinning_internal_then_target_refused():
+    with pytest.raises(TargetRefused):
+        ssrf.pin("http://[::ffff:127.0.0.1]:80/x")
+
+
+def test_given_private_targets_allowed_when_pinned_then_url_untouched():
+    assert ssrf.pin("http://localhost:1/x") == ssrf.PinnedTarget("http://localhost:1/x")

@@ -1,0 +1,251 @@
+"""The webhook transport against a real loopback receiver: wire format, signatures, and how each
+kind of answer is handled."""
+
+import base64
+import socket
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from apps.alerts.models import SystemAlert
+from apps.integrations_external.events import publish
+from apps.integrations_external.models import EmailDelivery, WebhookDelivery
+from apps.integrations_external.services.webhook_service import WebhookService
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.helpers import run_until_finished
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(settings):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
+
+
+def send_one(endpoint, run_on_commit, event_type="workflow.completed", data=None, project=None):
+    with run_on_commit():
+        publish(
+            event_type,
+            data or {"n": 1},
+            project=project,
+            actor=endpoint.owner,
+            targets={"webhook": [endpoint]},
+        )
+    return WebhookDelivery.objects.get(endpoint=endpoint)
+
+
+def test_given_endpoint_when_sent_then_standard_webhooks_request(user, receiver, run_on_commit):
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, headers={"X-Team": "ops"})
+
+    delivery = send_one(endpoint, run_on_commit, data={"answer": 42})
+
+    [request] = receiver.wait_for(1)
+    payload = Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert set(payload) == {"id", "type", "timestamp", "data"}
+    assert payload["type"] == "workflow.completed" and payload["data"] == {"answer": 42}
+    assert payload["id"] == delivery.event_id
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"].startswith("IntegrationsHub/")
+    assert request.headers["webhook-id"] == delivery.webhook_id
+    assert request.headers["x-team"] == "ops"
+    delivery.refresh_from_db()
+    assert delivery.status == "success" and delivery.response_status == 200
+
+
+def test_given_custom_headers_trying_to_override_ours_when_sent_then_ours_win(
+    user, receiver, run_on_commit
+):
+    endpoint = WebhookEndpointFactory(
+        owner=user,
+        url=receiver.url,
+        method="PUT",
+        headers={
+            "User-Agent": "evil",
+            "webhook-id": "forged",
+            "Content-Type": "text/plain",
+            "X-Ok": "1",
+        },
+    )
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    [request] = receiver.wait_for(1)
+    assert request.method == "PUT"
+    assert request.headers["user-agent"] != "evil"
+    assert request.headers["webhook-id"] == delivery.webhook_id
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["x-ok"] == "1"
+    Webhook(endpoint.secret).verify(request.body, request.headers)
+
+
+def test_given_rotated_secret_when_sent_then_both_signatures_verify(user, receiver, run_on_commit):
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    old = endpoint.secret
+    new = WebhookService(endpoint).rotate_secret()
+
+    send_one(endpoint, run_on_commit)
+
+    [request] = receiver.wait_for(1)
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    assert Webhook(old).verify(request.body, request.headers)["type"] == "workflow.completed"
+    assert Webhook(new).verify(request.body, request.headers)["type"] == "workflow.completed"
+
+
+def test_given_rotation_older_than_a_day_when_sent_then_only_new_secret_signs(
+    user, receiver, run_on_commit
+):
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    old = endpoint.secret
+    WebhookService(endpoint).rotate_secret()
+    endpoint.previous_secret_expires_at = timezone.now() - timedelta(seconds=1)
+    endpoint.save()
+
+    send_one(endpoint, run_on_commit)
+
+    [request] = receiver.wait_for(1)
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    Webhook(endpoint.secret).verify(request.body, request.headers)
+    with pytest.raises(Exception):
+        Webhook(old).verify(request.body, request.headers)
+
+
+def test_given_redirect_when_sent_then_not_followed_and_attempt_failed(
+    user, receiver, run_on_commit
+):
+    receiver.script = [Reply(302, headers={"Location": receiver.url + "/elsewhere"})]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert len(receiver.requests) == 1
+    assert delivery.status == "failed" and delivery.response_status == 302
+    assert "redirects are not followed" in delivery.error_message
+
+
+def test_given_410_when_sent_then_endpoint_disabled_with_alert_and_email(
+    user, receiver, run_on_commit
+):
+    receiver.script = [Reply(410)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    endpoint.refresh_from_db()
+    assert delivery.status == "failed" and delivery.attempt_number == 1
+    assert not endpoint.is_active and "410" in endpoint.disabled_reason
+    assert SystemAlert.objects.filter(source=f"webhooks/{endpoint.pk}").count() == 1
+    notice = EmailDelivery.objects.get(recipient=user, event_type="email.notice")
+    assert str(endpoint) in notice.payload["data"]["subject"]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_given_retry_after_when_sent_then_next_attempt_waits_that_long(
+    user, receiver, run_on_commit, status
+):
+    receiver.script = [Reply(status, headers={"Retry-After": "120"})]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+
+    before = timezone.now()
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "retrying"
+    wait = (delivery.next_attempt_at - before).total_seconds()
+    assert 119 <= wait <= 125
+
+
+def test_given_huge_retry_after_when_sent_then_capped(user, receiver, run_on_commit, settings):
+    settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 60
+    receiver.script = [Reply(429, headers={"Retry-After": "99999999"})]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+
+    before = timezone.now()
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert (delivery.next_attempt_at - before).total_seconds() <= 65
+
+
+def test_given_slow_receiver_when_sent_then_timeout_is_a_failed_attempt_that_retries(
+    user, receiver, run_on_commit
+):
+    receiver.script = [Reply(200, delay=2.0)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, timeout_seconds=1)
+
+    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+
+    assert delivery.status == "success"
+    first, second = delivery.attempts.all()
+    assert first.outcome == "retry" and "timed out" in first.error_message
+    assert second.outcome == "success"
+
+
+def test_given_nothing_listening_when_sent_then_connection_error_retries_until_exhausted(
+    user, run_on_commit
+):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = WebhookEndpointFactory(
+        owner=user, url=f"http://127.0.0.1:{port}/hook", retry_count=2
+    )
+
+    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+
+    assert delivery.status == "failed" and delivery.attempt_number == 3
+    assert all("connection error" in a.error_message for a in delivery.attempts.all())
+    assert "retries exhausted" in delivery.error_message
+    endpoint.refresh_from_db()
+    assert endpoint.failure_count == 3 and endpoint.consecutive_failures == 1
+
+
+def test_given_large_response_when_sent_then_first_8_kib_stored(user, receiver, run_on_commit):
+    receiver.script = [Reply(500, body=b"x" * 100_000)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert delivery.response_body == "x" * 8192
+    assert delivery.attempts.get().response_body == "x" * 8192
+
+
+def test_given_receiver_failing_twice_when_delivered_then_history_of_three_attempts(
+    user, receiver, run_on_commit
+):
+    receiver.script = [Reply(500, body=b"boom"), Reply(502)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+
+    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+
+    requests = receiver.wait_for(3)
+    assert len({r.headers["webhook-id"] for r in requests}) == 1
+    for r in requests:
+        Webhook(endpoint.secret).verify(r.body, r.headers)
+    attempts = list(delivery.attempts.all())
+    assert [(a.attempt_number, a.outcome, a.response_status) for a in attempts] == [
+        (1, "retry", 500),
+        (2, "retry", 502),
+        (3, "success", 200),
+    ]
+    assert attempts[0].response_body == "boom"
+    assert "webhook-signature" not in attempts[0].request_headers
+    endpoint.refresh_from_db()
+    assert (endpoint.success_count, endpoint.failure_count) == (1, 2)
+    assert endpoint.last_triggered_at is not None
+
+
+def test_given_secret_of_32_bytes_when_sent_then_verifies(user, receiver, run_on_commit):
+    secret = "whsec_" + base64.b64encode(b"s" * 32).decode()
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, secret=secret)
+
+    send_one(endpoint, run_on_commit)
+
+    [request] = receiver.wait_for(1)
+    Webhook(secret).verify(request.body, request.headers)
