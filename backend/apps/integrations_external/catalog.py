@@ -19,6 +19,8 @@ WORKFLOW, COMMAND, PROJECT, ALERT, TEST, CUSTOM = (
     "test",
     "custom",
 )
+# Email addressed to one person (summaries, test emails, notices): never routed, like TEST.
+PERSONAL = "personal"
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,23 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType("system.alert", ALERT, "A system alert was raised."),
         EventType("webhook.test", TEST, "A test sent from the API or the admin."),
+        EventType("email.daily_summary", PERSONAL, "One person's daily summary email."),
+        EventType("email.weekly_summary", PERSONAL, "One person's weekly summary email."),
+        EventType("email.test", PERSONAL, "A test email a person asked for."),
+        EventType("email.notice", PERSONAL, "A notice emailed to one person."),
     ]
 }
 # Published by the platform only; the custom events API refuses them.
-RESERVED_PREFIXES = ("workflow.", "command.", "project.", "user_story.", "system.", "webhook.", "github.")
+RESERVED_PREFIXES = (
+    "workflow.",
+    "command.",
+    "project.",
+    "user_story.",
+    "system.",
+    "webhook.",
+    "github.",
+    "email.",
+)
 
 
 def category_of(event_type: str) -> str:
