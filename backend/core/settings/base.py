@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dj_database_url
+from celery.schedules import crontab
 
 from core import env
 from core.env import BASE_DIR, VAR_DIR, env_bool, env_float, env_int, env_list, env_str
@@ -214,6 +215,43 @@ DELIVERY_SWEEP_INTERVAL_SECONDS = env_float("DELIVERY_SWEEP_INTERVAL_SECONDS", 3
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 100)
 WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_AUTO_DISABLE_AFTER_FAILURES", 15)
 WEBHOOK_AUTO_DISABLE_AFTER_DAYS = env_float("WEBHOOK_AUTO_DISABLE_AFTER_DAYS", 5.0)
+# Email: SMTP when EMAIL_HOST is set; otherwise every message is written as a file under
+# var/mail/ so `make run` needs no mail server. EMAIL_BACKEND may name any Django backend
+# (e.g. anymail.backends.postmark.EmailBackend; see docs/email.md).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+# Always bounded: a silent mail server must not hold a worker thread forever.
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 15.0)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = str(env.var_path("mail", ".keep").parent)
+EMAIL_PLATFORM_NAME = env_str("EMAIL_PLATFORM_NAME", "Workflow Platform")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{EMAIL_PLATFORM_NAME} <noreply@localhost>")
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# Summaries cover the last complete day/week ending at this hour (UTC) and are sent then.
+EMAIL_SUMMARY_HOUR_UTC = env_int("EMAIL_SUMMARY_HOUR_UTC", 7)
+EMAIL_WEEKLY_SUMMARY_DAY = env_str("EMAIL_WEEKLY_SUMMARY_DAY", "mon").lower()[:3]
+_email_problems = [
+    "set EMAIL_USE_TLS (STARTTLS, port 587) or EMAIL_USE_SSL (465), not both"
+    if EMAIL_USE_TLS and EMAIL_USE_SSL
+    else "",
+    "" if 0 <= EMAIL_SUMMARY_HOUR_UTC <= 23 else "EMAIL_SUMMARY_HOUR_UTC must be an hour, 0 to 23",
+    ""
+    if EMAIL_WEEKLY_SUMMARY_DAY in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    else "EMAIL_WEEKLY_SUMMARY_DAY must be a weekday: mon, tue, … sun",
+]
+if any(_email_problems):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("; ".join(p for p in _email_problems if p))
 
 # --- Periodic jobs (Celery beat) ------------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
@@ -222,6 +260,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
     },
     "prune-deliveries": {"task": "integrations.prune_deliveries", "schedule": 3600.0},
+    # A few minutes past the hour, so the period that ends on the hour is complete.
+    "email-daily-summaries": {
+        "task": "integrations.email.send_summaries",
+        "schedule": crontab(minute=5, hour=EMAIL_SUMMARY_HOUR_UTC),
+        "args": ("daily",),
+    },
+    "email-weekly-summaries": {
+        "task": "integrations.email.send_summaries",
+        "schedule": crontab(
+            minute=10, hour=EMAIL_SUMMARY_HOUR_UTC, day_of_week=EMAIL_WEEKLY_SUMMARY_DAY
+        ),
+        "args": ("weekly",),
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Message builders: Block Kit for Slack, templates for email."""
