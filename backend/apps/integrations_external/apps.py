@@ -15,3 +15,4 @@ class IntegrationsExternalConfig(AppConfig):
         )
 
         signals.connect()
+        from apps.integrations_external.tasks import github as _github  # noqa: F401 - story receiver

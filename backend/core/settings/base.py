@@ -199,6 +199,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(env.var_path("celerybeat-schedule"))
 # --- Integrations ---------------------------------------------------------------------------
 # Each falls back to a safe embedded default, so `make run` needs no outside service.
 GITHUB_API_BASE_URL = env_str("GITHUB_API_BASE_URL", "https://api.github.com").rstrip("/")
+GITHUB_SYNC_INTERVAL_SECONDS = env_float("GITHUB_SYNC_INTERVAL_SECONDS", 900.0)
 SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
 if not SLACK_API_BASE_URL.endswith("/"):
     SLACK_API_BASE_URL += "/"
@@ -260,6 +261,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
     },
     "prune-deliveries": {"task": "integrations.prune_deliveries", "schedule": 3600.0},
+    "github-sync-prs": {"task": "integrations.github.sync_all", "schedule": GITHUB_SYNC_INTERVAL_SECONDS},
     # A few minutes past the hour, so the period that ends on the hour is complete.
     "email-daily-summaries": {
         "task": "integrations.email.send_summaries",

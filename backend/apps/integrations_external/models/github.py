@@ -1,4 +1,19 @@
+"""GitHub: a repository connected to a project, and what we mirror from it.
+
+- GitHubIntegration: the connection (token and webhook secret encrypted at rest), plus the state the
+  sync needs: the ETag of the first page of pull requests, the rate-limit window, a short lease that
+  makes mutating calls one at a time per integration.
+- GitHubIssueLink: one row per (integration, story), claimed *before* the issue is created on
+  GitHub, so a story gets one issue however often or concurrently it is asked for.
+- GitHubPullRequest: the pull-request mirror, linked to the stories whose key (`US-<id>`) it
+  carries.
+- GitHubWorkflowRun: the Actions runs mirror (when `sync_workflows` is on).
+- GitHubWebhookDelivery: the `X-GitHub-Delivery` ids already processed (a redelivery is ignored).
+"""
+
 from __future__ import annotations
+
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +23,10 @@ from core.fields import EncryptedTextField
 
 def default_github_api_base_url() -> str:
     return settings.GITHUB_API_BASE_URL
+
+
+def generate_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class GitHubIntegration(models.Model):
@@ -28,11 +47,160 @@ class GitHubIntegration(models.Model):
     last_verified_at = models.DateTimeField(null=True, blank=True)
     last_verification_ok = models.BooleanField(null=True, blank=True)
     last_verification_detail = models.TextField(blank=True)
+    # Conditional requests: the ETag of the first page of `GET /pulls?sort=updated&direction=desc`.
+    # Any change to any pull request moves it to the top of that page, so a 304 there means
+    # nothing changed anywhere (and a 304 costs no rate limit).
+    pulls_etag = models.CharField(max_length=200, blank=True)
+    # Rate limits: no call is made before `rate_limited_until`; the task is rescheduled for then.
+    rate_limited_until = models.DateTimeField(null=True, blank=True)
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
+    # When a sync was rescheduled for (so a second limited call doesn't schedule another one).
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+    # A lease: mutating calls (create issue/hook) are made one at a time per integration.
+    mutation_lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["is_active", "auto_sync_prs"], name="ie_github_autosync")]
 
     def __str__(self) -> str:
         return f"{self.repository_owner}/{self.repository_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.webhook_secret:
+            self.webhook_secret = generate_webhook_secret()
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.repository_owner}/{self.repository_name}"
+
+
+class GitHubIssueLink(models.Model):
+    """The issue created for a story. Claimed (state `creating`) before the POST to GitHub."""
+
+    class State(models.TextChoices):
+        CREATING = "creating", "Creating"
+        CREATED = "created", "Created"
+
+    integration = models.ForeignKey(
+        GitHubIntegration, on_delete=models.CASCADE, related_name="issue_links"
+    )
+    story = models.ForeignKey(
+        "projects.UserStory", on_delete=models.CASCADE, related_name="github_issue_links"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.CREATING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    issue_number = models.IntegerField(null=True, blank=True)
+    issue_url = models.URLField(max_length=500, blank=True)
+    issue_state = models.CharField(max_length=20, blank=True)  # open / closed (from GitHub)
+    issue_title = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "story"], name="ie_github_one_issue_per_story"
+            )
+        ]
+        indexes = [models.Index(fields=["integration", "issue_number"], name="ie_github_issue_num")]
+
+    def __str__(self) -> str:
+        return f"{self.story_id} → #{self.issue_number or '?'}"
+
+
+class GitHubPullRequest(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        MERGED = "merged", "Merged"
+
+    integration = models.ForeignKey(
+        GitHubIntegration, on_delete=models.CASCADE, related_name="pull_requests"
+    )
+    number = models.IntegerField()
+    github_id = models.BigIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=500)
+    body = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices)
+    draft = models.BooleanField(default=False)
+    author = models.CharField(max_length=100, blank=True)
+    head_ref = models.CharField(max_length=255, blank=True)
+    base_ref = models.CharField(max_length=255, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    github_created_at = models.DateTimeField(null=True, blank=True)
+    github_updated_at = models.DateTimeField(null=True, blank=True)
+    merged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    stories = models.ManyToManyField(
+        "projects.UserStory", blank=True, related_name="github_pull_requests"
+    )
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-github_updated_at", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "number"], name="ie_github_one_pr_per_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+
+class GitHubWorkflowRun(models.Model):
+    integration = models.ForeignKey(
+        GitHubIntegration, on_delete=models.CASCADE, related_name="workflow_runs"
+    )
+    run_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    run_number = models.IntegerField(null=True, blank=True)
+    event = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    conclusion = models.CharField(max_length=30, blank=True)
+    head_branch = models.CharField(max_length=255, blank=True)
+    head_sha = models.CharField(max_length=64, blank=True)
+    html_url = models.URLField(max_length=500, blank=True)
+    github_created_at = models.DateTimeField(null=True, blank=True)
+    github_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-github_updated_at", "-run_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "run_id"], name="ie_github_one_run_per_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.run_number} {self.status}/{self.conclusion}"
+
+
+class GitHubWebhookDelivery(models.Model):
+    """An `X-GitHub-Delivery` id we processed; inserted in the transaction that processes it."""
+
+    integration = models.ForeignKey(
+        GitHubIntegration, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    delivery_id = models.CharField(max_length=100)
+    event = models.CharField(max_length=50)
+    action = models.CharField(max_length=50, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "delivery_id"], name="ie_github_one_delivery_per_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"
