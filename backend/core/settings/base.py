@@ -203,6 +203,9 @@ GITHUB_SYNC_INTERVAL_SECONDS = env_float("GITHUB_SYNC_INTERVAL_SECONDS", 900.0)
 SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
 if not SLACK_API_BASE_URL.endswith("/"):
     SLACK_API_BASE_URL += "/"
+SLACK_API_TIMEOUT_SECONDS = env_int("SLACK_API_TIMEOUT_SECONDS", 10)
+# Slack's pace for chat.postMessage: about one message per second per channel.
+SLACK_MIN_SEND_INTERVAL_SECONDS = env_float("SLACK_MIN_SEND_INTERVAL_SECONDS", 1.0)
 # Off by default: webhook URLs on private/loopback addresses are refused (SSRF). Tests and local
 # demos turn it on to reach receivers on 127.0.0.1.
 INTEGRATIONS_ALLOW_PRIVATE_TARGETS = env_bool("INTEGRATIONS_ALLOW_PRIVATE_TARGETS", False)
