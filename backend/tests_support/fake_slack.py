@@ -1,0 +1,276 @@
+"""A fake Slack Web API: a real HTTP server on loopback for the official `slack_sdk` client.
+
+It checks the bearer token, records every call, and answers like Slack for the methods the
+integration uses (auth.test, conversations.info, chat.postMessage). Point the client at it with
+`SLACK_API_BASE_URL=fake.base_url`. Script failures with `fail_next(...)`:
+
+    fake.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
+    fake.fail_next("chat.postMessage", status=503)
+    fake.fail_next("chat.postMessage", error="not_in_channel")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from apps.integrations_external.messages.slack import limit_problems
+
+
+@dataclass
+class SlackCall:
+    method: str
+    token: str | None
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+    status: int = 200
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScriptedReply:
+    status: int = 200
+    error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FakeChannel:
+    id: str
+    name: str
+    is_private: bool = False
+    is_archived: bool = False
+    is_member: bool = True
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[SlackCall] = []
+        self.tokens: dict[str, dict[str, str]] = {}  # token -> workspace/bot info
+        self.inactive_tokens: set[str] = set()
+        self.channels: dict[str, FakeChannel] = {}
+        self.script: dict[str, list[ScriptedReply]] = {}
+        self.lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._make_handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- setup ---------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def add_token(
+        self,
+        token: str,
+        *,
+        team: str = "Acme",
+        team_id: str = "T0001",
+        user: str = "buildbot",
+        user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+    ) -> str:
+        self.tokens[token] = {
+            "team": team,
+            "team_id": team_id,
+            "user": user,
+            "user_id": user_id,
+            "bot_id": bot_id,
+        }
+        return token
+
+    def add_channel(self, channel_id: str, name: str, **flags: Any) -> FakeChannel:
+        channel = FakeChannel(channel_id, name, **flags)
+        self.channels[channel_id] = channel
+        return channel
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        times: int = 1,
+        **extra: Any,
+    ) -> None:
+        """The next `times` calls of `method` answer with this (after the token check)."""
+        reply = ScriptedReply(
+            status=status, error=error, headers=headers or {}, body=body, extra=extra
+        )
+        with self.lock:
+            self.script.setdefault(method, []).extend([reply] * times)
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posted(self) -> list[SlackCall]:
+        """Successful chat.postMessage calls."""
+        return [c for c in self.calls_to("chat.postMessage") if c.answer.get("ok")]
+
+    def wait_for(self, method: str, count: int, timeout: float = 10.0) -> list[SlackCall]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.calls_to(method)
+            if len(calls) >= count:
+                return calls
+            time.sleep(0.02)
+        raise AssertionError(
+            f"fake Slack got {len(self.calls_to(method))} {method} calls, expected {count}"
+        )
+
+    # --- Slack's behaviour -------------------------------------------------------------------
+    def _answer(
+        self, method: str, token: str | None, params: dict[str, Any]
+    ) -> tuple[int, dict, dict, bytes | None]:
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}, None
+        if token in self.inactive_tokens:
+            return 200, {"ok": False, "error": "account_inactive"}, {}, None
+        if token not in self.tokens:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}, None
+        scripted = self.script.get(method)
+        if scripted:
+            reply = scripted.pop(0)
+            if reply.status == 429:
+                body = {"ok": False, "error": "ratelimited"}
+            elif reply.error:
+                body = {"ok": False, "error": reply.error, **reply.extra}
+            else:
+                body = {"ok": reply.status == 200, **reply.extra}
+            return reply.status, body, reply.headers, reply.body
+        who = self.tokens[token]
+        if method == "auth.test":
+            return (
+                200,
+                {"ok": True, "url": f"https://{who['team'].lower()}.slack.com/", **who},
+                {},
+                None,
+            )
+        if method == "conversations.info":
+            channel = self.channels.get(str(params.get("channel")))
+            if channel is None or (channel.is_private and not channel.is_member):
+                return 200, {"ok": False, "error": "channel_not_found"}, {}, None
+            return (
+                200,
+                {
+                    "ok": True,
+                    "channel": {
+                        "id": channel.id,
+                        "name": channel.name,
+                        "is_channel": True,
+                        "is_private": channel.is_private,
+                        "is_archived": channel.is_archived,
+                        "is_member": channel.is_member,
+                    },
+                },
+                {},
+                None,
+            )
+        if method == "chat.postMessage":
+            channel = self.channels.get(str(params.get("channel")))
+            if channel is None:
+                return 200, {"ok": False, "error": "channel_not_found"}, {}, None
+            if channel.is_archived:
+                return 200, {"ok": False, "error": "is_archived"}, {}, None
+            if not channel.is_member:
+                return 200, {"ok": False, "error": "not_in_channel"}, {}, None
+            blocks = params.get("blocks")
+            if isinstance(blocks, str):
+                blocks = json.loads(blocks)
+            problems = limit_problems({"text": params.get("text") or "", "blocks": blocks or []})
+            if problems:
+                return 200, {"ok": False, "error": "invalid_blocks", "errors": problems}, {}, None
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
+            message = {
+                "type": "message",
+                "text": params.get("text"),
+                "blocks": blocks or [],
+                "ts": ts,
+            }
+            channel.messages.append(message)
+            return 200, {"ok": True, "channel": channel.id, "ts": ts, "message": message}, {}, None
+        return 200, {"ok": False, "error": "unknown_method"}, {}, None
+
+    def _make_handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                url = urlparse(self.path)
+                method = url.path.rsplit("/", 1)[-1]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                params: dict[str, Any] = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                content_type = self.headers.get("Content-Type", "")
+                if raw and "json" in content_type:
+                    params.update(json.loads(raw))
+                elif raw:
+                    params.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
+                auth = self.headers.get("Authorization", "")
+                token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+                with fake.lock:
+                    status, answer, headers, body = fake._answer(method, token, params)
+                    fake.calls.append(
+                        SlackCall(
+                            method,
+                            token,
+                            params,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            time.time(),
+                            status,
+                            answer,
+                        )
+                    )
+                payload = body if body is not None else json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header(
+                    "Content-Type",
+                    "application/json; charset=utf-8" if body is None else "text/html",
+                )
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = do_GET = _handle
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def start(self) -> FakeSlack:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_slack(settings):
+    """A running fake Slack; the Slack client talks to it (SLACK_API_BASE_URL overridden)."""
+    fake = FakeSlack().start()
+    settings.SLACK_API_BASE_URL = fake.base_url
+    yield fake
+    fake.stop()
