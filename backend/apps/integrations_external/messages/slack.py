@@ -1,0 +1,393 @@
+"""Block Kit messages for Slack, with the plain `text` fallback mobile notifications show.
+
+Every builder returns a `SlackMessage` that fits Slack's limits (header ≤ 150 characters,
+section text ≤ 3,000, ≤ 10 fields of ≤ 2,000, ≤ 50 blocks): long values are cut with a visible
+marker, so Slack never rejects a message for its size. `limit_problems()` checks a message
+against those limits (tests and the fake Slack use it).
+
+User-supplied text (names, errors, output) is escaped (`&`, `<`, `>`), so nothing in it can
+become a mention (`<!channel>`) or a link.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELDS_MAX = 10
+FIELD_TEXT_MAX = 2000
+BLOCKS_MAX = 50
+CONTEXT_ELEMENTS_MAX = 10
+# Slack truncates `text` beyond 40,000 characters; notifications show far less. Keep it short.
+FALLBACK_TEXT_MAX = 3000
+CUT_MARKER = "… [cut]"
+
+STATUS_EMOJI = {
+    "completed": ":white_check_mark:",
+    "succeeded": ":white_check_mark:",
+    "success": ":white_check_mark:",
+    "failed": ":x:",
+    "cancelled": ":no_entry_sign:",
+    "running": ":hourglass_flowing_sand:",
+}
+SEVERITY_EMOJI = {
+    "info": ":information_source:",
+    "warning": ":warning:",
+    "error": ":rotating_light:",
+    "critical": ":rotating_light:",
+}
+
+
+@dataclass
+class SlackMessage:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- text helpers ------------------------------------------------------------------------------
+def escape(value: Any) -> str:
+    """Slack's mrkdwn control characters; nothing else needs escaping."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_PARTIAL_ENTITY_END = re.compile(r"&[a-z]{0,4}$")
+_PARTIAL_ENTITY_START = re.compile(r"^[a-z]{0,4};")
+
+
+def clip(text: str, limit: int, marker: str = CUT_MARKER) -> str:
+    """The start of `text`, at most `limit` characters, ending with `marker` when cut."""
+    if len(text) <= limit:
+        return text
+    head = _PARTIAL_ENTITY_END.sub("", text[: max(limit - len(marker), 0)])
+    return (head + marker)[:limit]
+
+
+def clip_tail(text: str, limit: int) -> str:
+    """The end of `text` (where a failing command says why), marked when the start was cut."""
+    if len(text) <= limit:
+        return text
+    marker = ""
+    for _ in range(2):  # the marker's length depends on the number it shows
+        keep = max(limit - len(marker), 0)
+        marker = f"… [{len(text) - keep:,} earlier characters cut]\n"
+    keep = max(limit - len(marker), 0)
+    if keep == 0:
+        return marker[:limit]
+    return marker + _PARTIAL_ENTITY_START.sub("", text[-keep:])
+
+
+def code_block(text: str, limit: int = SECTION_TEXT_MAX) -> str:
+    """`text` as a mrkdwn code block of at most `limit` characters, keeping its end."""
+    body = escape(text).replace("```", "`\u200b``").strip("\n") or " "
+    return "```\n" + clip_tail(body, limit - 8) + "\n```"
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def link(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+# --- blocks ------------------------------------------------------------------------------------
+def header(text: str) -> dict:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": clip(text, HEADER_MAX), "emoji": True},
+    }
+
+
+def section(mrkdwn: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(mrkdwn, SECTION_TEXT_MAX)}}
+
+
+def fields_section(pairs: list[tuple[str, Any]]) -> dict:
+    fields = [
+        {"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", FIELD_TEXT_MAX)}
+        for label, value in pairs
+        if value not in (None, "")
+    ][:FIELDS_MAX]
+    return {"type": "section", "fields": fields or [{"type": "mrkdwn", "text": " "}]}
+
+
+def context(*texts: str) -> dict:
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": clip(t, FIELD_TEXT_MAX)} for t in texts if t][
+            :CONTEXT_ELEMENTS_MAX
+        ],
+    }
+
+
+def link_section(url: str, label: str) -> dict:
+    return section(f"<{url}|{escape(label)} →>")
+
+
+def enforce_limits(blocks: list[dict]) -> list[dict]:
+    """The last safety net: cut whatever a builder let through."""
+    out: list[dict] = []
+    for block in blocks:
+        block = dict(block)
+        if block.get("type") == "header":
+            block["text"] = {**block["text"], "text": clip(block["text"]["text"], HEADER_MAX)}
+        if block.get("type") == "section":
+            if "text" in block:
+                block["text"] = {
+                    **block["text"],
+                    "text": clip(block["text"]["text"], SECTION_TEXT_MAX),
+                }
+            if "fields" in block:
+                block["fields"] = [
+                    {**f, "text": clip(f["text"], FIELD_TEXT_MAX)}
+                    for f in block["fields"][:FIELDS_MAX]
+                ]
+        if block.get("type") == "context":
+            block["elements"] = block["elements"][:CONTEXT_ELEMENTS_MAX]
+        out.append(block)
+    if len(out) > BLOCKS_MAX:
+        cut = len(out) - (BLOCKS_MAX - 1)
+        out = [*out[: BLOCKS_MAX - 1], context(f"… {cut} more blocks cut")]
+    return out
+
+
+def limit_problems(message: SlackMessage | dict) -> list[str]:
+    """Every way `message` breaks Slack's limits (an empty list when it fits)."""
+    if isinstance(message, SlackMessage):
+        text, blocks = message.text, message.blocks
+    else:
+        text, blocks = message.get("text") or "", message.get("blocks") or []
+    problems = []
+    if not text and not blocks:
+        problems.append("no text and no blocks")
+    if len(blocks) > BLOCKS_MAX:
+        problems.append(f"{len(blocks)} blocks > {BLOCKS_MAX}")
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        if kind == "header" and len(block["text"]["text"]) > HEADER_MAX:
+            problems.append(f"block {i}: header of {len(block['text']['text'])} > {HEADER_MAX}")
+        if kind == "section":
+            if "text" in block and len(block["text"]["text"]) > SECTION_TEXT_MAX:
+                problems.append(
+                    f"block {i}: section text of {len(block['text']['text'])} > {SECTION_TEXT_MAX}"
+                )
+            fields = block.get("fields") or []
+            if len(fields) > FIELDS_MAX:
+                problems.append(f"block {i}: {len(fields)} fields > {FIELDS_MAX}")
+            for f in fields:
+                if len(f["text"]) > FIELD_TEXT_MAX:
+                    problems.append(f"block {i}: field of {len(f['text'])} > {FIELD_TEXT_MAX}")
+            if "text" not in block and not fields:
+                problems.append(f"block {i}: section without text or fields")
+        if kind == "context" and len(block.get("elements") or []) > CONTEXT_ELEMENTS_MAX:
+            problems.append(f"block {i}: context with more than {CONTEXT_ELEMENTS_MAX} elements")
+    if len(text) > 40000:
+        problems.append(f"text of {len(text)} > 40000")
+    return problems
+
+
+def _message(text: str, blocks: list[dict], event_id: str | None = None) -> SlackMessage:
+    if event_id:
+        blocks = [*blocks, context(f"Event `{escape(event_id)}`")]
+    return SlackMessage(text=clip(text, FALLBACK_TEXT_MAX), blocks=enforce_limits(blocks))
+
+
+def _name(obj: dict | None, default: str = "–") -> str:
+    return escape((obj or {}).get("name") or default)
+
+
+def _who(user: dict | None) -> str | None:
+    return escape(user["username"]) if user else None
+
+
+# --- the messages ----------------------------------------------------------------------------
+def workflow_message(
+    data: dict, *, event_id: str | None = None, recovered: bool = False
+) -> SlackMessage:
+    workflow, project = data.get("workflow") or {}, data.get("project") or {}
+    execution = data.get("execution") or {}
+    status = execution.get("status") or "completed"
+    emoji = STATUS_EMOJI.get(status, ":grey_question:")
+    wf_name = _name(workflow)
+    if recovered:
+        title = f"{emoji} Back to normal: workflow {workflow.get('name') or '–'} succeeded"
+        summary = (
+            f"{emoji} *Back to normal*: workflow *{wf_name}* completed; the last run had failed."
+        )
+    else:
+        title = f"{emoji} Workflow {workflow.get('name') or '–'} {status}"
+        summary = f"{emoji} Workflow *{wf_name}* {escape(status)} in project *{_name(project)}*."
+    blocks = [
+        header(title),
+        section(summary),
+        fields_section(
+            [
+                ("Project", _name(project)),
+                ("Workflow", wf_name),
+                ("Status", f"{emoji} {escape(status)}" + (" (recovered)" if recovered else "")),
+                ("Duration", duration_text(execution.get("duration_seconds"))),
+                ("Triggered by", _who(execution.get("triggered_by"))),
+                ("Execution", f"#{execution['id']}" if execution.get("id") else None),
+            ]
+        ),
+    ]
+    error = execution.get("error_message") or ""
+    if error:
+        blocks.append(section("*Error*\n" + code_block(error, SECTION_TEXT_MAX - 12)))
+    if execution.get("id"):
+        blocks.append(
+            link_section(
+                link(f"/api/v1/workflow-executions/{execution['id']}/"), "View the execution"
+            )
+        )
+    text = (
+        f"Back to normal: workflow {workflow.get('name')} succeeded (project {project.get('name')})"
+        if recovered
+        else f"Workflow {workflow.get('name')} {status} (project {project.get('name')})"
+    )
+    if error:
+        text += f": {error.strip().splitlines()[-1] if error.strip() else ''}"
+    return _message(text, blocks, event_id)
+
+
+def command_failed(data: dict) -> bool:
+    execution = data.get("execution") or {}
+    status = execution.get("status") or data.get("status")
+    exit_code = execution.get("exit_code", data.get("exit_code"))
+    return status == "failed" or (exit_code not in (None, 0))
+
+
+def command_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
+    command, project = data.get("command") or {}, data.get("project") or {}
+    execution = data.get("execution") or {}
+    status = execution.get("status") or data.get("status") or "completed"
+    failed = command_failed(data)
+    if failed and status != "failed":
+        status = "failed"
+    emoji = STATUS_EMOJI.get(status, ":grey_question:")
+    exit_code = execution.get("exit_code", data.get("exit_code"))
+    blocks = [
+        header(f"{emoji} Command {command.get('name') or '–'} {status}"),
+        fields_section(
+            [
+                ("Project", _name(project)),
+                ("Command", _name(command)),
+                ("Status", f"{emoji} {escape(status)}"),
+                ("Exit code", f"`{exit_code}`" if exit_code is not None else None),
+                ("Duration", duration_text(execution.get("duration_seconds"))),
+                ("Run by", _who(execution.get("executed_by"))),
+            ]
+        ),
+    ]
+    if command.get("command_line"):
+        blocks.append(section("*Command line*\n" + code_block(command["command_line"], 1000)))
+    output = execution.get("output_excerpt") or ""
+    if output:
+        label = "*Output* (last lines)" if execution.get("output_truncated") else "*Output*"
+        block_text = code_block(output, SECTION_TEXT_MAX - len(label) - 1)
+        if execution.get("output_truncated") and "characters cut]" not in block_text:
+            block_text = block_text.replace("```\n", "```\n… [earlier output cut]\n", 1)
+            block_text = clip_tail(block_text, SECTION_TEXT_MAX - len(label) - 1)
+        blocks.append(section(f"{label}\n{block_text}"))
+    if execution.get("id"):
+        blocks.append(
+            link_section(
+                link(f"/api/v1/command-executions/{execution['id']}/"), "View the execution"
+            )
+        )
+    text = f"Command {command.get('name')} {status}"
+    if exit_code is not None:
+        text += f" (exit code {exit_code})"
+    text += f" in project {project.get('name')}"
+    return _message(text, blocks, event_id)
+
+
+def alert_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
+    alert = data.get("alert") or {}
+    severity = alert.get("severity") or "info"
+    emoji = SEVERITY_EMOJI.get(severity, ":bell:")
+    blocks = [header(f"{emoji} {alert.get('title') or 'System alert'}")]
+    if alert.get("message"):
+        blocks.append(section(escape(alert["message"])))
+    blocks.append(
+        fields_section(
+            [("Severity", escape(severity)), ("Source", escape(alert.get("source") or "") or None)]
+        )
+    )
+    if alert.get("id"):
+        blocks.append(link_section(link(f"/api/v1/system-alerts/{alert['id']}/"), "View the alert"))
+    text = f"[{severity}] {alert.get('title') or 'System alert'}"
+    if alert.get("message"):
+        text += f": {alert['message']}"
+    return _message(text, blocks, event_id)
+
+
+def project_message(event_type: str, data: dict, *, event_id: str | None = None) -> SlackMessage:
+    project = data.get("project") or {}
+    project_link = link(f"/api/v1/projects/{project['id']}/") if project.get("id") else None
+    if event_type == "user_story.created":
+        story = data.get("user_story") or {}
+        title = f":memo: New user story {story.get('key') or ''}: {story.get('title') or ''}"
+        blocks = [
+            header(title),
+            fields_section(
+                [
+                    ("Project", _name(project)),
+                    ("Status", escape(story.get("status") or "") or None),
+                    ("Priority", escape(story.get("priority") or "") or None),
+                    ("Created by", _who(story.get("created_by"))),
+                ]
+            ),
+        ]
+        text = (
+            f"New user story {story.get('key') or ''} in {project.get('name')}: "
+            f"{story.get('title') or ''}"
+        )
+        if story.get("id"):
+            project_link = link(f"/api/v1/user-stories/{story['id']}/")
+    elif event_type == "project.updated":
+        changed = ", ".join(escape(f) for f in data.get("changed_fields") or []) or "–"
+        blocks = [
+            header(f":pencil2: Project {project.get('name') or '–'} updated"),
+            fields_section([("Project", _name(project)), ("Changed", changed)]),
+        ]
+        text = f"Project {project.get('name')} updated ({changed})"
+    else:
+        return generic_message(event_type, data, event_id=event_id)
+    if project_link:
+        blocks.append(link_section(project_link, "Open in the platform"))
+    return _message(text, blocks, event_id)
+
+
+def test_message(
+    integration_label: str, data: dict, *, event_id: str | None = None
+) -> SlackMessage:
+    blocks = [
+        header(":test_tube: Test message"),
+        section(
+            f"If you can read this, notifications reach *{escape(integration_label)}*. "
+            f"{escape(data.get('message') or '')}".strip()
+        ),
+    ]
+    return _message(f"Test message: notifications reach {integration_label}.", blocks, event_id)
+
+
+def generic_message(event_type: str, data: dict, *, event_id: str | None = None) -> SlackMessage:
+    body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    blocks = [header(f":bell: {event_type}"), section(code_block(body))]
+    return _message(f"Event {event_type}", blocks, event_id)
