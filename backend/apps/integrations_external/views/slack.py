@@ -1,3 +1,77 @@
-"""API views of the slack part of the integrations."""
+"""API of the Slack integration: `/api/v1/integrations-external/slack/…`.
 
-urlpatterns: list = []
+Owners only: someone else's integration is a 404. Logic lives in SlackService.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from apps.integrations_external.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.serializers.slack import (
+    SlackDeliverySerializer,
+    SlackIntegrationSerializer,
+    SlackVerificationSerializer,
+)
+from apps.integrations_external.services.slack_service import SlackService
+
+
+class SlackIntegrationViewSet(viewsets.ModelViewSet):
+    serializer_class = SlackIntegrationSerializer
+    filterset_fields = ["project", "is_active", "is_healthy"]
+    ordering_fields = ["created_at", "channel_name"]
+
+    def get_queryset(self):
+        return SlackIntegration.objects.filter(owner=self.request.user).select_related("project")
+
+    def perform_create(self, serializer: SlackIntegrationSerializer) -> None:
+        serializer.save(owner=self.request.user)
+
+    def perform_update(self, serializer: SlackIntegrationSerializer) -> None:
+        token_before, channel_before = serializer.instance.bot_token, serializer.instance.channel_id
+        integration = serializer.save()
+        SlackService.settings_changed(integration, token_before, channel_before)
+
+    @extend_schema(request=None, responses=SlackVerificationSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        """auth.test + conversations.info; 200 with {"ok", "detail", …} whatever the outcome."""
+        integration = self.get_object()
+        result = SlackService(integration).verify_connection()
+        data = result.as_dict()
+        data["integration"] = SlackIntegrationSerializer(
+            integration, context=self.get_serializer_context()
+        ).data
+        return Response(data)
+
+    @extend_schema(request=None, responses={202: SlackDeliverySerializer})
+    @action(detail=True, methods=["post"], url_path="test-message")
+    def test_message(self, request: Request, pk: str | None = None) -> Response:
+        """Send a test message through the real delivery path; answers with the delivery."""
+        delivery = SlackService(self.get_object()).send_test_message(actor=request.user)
+        return Response(SlackDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=SlackDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        """This integration's messages: status, attempts, Slack's answers."""
+        integration = self.get_object()
+        queryset = SlackDelivery.objects.filter(integration=integration).prefetch_related(
+            "attempts"
+        )
+        page = self.paginate_queryset(queryset)
+        serializer = SlackDeliverySerializer(page if page is not None else queryset, many=True)
+        if page is not None:
+            return self.get_paginated_response(serializer.data)
+        return Response(serializer.data)
+
+
+router = SimpleRouter()
+router.register("slack", SlackIntegrationViewSet, basename="slack-integration")
+
+urlpatterns = router.urls
