@@ -1,0 +1,333 @@
+"""Notifications reach Slack through the shared delivery engine: once, paced, retried when
+Slack says so, and never again when the integration itself is broken."""
+
+import time
+
+import pytest
+
+from apps.integrations_external.events import publish
+from apps.integrations_external.messages.slack import limit_problems
+from apps.integrations_external.models import SlackDelivery
+from apps.integrations_external.services.slack_service import SlackService
+from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.tests.slack.conftest import run_when_due
+from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
+from apps.projects.tests.factories import ProjectFactory
+from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def workflow_event(project, status="completed", previous_status=None, error=""):
+    return {
+        "workflow": {"id": 7, "name": "Deploy"},
+        "project": {"id": project.pk, "name": project.name},
+        "execution": {"id": 70, "status": status, "duration_seconds": 12.5, "error_message": error},
+        "previous_status": previous_status,
+    }
+
+
+def test_given_integration_when_workflow_completed_over_api_then_one_block_kit_message_posted(
+    user, project, client_for, run_on_commit, slack, integration
+):
+    slack.add_channel("C0OTHER001", "other")
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project, name="Deploy"))
+
+    with run_on_commit():
+        resp = client_for(user).post(f"/api/v1/workflow-executions/{execution.pk}/complete/")
+    assert resp.status_code == 200
+
+    [call] = slack.calls_to("chat.postMessage")
+    assert call.token == BOT_TOKEN
+    assert call.params["channel"] == "C0BUILDS01"
+    assert "Deploy" in call.params["text"] and "completed" in call.params["text"]
+    blocks = call.params["blocks"]
+    assert blocks[0]["type"] == "header" and "Deploy" in blocks[0]["text"]["text"]
+    assert limit_problems({"text": call.params["text"], "blocks": blocks}) == []
+    assert any(f"/api/v1/workflow-executions/{execution.pk}/" in str(b) for b in blocks)
+    assert slack.channels["C0OTHER001"].messages == []
+    delivery = SlackDelivery.objects.get(integration=integration)
+    assert delivery.status == "success"
+    assert delivery.message_ts == call.answer["ts"]
+    assert delivery.attempts.count() == 1
+
+
+def test_given_slack_rate_limits_when_delivered_then_retried_after_retry_after_and_posted_once(
+    user, project, run_on_commit, slack, integration
+):
+    slack.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
+
+    with run_on_commit():
+        publish("workflow.completed", workflow_event(project), project=project, actor=user)
+    delivery = SlackDelivery.objects.get(integration=integration)
+    assert delivery.status == "retrying"
+    first_try = slack.calls_to("chat.postMessage")[0].at
+    assert 0.8 <= (delivery.next_attempt_at.timestamp() - first_try) <= 1.5
+
+    run_when_due(delivery)
+
+    calls = slack.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+    assert 0.9 <= calls[1].at - calls[0].at <= 3.0
+    assert len(slack.posted()) == 1
+    assert delivery.status == "success"
+    assert [a.outcome for a in delivery.attempts.all()] == ["retry", "success"]
+    integration.refresh_from_db()
+    assert integration.is_healthy
+
+
+def test_given_slack_5xx_when_delivered_then_retried_with_backoff_until_posted(
+    user, project, run_on_commit, slack, integration, settings
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.05
+    settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
+    slack.fail_next("chat.postMessage", status=503, body=b"<html>upstream</html>")
+    slack.fail_next("chat.postMessage", status=200, error="internal_error")
+
+    with run_on_commit():
+        publish("workflow.failed", workflow_event(project, "failed"), project=project, actor=user)
+    delivery = SlackDelivery.objects.get(integration=integration)
+    for _ in range(2):
+        assert delivery.status == "retrying"
+        run_when_due(delivery)
+
+    assert delivery.status == "success"
+    assert [a.outcome for a in delivery.attempts.all()] == ["retry", "retry", "success"]
+    assert len(slack.posted()) == 1
+
+
+@pytest.mark.parametrize(
+    ("break_it", "words"),
+    [
+        (lambda s: s.tokens.clear(), "Invalid token"),
+        (lambda s: s.inactive_tokens.add(BOT_TOKEN), "Invalid token"),
+        (lambda s: s.channels.clear(), "Channel not found"),
+        (lambda s: setattr(s.channels["C0BUILDS01"], "is_member", False), "/invite"),
+        (lambda s: setattr(s.channels["C0BUILDS01"], "is_archived", True), "archived"),
+    ],
+)
+def test_given_broken_target_when_delivered_then_failed_without_retry_and_integration_unhealthy(
+    user, project, run_on_commit, slack, integration, client_for, break_it, words
+):
+    break_it(slack)
+
+    with run_on_commit():
+        publish("workflow.completed", workflow_event(project), project=project, actor=user)
+
+    delivery = SlackDelivery.objects.get(integration=integration)
+    assert delivery.status == "failed"
+    assert delivery.attempts.count() == 1
+    assert words in delivery.error_message
+    deliver("slack", [delivery.pk])  # nothing left to do
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    body = client_for(user).get(f"/api/v1/integrations-external/slack/{integration.pk}/").json()
+    assert body["is_healthy"] is False
+    assert words in body["health_reason"]
+    # Routing skips it from now on.
+    with run_on_commit():
+        publish("workflow.completed", workflow_event(project), project=project, actor=user)
+    assert SlackDelivery.objects.filter(integration=integration).count() == 1
+
+
+def test_given_unhealthy_integration_when_test_message_succeeds_then_healthy_again(
+    user, run_on_commit, slack, integration, client_for
+):
+    SlackService.mark_unhealthy(integration.pk, "Bot not in the channel")
+
+    with run_on_commit():
+        resp = client_for(user).post(
+            f"/api/v1/integrations-external/slack/{integration.pk}/test-message/"
+        )
+
+    assert resp.status_code == 202
+    delivery = SlackDelivery.objects.get(pk=resp.json()["id"])
+    assert delivery.event_type == "webhook.test" and delivery.status == "success"
+    [call] = slack.posted()
+    assert "Test message" in call.params["text"]
+    integration.refresh_from_db()
+    assert integration.is_healthy
+
+
+def test_given_two_messages_for_one_channel_when_sent_together_then_second_waits_a_second(
+    user, project, run_on_commit, slack, integration
+):
+    with run_on_commit():
+        publish("workflow.completed", workflow_event(project), project=project, actor=user)
+        publish("workflow.failed", workflow_event(project, "failed"), project=project, actor=user)
+
+    first, second = SlackDelivery.objects.filter(integration=integration).order_by("pk")
+    assert first.status == "success"
+    assert second.status == "pending" and second.attempt_number == 0  # deferred, no attempt spent
+    assert second.attempts.count() == 0
+    run_when_due(second)
+    assert second.status == "success"
+    calls = slack.posted()
+    assert len(calls) == 2
+    assert calls[1].at - calls[0].at >= 0.9
+
+
+def test_given_pacing_slot_taken_when_another_worker_asks_then_told_to_wait(integration):
+    assert SlackService.reserve_send_slot(integration.pk, interval=1.0) == 0.0
+
+    wait = SlackService.reserve_send_slot(integration.pk, interval=1.0)
+
+    assert 0.5 < wait <= 1.0
+    time.sleep(wait)
+    assert SlackService.reserve_send_slot(integration.pk, interval=1.0) == 0.0
+
+
+# --- who receives what -----------------------------------------------------------------------
+def _published(project, user, run_on_commit, event_type, data):
+    with run_on_commit():
+        publish(event_type, data, project=project, actor=user)
+
+
+def test_given_switch_off_when_event_published_then_nothing_sent(
+    user, project, run_on_commit, slack
+):
+    SlackIntegrationFactory(
+        owner=user, notify_workflow_completion=False, notify_command_execution=True
+    )
+
+    _published(project, user, run_on_commit, "workflow.completed", workflow_event(project))
+
+    assert slack.calls_to("chat.postMessage") == []
+    assert SlackDelivery.objects.count() == 0
+
+
+def test_given_alerts_switch_when_alert_raised_then_only_staff_integrations_with_switch_on_get_it(
+    staff_user, user, run_on_commit, slack
+):
+    on = SlackIntegrationFactory(owner=staff_user, notify_system_alerts=True)
+    SlackIntegrationFactory(owner=staff_user, notify_system_alerts=False)
+    SlackIntegrationFactory(owner=user, notify_system_alerts=True)
+    from apps.alerts.services import system_alert_raise
+
+    with run_on_commit():
+        system_alert_raise(title="Disk almost full", message="93 % used", severity="warning")
+
+    assert list(SlackDelivery.objects.values_list("integration_id", flat=True)) == [on.pk]
+    [call] = slack.posted()
+    assert "Disk almost full" in call.params["text"]
+
+
+def test_given_only_failures_when_success_and_failure_then_only_failure_sent(
+    user, project, run_on_commit, slack, settings
+):
+    settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
+    SlackIntegrationFactory(owner=user, notify_only_failures=True)
+
+    _published(
+        project,
+        user,
+        run_on_commit,
+        "workflow.completed",
+        workflow_event(project, previous_status="completed"),
+    )
+    _published(
+        project,
+        user,
+        run_on_commit,
+        "workflow.failed",
+        workflow_event(project, "failed", error="boom"),
+    )
+    _published(
+        project, user, run_on_commit, "command.executed", {"status": "succeeded", "exit_code": 0}
+    )
+    _published(
+        project, user, run_on_commit, "command.executed", {"status": "failed", "exit_code": 2}
+    )
+
+    texts = [c.params["text"] for c in slack.posted()]
+    assert len(texts) == 2
+    assert "Deploy failed" in texts[0] and "boom" in texts[0]
+    assert "exit code 2" in texts[1]
+
+
+def test_given_only_failures_when_workflow_recovers_then_back_to_normal_sent(
+    user, project, run_on_commit, slack
+):
+    SlackIntegrationFactory(owner=user, notify_only_failures=True)
+
+    _published(
+        project,
+        user,
+        run_on_commit,
+        "workflow.completed",
+        workflow_event(project, previous_status="failed"),
+    )
+
+    [call] = slack.posted()
+    assert "Back to normal" in call.params["text"]
+    assert "Back to normal" in call.params["blocks"][0]["text"]["text"]
+
+
+def test_given_failed_then_completed_over_api_then_second_message_says_back_to_normal(
+    user, project, client_for, run_on_commit, slack, settings
+):
+    settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
+    SlackIntegrationFactory(owner=user)
+    workflow = WorkflowFactory(project=project, name="Nightly")
+    failed = WorkflowExecutionFactory(workflow=workflow)
+    with run_on_commit():
+        client_for(user).post(
+            f"/api/v1/workflow-executions/{failed.pk}/fail/", {"error_message": "tests red"}
+        )
+    fixed = WorkflowExecutionFactory(workflow=workflow)
+    with run_on_commit():
+        client_for(user).post(f"/api/v1/workflow-executions/{fixed.pk}/complete/")
+
+    texts = [c.params["text"] for c in slack.posted()]
+    assert len(texts) == 2
+    assert "Nightly failed" in texts[0] and "tests red" in texts[0]
+    assert texts[1].startswith("Back to normal: workflow Nightly")
+
+
+def test_given_project_scope_when_events_in_two_projects_then_only_scoped_project_sent(
+    user, project, run_on_commit, slack, settings
+):
+    settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
+    other_project = ProjectFactory(owner=user, name="Elsewhere")
+    SlackIntegrationFactory(owner=user, project=project)
+
+    _published(project, user, run_on_commit, "workflow.completed", workflow_event(project))
+    _published(
+        other_project, user, run_on_commit, "workflow.completed", workflow_event(other_project)
+    )
+
+    [call] = slack.posted()
+    assert project.name in call.params["text"]
+
+
+def test_given_project_of_someone_else_when_event_published_then_not_sent(
+    user, other_user, run_on_commit, slack
+):
+    foreign = ProjectFactory(owner=other_user)
+    SlackIntegrationFactory(owner=user)
+
+    _published(foreign, other_user, run_on_commit, "workflow.completed", workflow_event(foreign))
+
+    assert slack.calls == []
+
+
+def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_marker(
+    user, project, client_for, run_on_commit, slack
+):
+    from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
+
+    SlackIntegrationFactory(owner=user)
+    execution = CommandExecutionFactory(command=CommandFactory(project=project, name="x" * 500))
+    output = "".join(f"line {i} <&> {'y' * 80}\n" for i in range(5000)) + "FATAL: the real reason"
+
+    with run_on_commit():
+        client_for(user).post(
+            f"/api/v1/command-executions/{execution.pk}/complete/",
+            {"exit_code": 1, "output": output},
+        )
+
+    [call] = slack.posted()
+    assert limit_problems({"text": call.params["text"], "blocks": call.params["blocks"]}) == []
+    rendered = str(call.params["blocks"])
+    assert "FATAL: the real reason" in rendered
+    assert "earlier characters cut" in rendered or "earlier output cut" in rendered
+    assert len(call.params["blocks"][0]["text"]["text"]) <= 150
