@@ -1,0 +1,91 @@
+"""Auto-disable: an endpoint that keeps failing is switched off, and its owner is told."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.alerts.models import SystemAlert
+from apps.integrations_external.events import publish
+from apps.integrations_external.models import EmailDelivery, WebhookEndpoint
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.helpers import API
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+def fail_once(endpoint, run_on_commit):
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=endpoint.owner, targets={"webhook": [endpoint]})
+
+
+def test_given_n_exhausted_deliveries_in_a_row_then_disabled_alert_and_email(
+    user, receiver, run_on_commit, settings
+):
+    settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 3
+    receiver.default = Reply(500)
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+
+    for expected in (1, 2):
+        fail_once(endpoint, run_on_commit)
+        endpoint.refresh_from_db()
+        assert endpoint.is_active and endpoint.consecutive_failures == expected
+    fail_once(endpoint, run_on_commit)
+
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and endpoint.disabled_at is not None
+    assert "3 deliveries in a row" in endpoint.disabled_reason
+    alert = SystemAlert.objects.get(source=f"webhooks/{endpoint.pk}")
+    assert alert.severity == "warning" and user.username in alert.message
+    notice = EmailDelivery.objects.get(recipient=user, event_type="email.notice")
+    assert "3 deliveries in a row" in notice.payload["data"]["text"]
+
+
+def test_given_success_between_failures_then_counter_resets(
+    user, receiver, run_on_commit, settings
+):
+    settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 2
+    receiver.script = [Reply(500), Reply(200), Reply(500)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+
+    for _ in range(3):
+        fail_once(endpoint, run_on_commit)
+
+    endpoint.refresh_from_db()
+    assert endpoint.is_active and endpoint.consecutive_failures == 1
+
+
+def test_given_failing_for_days_then_disabled(user, receiver, run_on_commit, settings):
+    settings.WEBHOOK_AUTO_DISABLE_AFTER_DAYS = 5
+    receiver.default = Reply(500)
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=6), consecutive_failures=1
+    )
+
+    fail_once(endpoint, run_on_commit)
+
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active and "has failed since" in endpoint.disabled_reason
+
+
+def test_given_disabled_endpoint_then_no_longer_routed_until_patched_active(
+    auth_client, user, project, receiver, run_on_commit, settings
+):
+    settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 1
+    receiver.script = [Reply(500)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+    with run_on_commit():
+        publish("workflow.completed", {}, project=project, actor=user)
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+
+    with run_on_commit():
+        publish("workflow.completed", {}, project=project, actor=user)
+    assert len(receiver.requests) == 1
+
+    auth_client.patch(f"{API}/webhooks/{endpoint.pk}/", {"is_active": True}, format="json")
+    with run_on_commit():
+        publish("workflow.completed", {}, project=project, actor=user)
+    assert len(receiver.wait_for(2)) == 2
