@@ -1,0 +1,128 @@
+"""The settings API, the test email and the sent-mail history."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.integrations_external.models import EmailDelivery, EmailNotificationSettings
+from apps.projects.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/integrations-external/email/"
+ALL_ON = {name: True for name in EmailNotificationSettings.SWITCHES}
+
+
+def test_given_a_new_user_when_getting_settings_then_they_are_created_with_defaults(
+    user, auth_client
+):
+    resp = auth_client.get(URL)
+
+    assert resp.status_code == 200
+    assert resp.json()["email"] == user.email
+    assert resp.json()["workflow_completion"] is True
+    assert resp.json()["daily_summary"] is False
+    assert EmailNotificationSettings.objects.filter(user=user).count() == 1
+
+
+def test_given_every_switch_when_put_then_saved(user, auth_client):
+    resp = auth_client.put(URL, {**ALL_ON, "weekly_summary": False}, format="json")
+
+    assert resp.status_code == 200
+    row = EmailNotificationSettings.objects.get(user=user)
+    assert row.daily_summary is True and row.weekly_summary is False
+
+
+def test_given_a_put_missing_a_switch_then_400_naming_it(auth_client):
+    body = dict(ALL_ON)
+    del body["project_updates"]
+
+    resp = auth_client.put(URL, body, format="json")
+
+    assert resp.status_code == 400
+    assert "project_updates" in resp.json()
+
+
+def test_given_a_patch_of_one_switch_then_only_it_changes(user, auth_client):
+    resp = auth_client.patch(URL, {"daily_summary": True}, format="json")
+
+    assert resp.status_code == 200
+    row = EmailNotificationSettings.objects.get(user=user)
+    assert row.daily_summary is True and row.workflow_completion is True
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"daily_summary": "maybe"}, "daily_summary"),
+        ({"daily_summary": "yes"}, "daily_summary"),
+        ({"daily_summary": 1}, "daily_summary"),
+        ({"daily_sumary": True}, "daily_sumary"),
+        ({"daily_summary": None}, "daily_summary"),
+    ],
+)
+def test_given_a_patch_with_a_bad_value_or_an_unknown_key_then_400_and_nothing_saved(
+    user, auth_client, body, field
+):
+    resp = auth_client.patch(URL, body, format="json")
+
+    assert resp.status_code == 400
+    assert field in resp.json()
+    assert EmailNotificationSettings.objects.get(user=user).daily_summary is False
+
+
+def test_given_a_body_that_is_not_an_object_then_400(auth_client):
+    assert auth_client.patch(URL, [1, 2], format="json").status_code == 400
+
+
+def test_given_no_login_then_401(api_client):
+    assert api_client.get(URL).status_code == 401
+    assert api_client.post(URL + "test-email/").status_code == 401
+
+
+def test_given_settings_then_post_is_not_allowed(auth_client):
+    assert auth_client.post(URL, {}, format="json").status_code == 405
+
+
+def test_given_a_user_with_an_address_when_test_email_then_it_arrives_through_the_delivery_path(
+    user, auth_client, run_on_commit, smtp_server
+):
+    with run_on_commit():
+        resp = auth_client.post(URL + "test-email/")
+
+    assert resp.status_code == 202
+    [mail] = smtp_server.wait_for(1)
+    assert mail.rcpt_tos == [user.email]
+    assert mail["Subject"] == "[Workflow Platform] Test email: your notifications reach you"
+    assert mail.text and mail.html
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    delivery = EmailDelivery.objects.get(pk=resp.json()["delivery_id"])
+    assert delivery.status == "success" and delivery.event_type == "email.test"
+
+
+def test_given_a_user_without_address_when_test_email_then_400_with_a_clear_message(
+    client_for, smtp_server
+):
+    nobody = UserFactory(email="")
+
+    resp = client_for(nobody).post(URL + "test-email/")
+
+    assert resp.status_code == 400
+    assert "no email address" in resp.json()["detail"]
+    assert EmailDelivery.objects.count() == 0
+
+
+def test_given_emails_to_two_people_then_each_sees_only_their_own_history(
+    user, other_user, client_for, run_on_commit, smtp_server
+):
+    with run_on_commit():
+        client_for(user).post(URL + "test-email/")
+        client_for(other_user).post(URL + "test-email/")
+
+    resp = client_for(user).get(URL + "deliveries/")
+
+    assert resp.status_code == 200
+    [row] = resp.json()["results"]
+    assert row["to_address"] == user.email
+    assert row["status"] == "success"
+    assert row["message_id"].startswith("<evt_")
