@@ -1,3 +1,242 @@
-"""API views of the github part of the integrations."""
+"""API views of the github part of the integrations (thin: the work is in GitHubService).
 
-urlpatterns: list = []
+Under /api/v1/integrations-external/: `github/` and `github/{id}/` (the caller's own integrations;
+anyone else's answer 404), `verify/`, `sync-prs/`, `pull-requests/`, `create-webhook/`,
+`workflow-runs/`, and the unauthenticated receiver `github/{id}/webhook/` (signature-checked).
+Under /api/v1/ (views/github_stories.py): `user-stories/{id}/create-github-issue/` and
+`user-stories/{id}/github/`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.integrations_external.clients.base import (
+    IntegrationError,
+    PermanentError,
+    RateLimited,
+    TemporaryError,
+)
+from apps.integrations_external.models.github import (
+    GitHubIntegration,
+    GitHubIssueLink,
+    GitHubPullRequest,
+)
+from apps.integrations_external.serializers.github import (
+    CreateIssueRequestSerializer,
+    GitHubIntegrationSerializer,
+    GitHubIssueLinkSerializer,
+    GitHubPullRequestSerializer,
+    GitHubWorkflowRunSerializer,
+)
+from apps.integrations_external.services.github_service import (
+    Busy,
+    GitHubService,
+    verify_and_handle_webhook,
+)
+from apps.projects.models import UserStory
+from apps.projects.selectors import user_stories_visible_to
+
+
+def _error_response(exc: IntegrationError) -> Response:
+    """GitHub's refusals as answers a client can act on (never a 500)."""
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    if isinstance(exc, RateLimited):
+        code = status.HTTP_429_TOO_MANY_REQUESTS
+    elif isinstance(exc, Busy):
+        code = status.HTTP_409_CONFLICT
+    elif isinstance(exc, TemporaryError):
+        code = status.HTTP_502_BAD_GATEWAY
+    else:
+        code = status.HTTP_400_BAD_REQUEST
+    return Response({"detail": str(exc), "github_status": exc.status}, status=code, headers=headers)
+
+
+class GitHubIntegrationViewSet(viewsets.ModelViewSet):
+    serializer_class = GitHubIntegrationSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    filterset_fields = ["project", "is_active"]
+    ordering_fields = ["created_at", "updated_at"]
+
+    def get_queryset(self):
+        return GitHubIntegration.objects.filter(owner=self.request.user).select_related("project")
+
+    def perform_create(self, serializer: GitHubIntegrationSerializer) -> None:
+        serializer.save(owner=self.request.user)
+
+    def create(self, request, *args, **kwargs) -> Response:
+        response = super().create(request, *args, **kwargs)
+        integration = GitHubIntegration.objects.get(pk=response.data["id"])
+        # Shown once: GitHub needs it to sign deliveries if the hook is created by hand.
+        response.data["webhook_secret"] = integration.webhook_secret
+        return response
+
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None) -> Response:
+        return Response(GitHubService(self.get_object()).verify_connection())
+
+    @action(detail=True, methods=["post"], url_path="sync-prs")
+    def sync_prs(self, request, pk=None) -> Response:
+        try:
+            return Response(GitHubService(self.get_object()).sync_pull_requests())
+        except IntegrationError as exc:
+            return _error_response(exc)
+
+    @action(detail=True, methods=["post"], url_path="create-webhook")
+    def create_webhook(self, request, pk=None) -> Response:
+        integration = self.get_object()
+        try:
+            hook = GitHubService(integration).create_webhook()
+        except IntegrationError as exc:
+            return _error_response(exc)
+        return Response(
+            {
+                "hook_id": hook.get("id"),
+                "events": hook.get("events"),
+                "url": hook.get("config", {}).get("url"),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @action(detail=True, methods=["get"], url_path="pull-requests")
+    def pull_requests(self, request, pk=None) -> Response:
+        integration = self.get_object()
+        qs = integration.pull_requests.prefetch_related(
+            Prefetch("stories", queryset=UserStory.objects.only("id", "title"))
+        )
+        state = request.query_params.get("state")
+        if state:
+            qs = qs.filter(state=state)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(GitHubPullRequestSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], url_path="workflow-runs")
+    def workflow_runs(self, request, pk=None) -> Response:
+        page = self.paginate_queryset(self.get_object().workflow_runs.all())
+        return self.get_paginated_response(GitHubWorkflowRunSerializer(page, many=True).data)
+
+
+class GitHubWebhookView(APIView):
+    """GitHub's deliveries: no login; the X-Hub-Signature-256 over the raw body is the proof."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes: list = []
+
+    def post(self, request, pk: int) -> Response:
+        integration = GitHubIntegration.objects.filter(pk=pk, is_active=True).first()
+        if integration is None:
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        code, body = verify_and_handle_webhook(
+            integration,
+            body=request.body,  # raw bytes: never request.data before the signature is checked
+            headers={k.lower(): v for k, v in request.headers.items()},
+        )
+        return Response(body, status=code)
+
+
+def _visible_story(request, pk: int) -> UserStory:
+    return get_object_or_404(user_stories_visible_to(request.user), pk=pk)
+
+
+class StoryCreateGitHubIssueView(APIView):
+    """POST: the story's GitHub issue (201 when created now, 200 when it existed)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    def post(self, request, pk: int) -> Response:
+        story = _visible_story(request, pk)
+        params = CreateIssueRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        candidates = GitHubIntegration.objects.filter(project_id=story.project_id, is_active=True)
+        wanted = params.validated_data.get("integration")
+        if wanted is not None:
+            candidates = candidates.filter(pk=wanted)
+        candidates = list(candidates[:2])
+        if not candidates:
+            return Response(
+                {"integration": ["No active GitHub integration for this story's project."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if len(candidates) > 1:
+            return Response(
+                {"integration": ["This project has several GitHub integrations: choose one."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            result = GitHubService(candidates[0]).create_issue_from_story(story)
+        except PermanentError as exc:
+            return _error_response(exc)
+        except IntegrationError as exc:
+            return _error_response(exc)
+        return Response(
+            GitHubIssueLinkSerializer(result.link).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class StoryGitHubView(APIView):
+    """GET: the story's GitHub issues and the pull requests that mention its key."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get(self, request, pk: int) -> Response:
+        story = _visible_story(request, pk)
+        links = GitHubIssueLink.objects.filter(story=story).select_related("integration")
+        pulls = GitHubPullRequest.objects.filter(stories=story).prefetch_related("stories")
+        return Response(
+            {
+                "story": {"id": story.pk, "key": story.key},
+                "issues": GitHubIssueLinkSerializer(links, many=True).data,
+                "pull_requests": GitHubPullRequestSerializer(pulls, many=True).data,
+            }
+        )
+
+
+_list = GitHubIntegrationViewSet.as_view({"get": "list", "post": "create"})
+_detail = GitHubIntegrationViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
+
+
+def _act(name: str, method: str):
+    return GitHubIntegrationViewSet.as_view({method: name})
+
+
+urlpatterns: list = [
+    path("github/", _list, name="github-list"),
+    path("github/<int:pk>/", _detail, name="github-detail"),
+    path("github/<int:pk>/verify/", _act("verify", "post"), name="github-verify"),
+    path("github/<int:pk>/sync-prs/", _act("sync_prs", "post"), name="github-sync-prs"),
+    path(
+        "github/<int:pk>/create-webhook/",
+        _act("create_webhook", "post"),
+        name="github-create-webhook",
+    ),
+    path(
+        "github/<int:pk>/pull-requests/", _act("pull_requests", "get"), name="github-pull-requests"
+    ),
+    path(
+        "github/<int:pk>/workflow-runs/", _act("workflow_runs", "get"), name="github-workflow-runs"
+    ),
+    path("github/<int:pk>/webhook/", GitHubWebhookView.as_view(), name="github-webhook"),
+]
+
+story_urlpatterns: list = [
+    path(
+        "user-stories/<int:pk>/create-github-issue/",
+        StoryCreateGitHubIssueView.as_view(),
+        name="user-story-create-github-issue",
+    ),
+    path("user-stories/<int:pk>/github/", StoryGitHubView.as_view(), name="user-story-github"),
+]
