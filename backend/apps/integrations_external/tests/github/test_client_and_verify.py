@@ -1,0 +1,106 @@
+"""The client on the fake GitHub over HTTP, and verify_connection's verdicts."""
+
+import pytest
+
+from apps.integrations_external.clients.base import AuthError, NotFound, RateLimited
+from apps.integrations_external.clients.github import GitHubClient, _next_link
+from apps.integrations_external.services.github_service import GitHubService
+
+pytestmark = pytest.mark.django_db
+
+
+def test_given_link_header_when_parsed_then_next_url_found():
+    header = '<https://x/pulls?page=3>; rel="next", <https://x/pulls?page=9>; rel="last"'
+    assert _next_link(header) == "https://x/pulls?page=3"
+    assert _next_link('<https://x/pulls?page=1>; rel="first"') is None
+
+
+def test_given_wrong_token_when_repository_fetched_then_auth_error(fake_github, repo):
+    client = GitHubClient("ghp_wrong", fake_github.base_url)
+    with pytest.raises(AuthError):
+        client.get_repository("acme", "shop")
+
+
+def test_given_unknown_repository_when_fetched_then_not_found(fake_github, repo):
+    client = GitHubClient(fake_github.token, fake_github.base_url)
+    with pytest.raises(NotFound):
+        client.get_repository("acme", "nope")
+
+
+def test_given_secondary_limit_when_called_then_rate_limited_with_retry_after(fake_github, repo):
+    fake_github.limit_next("secondary", seconds=42)
+    client = GitHubClient(fake_github.token, fake_github.base_url)
+    with pytest.raises(RateLimited) as info:
+        client.get_repository("acme", "shop")
+    assert info.value.status == 429
+    assert info.value.retry_after == 42
+
+
+def test_given_primary_limit_when_called_then_retry_after_comes_from_reset(fake_github, repo):
+    fake_github.limit_next("primary", seconds=300)
+    client = GitHubClient(fake_github.token, fake_github.base_url)
+    with pytest.raises(RateLimited) as info:
+        client.get_repository("acme", "shop")
+    assert info.value.status == 403
+    assert 290 <= info.value.retry_after <= 300
+    assert client.rate.remaining == 0
+
+
+def test_given_full_access_when_verified_then_ok_and_stored(integration):
+    result = GitHubService(integration).verify_connection()
+
+    assert result["ok"] is True
+    assert result["permissions"]["admin"] is True
+    integration.refresh_from_db()
+    assert integration.last_verification_ok is True
+    assert integration.last_verified_at is not None
+    assert "acme/shop" in integration.last_verification_detail
+
+
+def test_given_bad_token_when_verified_then_detail_says_token(make_integration, repo):
+    integration = make_integration(access_token="ghp_revoked")
+
+    result = GitHubService(integration).verify_connection()
+
+    assert result["ok"] is False
+    assert "access token" in result["detail"] and "new token" in result["detail"]
+    integration.refresh_from_db()
+    assert integration.last_verification_ok is False
+
+
+def test_given_missing_repository_when_verified_then_detail_says_not_found_or_no_access(
+    make_integration, repo
+):
+    integration = make_integration(repository_name="secret-repo")
+
+    result = GitHubService(integration).verify_connection()
+
+    assert result["ok"] is False
+    assert "acme/secret-repo was not found, or this token has no access" in result["detail"]
+
+
+def test_given_read_only_token_when_verified_then_missing_write_and_admin_named(
+    fake_github, make_integration
+):
+    fake_github.add_repo("acme", "shop", permissions={"admin": False, "push": False, "pull": True})
+    integration = make_integration()
+
+    result = GitHubService(integration).verify_connection()
+
+    assert result["ok"] is False
+    assert result["can_create_issues"] is False
+    assert result["can_create_webhooks"] is False
+    assert "write access" in result["detail"] and "admin access" in result["detail"]
+
+
+def test_given_write_without_admin_when_verified_then_only_webhook_permission_missing(
+    fake_github, make_integration
+):
+    fake_github.add_repo("acme", "shop", permissions={"admin": False, "push": True, "pull": True})
+    integration = make_integration()
+
+    result = GitHubService(integration).verify_connection()
+
+    assert result["ok"] is False
+    assert result["can_create_issues"] is True
+    assert len(result["missing"]) == 1 and "webhook" in result["missing"][0]

@@ -1,0 +1,144 @@
+"""create_issue_from_story: one story, one issue, however often or concurrently it is asked for."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from apps.integrations_external.clients.base import RateLimited
+from apps.integrations_external.models.github import GitHubIssueLink
+from apps.integrations_external.services.github_service import GitHubService
+from apps.integrations_external.tasks.github import create_issue_for_story
+from apps.projects.services import user_story_create
+from apps.projects.tests.factories import UserStoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_given_story_when_issue_created_then_body_links_back_and_link_recorded(
+    integration, project, fake_github, repo, settings
+):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+    story = UserStoryFactory(project=project, title="Checkout", description="Pay by card")
+
+    result = GitHubService(integration).create_issue_from_story(story)
+
+    [post] = fake_github.requests_to("POST", "/repos/acme/shop/issues")
+    sent = post.json()
+    assert sent["title"] == f"{story.key}: Checkout"
+    assert f"https://hub.example/api/v1/user-stories/{story.pk}/" in sent["body"]
+    assert "Pay by card" in sent["body"]
+    assert result.created is True
+    link = GitHubIssueLink.objects.get(story=story)
+    assert link.state == "created"
+    assert link.issue_number == repo.issues[0]["number"]
+    assert link.issue_url == repo.issues[0]["html_url"]
+
+
+def test_given_story_retried_three_times_then_it_still_has_one_issue(
+    integration, project, fake_github, repo
+):
+    story = UserStoryFactory(project=project)
+
+    results = [GitHubService(integration).create_issue_from_story(story) for _ in range(3)]
+    for _ in range(3):
+        create_issue_for_story.delay(integration.pk, story.pk)
+
+    assert len(repo.issues) == 1
+    assert len(fake_github.requests_to("POST", "/issues")) == 1
+    assert [r.created for r in results] == [True, False, False]
+    assert {r.link.issue_number for r in results} == {repo.issues[0]["number"]}
+    assert GitHubIssueLink.objects.filter(story=story).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_given_concurrent_calls_for_one_story_then_one_post_to_github(
+    make_integration, project, fake_github, repo
+):
+    integration = make_integration()
+    story = UserStoryFactory(project=project)
+    fake_github.issue_delay = 0.3  # GitHub is slow: the others arrive while the first is in flight
+    outcomes: list[str] = []
+
+    def call() -> None:
+        try:
+            result = GitHubService(integration).create_issue_from_story(story)
+            outcomes.append("created" if result.created else "existing")
+        except Exception as exc:  # Busy: someone else is creating it
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(fake_github.requests_to("POST", "/issues")) == 1
+    assert outcomes.count("created") == 1
+    assert set(outcomes) <= {"created", "existing", "Busy"}
+    assert GitHubIssueLink.objects.get(story=story).state == "created"
+
+
+def test_given_interrupted_attempt_when_retried_then_existing_issue_adopted_not_duplicated(
+    integration, project, fake_github, repo
+):
+    story = UserStoryFactory(project=project)
+    service = GitHubService(integration)
+    # An earlier attempt created the issue on GitHub, then its worker died before recording it.
+    fake_github.issue_delay = 0
+    issue = service.client.create_issue(
+        "acme", "shop", title="x", body=service._issue_body(story)
+    )
+    GitHubIssueLink.objects.create(integration=integration, story=story, claimed_at=None)
+
+    result = GitHubService(integration).create_issue_from_story(story)
+
+    assert len(repo.issues) == 1
+    assert result.link.issue_number == issue["number"]
+    assert result.link.state == "created"
+
+
+def test_given_rate_limit_when_issue_requested_then_claim_released_and_retry_creates_it(
+    integration, project, fake_github, repo
+):
+    story = UserStoryFactory(project=project)
+    fake_github.limit_next("secondary", seconds=1)
+    with pytest.raises(RateLimited):
+        GitHubService(integration).create_issue_from_story(story)
+    assert not GitHubIssueLink.objects.filter(story=story).exists()
+    integration.refresh_from_db()
+    integration.rate_limited_until = None
+    integration.save()
+
+    result = GitHubService(integration).create_issue_from_story(story)
+
+    assert result.created and len(repo.issues) == 1
+
+
+def test_given_auto_create_when_story_created_in_project_then_issue_created_in_background(
+    make_integration, project, user, repo, run_on_commit
+):
+    integration = make_integration(auto_create_issues=True)
+
+    with run_on_commit():
+        story = user_story_create(actor=user, project=project, title="Search")
+
+    link = GitHubIssueLink.objects.get(story=story, integration=integration)
+    assert link.state == "created" and link.issue_number == 1
+    assert repo.issues[0]["title"] == f"{story.key}: Search"
+
+
+def test_given_auto_create_off_or_other_project_when_story_created_then_no_issue(
+    make_integration, project, user, repo, run_on_commit
+):
+    make_integration(auto_create_issues=False)
+    other = UserStoryFactory().project
+    make_integration(project=other, auto_create_issues=True, owner=other.owner)
+
+    with run_on_commit():
+        user_story_create(actor=user, project=project, title="Search")
+
+    assert repo.issues == []
+    assert not GitHubIssueLink.objects.exists()

@@ -1,0 +1,124 @@
+"""Rate limits reschedule the task (never sleep); periodic sync spreads its runs."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.integrations_external.clients.base import RateLimited
+from apps.integrations_external.models.github import GitHubIntegration
+from apps.integrations_external.services.github_service import GitHubService
+from apps.integrations_external.tasks import github as github_tasks
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    def refuse(seconds):
+        raise AssertionError(f"a worker slept {seconds}s")
+
+    monkeypatch.setattr(time, "sleep", refuse)
+
+
+@pytest.fixture
+def scheduled(monkeypatch):
+    """Every apply_async of the sync task: its countdown recorded, then run as Celery would."""
+    calls = []
+    task = github_tasks.sync_pull_requests
+    original = task.apply_async
+
+    def spy(*args, **kwargs):
+        if "countdown" in kwargs:  # `.delay()` goes through apply_async too: skip those
+            calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(task, "apply_async", spy)
+    return calls
+
+
+def test_given_retry_after_when_sync_task_runs_then_rescheduled_with_that_countdown(
+    integration, fake_github, repo, scheduled, no_sleep
+):
+    fake_github.add_pull(repo)
+    fake_github.limit_next("secondary", seconds=120)
+
+    github_tasks.sync_pull_requests.delay(integration.pk)
+
+    assert len(scheduled) == 1
+    assert scheduled[0]["countdown"] == 120
+    assert scheduled[0]["args"] == (integration.pk,)
+    integration.refresh_from_db()
+    wait = (integration.rate_limited_until - timezone.now()).total_seconds()
+    assert 115 < wait <= 120
+    assert integration.next_sync_at is not None
+    # the eager rerun (delivered before its time) made no call to GitHub
+    assert len(fake_github.requests_to("GET", "/pulls")) == 1
+
+
+def test_given_remaining_zero_when_sync_task_runs_then_rescheduled_until_reset(
+    integration, fake_github, repo, scheduled, no_sleep
+):
+    fake_github.limit_next("primary", seconds=600)
+
+    github_tasks.sync_pull_requests.delay(integration.pk)
+
+    assert len(scheduled) == 1
+    assert 595 <= scheduled[0]["countdown"] <= 601
+    integration.refresh_from_db()
+    assert integration.rate_limit_remaining == 0
+    assert integration.rate_limited_until > timezone.now() + timedelta(seconds=590)
+
+
+def test_given_rate_limited_integration_when_service_called_then_no_request_made(
+    integration, fake_github, repo
+):
+    integration.rate_limited_until = timezone.now() + timedelta(minutes=5)
+    integration.save()
+
+    with pytest.raises(RateLimited) as info:
+        GitHubService(integration).sync_pull_requests()
+
+    assert fake_github.calls == []
+    assert 290 < info.value.retry_after <= 300
+
+
+def test_given_limit_passed_when_rescheduled_run_arrives_then_sync_completes(
+    integration, fake_github, repo
+):
+    fake_github.add_pull(repo)
+    integration.rate_limited_until = timezone.now() - timedelta(seconds=1)
+    integration.next_sync_at = integration.rate_limited_until
+    integration.save()
+
+    github_tasks.sync_pull_requests.delay(
+        integration.pk, not_before=integration.next_sync_at.isoformat()
+    )
+
+    integration.refresh_from_db()
+    assert integration.last_sync_result["created"] == 1
+    assert integration.next_sync_at is None
+
+
+def test_given_auto_sync_integrations_when_beat_runs_then_each_scheduled_with_jitter(
+    make_integration, repo, scheduled, settings
+):
+    settings.GITHUB_SYNC_INTERVAL_SECONDS = 600
+    on = [make_integration() for _ in range(3)]
+    make_integration(auto_sync_prs=False)
+    make_integration(is_active=False)
+    make_integration(rate_limited_until=timezone.now() + timedelta(minutes=1))
+
+    count = github_tasks.sync_all()
+
+    assert count == 3
+    assert sorted(c["args"][0] for c in scheduled) == sorted(i.pk for i in on)
+    assert all(0 <= c["countdown"] <= 480 for c in scheduled)
+    assert GitHubIntegration.objects.filter(last_synced_at__isnull=False).count() == 3
+
+
+def test_given_beat_schedule_then_github_sync_entry_uses_interval_setting(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["github-sync-prs"]
+    assert entry["task"] == "integrations.github.sync_all"
+    assert entry["schedule"] == settings.GITHUB_SYNC_INTERVAL_SECONDS

@@ -1,0 +1,104 @@
+"""sync_pull_requests: all pages via Link, upsert counts, ETag/304, story links."""
+
+import pytest
+
+from apps.integrations_external.models.github import GitHubPullRequest
+from apps.integrations_external.services.github_service import GitHubService, story_keys
+from apps.projects.tests.factories import UserStoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_story_keys_found_in_any_case_and_not_inside_other_words():
+    assert story_keys("Fix us-12 and US-7", None, "feature/Us-3-login") == {12, 7, 3}
+    assert story_keys("BUS-4 and US-") == set()
+
+
+def test_given_250_prs_when_synced_then_three_pages_followed_and_all_created(
+    integration, fake_github, repo
+):
+    for i in range(250):
+        fake_github.add_pull(repo, minutes_ago=i)
+
+    counts = GitHubService(integration).sync_pull_requests()
+
+    pulls = fake_github.requests_to("GET", "/repos/acme/shop/pulls")
+    assert len(pulls) == 3
+    assert pulls[0].query["state"] == ["all"] and pulls[0].query["per_page"] == ["100"]
+    assert [c.query.get("page", ["1"])[0] for c in pulls] == ["1", "2", "3"]
+    assert counts["created"] == 250 and counts["updated"] == 0 and counts["pages"] == 3
+    assert GitHubPullRequest.objects.filter(integration=integration).count() == 250
+
+
+def test_given_unchanged_repository_when_synced_again_then_304_costs_no_rate_limit(
+    integration, fake_github, repo
+):
+    for i in range(250):
+        fake_github.add_pull(repo, minutes_ago=i)
+    service = GitHubService(integration)
+    service.sync_pull_requests()
+    spent = fake_github.rate_spent
+
+    counts = GitHubService(integration).sync_pull_requests()
+
+    assert counts == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 250,
+        "not_modified": True,
+        "pages": 1,
+        "requests": 1,
+    }
+    last = fake_github.calls[-1]
+    assert last.status == 304 and last.headers["if-none-match"] == integration.pulls_etag
+    assert fake_github.rate_spent == spent
+
+
+def test_given_one_pr_changed_when_synced_then_counts_updated_and_unchanged(
+    integration, fake_github, repo
+):
+    for i in range(5):
+        fake_github.add_pull(repo, minutes_ago=i)
+    GitHubService(integration).sync_pull_requests()
+    fake_github.update_pull(repo, 2, title="Renamed")
+    fake_github.add_pull(repo, title="New one")
+
+    counts = GitHubService(integration).sync_pull_requests()
+
+    assert (counts["created"], counts["updated"], counts["unchanged"]) == (1, 1, 4)
+    assert GitHubPullRequest.objects.get(integration=integration, number=2).title == "Renamed"
+
+
+def test_given_keys_in_title_branch_or_body_when_synced_then_prs_linked_to_stories(
+    integration, project, fake_github, repo
+):
+    a, b, c = UserStoryFactory.create_batch(3, project=project)
+    elsewhere = UserStoryFactory()  # another project's story is never linked
+    fake_github.add_pull(repo, title=f"Fix login ({a.key.lower()})")
+    fake_github.add_pull(repo, head=f"feature/{b.key}-cart")
+    fake_github.add_pull(repo, body=f"Implements {c.key} and {elsewhere.key}")
+
+    GitHubService(integration).sync_pull_requests()
+
+    linked = {
+        pr.number: {s.pk for s in pr.stories.all()}
+        for pr in GitHubPullRequest.objects.filter(integration=integration)
+    }
+    assert linked == {1: {a.pk}, 2: {b.pk}, 3: {c.pk}}
+
+
+def test_given_merged_and_closed_prs_when_synced_then_states_mirrored(
+    integration, fake_github, repo
+):
+    fake_github.add_pull(repo, merged=True)
+    fake_github.add_pull(repo, state="closed")
+    fake_github.add_pull(repo)
+
+    GitHubService(integration).sync_pull_requests()
+
+    states = dict(
+        GitHubPullRequest.objects.filter(integration=integration).values_list("number", "state")
+    )
+    assert states == {1: "merged", 2: "closed", 3: "open"}
+    merged = GitHubPullRequest.objects.get(integration=integration, number=1)
+    assert merged.merged_at is not None and merged.author == "octocat"
