@@ -37,7 +37,7 @@ class ReceivedMail:
         part = self.message.get_body(preferencelist=(content_type.split("/")[1],))
         if part is None or part.get_content_type() != content_type:
             return None
-        return part.get_content()
+        return part.get_content().replace("\r\n", "\n")  # SMTP's line ends, as Python's
 
     @property
     def text(self) -> str | None:

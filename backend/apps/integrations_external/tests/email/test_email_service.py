@@ -1,0 +1,58 @@
+"""EmailService pieces other parts call: notify_user (e.g. a webhook endpoint disabled)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.integrations_external.models import EmailDelivery
+from apps.integrations_external.services.email_service import EmailService, settings_for
+from apps.projects.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_given_a_notice_then_it_is_delivered_through_the_delivery_path(
+    user, run_on_commit, smtp_server
+):
+    with run_on_commit():
+        delivery = EmailService.notify_user(
+            user,
+            "Webhook endpoint “CI” was disabled",
+            "It failed for 5 days.\nFix it, then enable it.",
+        )
+
+    [mail] = smtp_server.wait_for(1)
+    assert mail["Subject"] == "[Workflow Platform] Webhook endpoint “CI” was disabled"
+    assert "It failed for 5 days.\nFix it, then enable it." in mail.text
+    assert "It failed for 5 days." in mail.html
+    assert "integration notices" in mail.text
+    delivery.refresh_from_db()
+    assert delivery.status == "success" and delivery.event_type == "email.notice"
+
+
+def test_given_caller_html_then_it_is_used_for_the_html_part(user, run_on_commit, smtp_server):
+    with run_on_commit():
+        EmailService.notify_user(
+            user, "Notice", "plain words", html="<p><strong>rich</strong> words</p>"
+        )
+
+    [mail] = smtp_server.wait_for(1)
+    assert "<strong>rich</strong> words" in mail.html
+    assert "plain words" in mail.text
+
+
+def test_given_integration_notices_off_then_no_notice(user, run_on_commit, smtp_server):
+    row = settings_for(user)
+    row.integration_notices = False
+    row.save()
+
+    with run_on_commit():
+        assert EmailService.notify_user(user, "Notice", "text") is None
+
+    assert EmailDelivery.objects.count() == 0
+    assert smtp_server.messages == []
+
+
+def test_given_no_address_then_notify_user_does_nothing_and_does_not_raise(db):
+    assert EmailService.notify_user(UserFactory(email=""), "Notice", "text") is None
+    assert EmailDelivery.objects.count() == 0
