@@ -204,11 +204,17 @@ def limit_problems(message: SlackMessage | dict) -> list[str]:
 def _message(text: str, blocks: list[dict], event_id: str | None = None) -> SlackMessage:
     if event_id:
         blocks = [*blocks, context(f"Event `{escape(event_id)}`")]
-    return SlackMessage(text=clip(text, FALLBACK_TEXT_MAX), blocks=enforce_limits(blocks))
+    # The fallback is mrkdwn too (notifications, search): escaped whole, nothing in it can ping.
+    return SlackMessage(text=clip(escape(text), FALLBACK_TEXT_MAX), blocks=enforce_limits(blocks))
 
 
 def _name(obj: dict | None, default: str = "–") -> str:
     return escape((obj or {}).get("name") or default)
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    """A name inside the fallback text: short enough that the status after it survives."""
+    return clip(str(value or "–"), limit, "…")
 
 
 def _who(user: dict | None) -> str | None:
@@ -256,9 +262,11 @@ def workflow_message(
             )
         )
     text = (
-        f"Back to normal: workflow {workflow.get('name')} succeeded (project {project.get('name')})"
+        f"Back to normal: workflow {_short(workflow.get('name'))} succeeded "
+        f"(project {_short(project.get('name'))})"
         if recovered
-        else f"Workflow {workflow.get('name')} {status} (project {project.get('name')})"
+        else f"Workflow {_short(workflow.get('name'))} {status} "
+        f"(project {_short(project.get('name'))})"
     )
     if error:
         text += f": {error.strip().splitlines()[-1] if error.strip() else ''}"
@@ -310,10 +318,10 @@ def command_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
                 link(f"/api/v1/command-executions/{execution['id']}/"), "View the execution"
             )
         )
-    text = f"Command {command.get('name')} {status}"
+    text = f"Command {_short(command.get('name'))} {status}"
     if exit_code is not None:
         text += f" (exit code {exit_code})"
-    text += f" in project {project.get('name')}"
+    text += f" in project {_short(project.get('name'))}"
     return _message(text, blocks, event_id)
 
 
@@ -331,7 +339,7 @@ def alert_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
     )
     if alert.get("id"):
         blocks.append(link_section(link(f"/api/v1/system-alerts/{alert['id']}/"), "View the alert"))
-    text = f"[{severity}] {alert.get('title') or 'System alert'}"
+    text = f"[{severity}] {_short(alert.get('title') or 'System alert', 300)}"
     if alert.get("message"):
         text += f": {alert['message']}"
     return _message(text, blocks, event_id)
@@ -355,7 +363,7 @@ def project_message(event_type: str, data: dict, *, event_id: str | None = None)
             ),
         ]
         text = (
-            f"New user story {story.get('key') or ''} in {project.get('name')}: "
+            f"New user story {story.get('key') or ''} in {_short(project.get('name'))}: "
             f"{story.get('title') or ''}"
         )
         if story.get("id"):
@@ -366,7 +374,7 @@ def project_message(event_type: str, data: dict, *, event_id: str | None = None)
             header(f":pencil2: Project {project.get('name') or '–'} updated"),
             fields_section([("Project", _name(project)), ("Changed", changed)]),
         ]
-        text = f"Project {project.get('name')} updated ({changed})"
+        text = f"Project {_short(project.get('name'))} updated ({changed})"
     else:
         return generic_message(event_type, data, event_id=event_id)
     if project_link:
