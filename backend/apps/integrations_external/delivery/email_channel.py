@@ -108,6 +108,14 @@ class EmailTransport:
         except (smtplib.SMTPException, OSError) as exc:
             # Connection refused/reset, timeouts, disconnects: the server may be back later.
             result = SendResult(SendResult.RETRY, error=f"{type(exc).__name__}: {exc}".strip())
+        except Exception as exc:
+            # Provider backends (django-anymail): a provider that rejects the recipient has
+            # answered for good; anything else goes to the engine, which retries it.
+            if type(exc).__name__ != "AnymailRecipientsRefused":
+                raise
+            result = SendResult(
+                SendResult.FAILED, error=f"recipient refused by the provider: {exc}"
+            )
         else:
             result = SendResult(SendResult.SUCCESS)
         return dataclasses.replace(result, delivery_fields=fields)
