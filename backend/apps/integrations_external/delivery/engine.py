@@ -1,7 +1,7 @@
 """The delivery engine: one state machine for every channel.
 
     pending ──claim──▶ in flight (lease) ──send──▶ success
-                                           ├─────▶ retrying (next_attempt_at = back-off / Retry-After)
+                                           ├─────▶ retrying (next_attempt_at: back-off)
                                            └─────▶ failed (permanent, or retries exhausted)
 
 A delivery is claimed with one conditional UPDATE that sets a lease (`locked_until`,
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -79,10 +79,25 @@ def _send_one(channel: Channel, delivery: DeliveryBase) -> SendResult:
     return result
 
 
-def send_all(channel: Channel, deliveries: list[DeliveryBase]) -> list[tuple[DeliveryBase, SendResult]]:
+_POOLS: dict[str, ThreadPoolExecutor] = {}
+
+
+def _pool(channel: Channel) -> ThreadPoolExecutor:
+    """One long-lived thread pool per channel and process (created in the worker child, after
+    the fork): starting threads for every batch cost more than sending it."""
+    pool = _POOLS.get(channel.name)
+    if pool is None:
+        pool = _POOLS[channel.name] = ThreadPoolExecutor(
+            max_workers=channel.concurrency, thread_name_prefix=f"deliver-{channel.name}"
+        )
+    return pool
+
+
+def send_all(
+    channel: Channel, deliveries: list[DeliveryBase]
+) -> list[tuple[DeliveryBase, SendResult]]:
     if channel.concurrency > 1 and len(deliveries) > 1:
-        with ThreadPoolExecutor(max_workers=min(channel.concurrency, len(deliveries))) as pool:
-            results = list(pool.map(lambda d: _send_one(channel, d), deliveries))
+        results = list(_pool(channel).map(lambda d: _send_one(channel, d), deliveries))
     else:
         results = [_send_one(channel, d) for d in deliveries]
     return list(zip(deliveries, results, strict=True))
@@ -139,6 +154,30 @@ _UPDATED_FIELDS = [
 ]
 
 
+def _write_deliveries(
+    model: type[DeliveryBase], deliveries: list[DeliveryBase], fields: list[str]
+) -> None:
+    """One prepared UPDATE per row, sent with executemany (a single round of the driver:
+    psycopg pipelines it, sqlite3 loops in C). Django's bulk_update builds a CASE WHEN per
+    field and row instead, and compiling that cost more than everything else in a batch."""
+    meta = model._meta
+    concrete = [meta.get_field(name) for name in fields]
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    # Table and column names come from the model, never from input.
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+        quote(meta.db_table),
+        ", ".join(f"{quote(f.column)} = %s" for f in concrete),
+        quote(meta.pk.column),
+    )
+    rows = [
+        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in concrete] + [d.pk]
+        for d in deliveries
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> None:
     """Store the outcome of a batch of attempts: deliveries, attempt history, target health."""
     if not results:
@@ -170,20 +209,30 @@ def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> 
         if delay is not None and delay <= COUNTDOWN_HORIZON_SECONDS:
             retry_soon.setdefault(round(delay, 1), []).append(delivery.pk)
     with transaction.atomic():
-        model.objects.bulk_update(
-            [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields), batch_size=500
-        )
+        _write_deliveries(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
         attempt_model.objects.bulk_create(attempts, batch_size=500)
         channel.after_results(results)
         for delay, ids in retry_soon.items():
             enqueue_on_commit(channel.name, ids, countdown=delay)
 
 
+# No transport waits longer than this for one attempt (webhook timeouts are 1–30 s).
+ATTEMPT_SECONDS_CEILING = 30
+
+
+def chunk_size(channel: Channel) -> int:
+    """How many deliveries one claim takes: as many rounds of `concurrency` parallel sends as
+    fit twice in the lease, so a chunk of hanging receivers still finishes before its lease
+    runs out (else the sweeper would hand them out again while they are in flight)."""
+    rounds = max(1, int(settings.DELIVERY_LEASE_SECONDS // (2 * ATTEMPT_SECONDS_CEILING)))
+    return max(channel.concurrency, 1) * rounds
+
+
 def process(channel: Channel, ids: Iterable[int]) -> int:
     """Claim, send and record the given deliveries; safe to call twice with the same ids."""
     ids = list(ids)
     done = 0
-    chunk = max(channel.concurrency, 1) * 4
+    chunk = chunk_size(channel)
     for start in range(0, len(ids), chunk):
         claimed = claim(channel, ids[start : start + chunk])
         if claimed:
@@ -199,7 +248,10 @@ def overdue_ids(channel: Channel, grace_seconds: float, limit: int = 10_000) -> 
     return list(
         channel.delivery_model.objects.filter(
             due_q(now)
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now - timedelta(seconds=grace_seconds)))
+            & (
+                Q(next_attempt_at__isnull=True)
+                | Q(next_attempt_at__lte=now - timedelta(seconds=grace_seconds))
+            )
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]

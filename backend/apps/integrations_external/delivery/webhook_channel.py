@@ -41,19 +41,25 @@ def after_results(results: list[tuple[WebhookDelivery, SendResult]]) -> None:
             stats["exhausted"] += 1
         if result.target_problem:
             gone[delivery.endpoint_id] = result.target_problem
+    # One UPDATE per distinct (success, failure, exhausted) tally, not one per endpoint: a batch
+    # of 100 deliveries to 100 endpoints that all succeeded is a single statement. F()
+    # expressions keep the counters exact under concurrent workers.
+    groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for endpoint_id, stats in per_endpoint.items():
+        groups[(stats["success"], stats["failure"], stats["exhausted"])].append(endpoint_id)
+    for (success, failure, exhausted), endpoint_ids in groups.items():
         update = {
-            "success_count": F("success_count") + stats["success"],
-            "failure_count": F("failure_count") + stats["failure"],
+            "success_count": F("success_count") + success,
+            "failure_count": F("failure_count") + failure,
             "last_triggered_at": now,
         }
-        if stats["success"]:
+        if success:
             update.update(consecutive_failures=0, failing_since=None)
-        elif stats["exhausted"]:
-            update["consecutive_failures"] = F("consecutive_failures") + stats["exhausted"]
-        WebhookEndpoint.objects.filter(pk=endpoint_id).update(**update)
-        if not stats["success"] and stats["exhausted"]:
-            WebhookEndpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(
+        elif exhausted:
+            update["consecutive_failures"] = F("consecutive_failures") + exhausted
+        WebhookEndpoint.objects.filter(pk__in=endpoint_ids).update(**update)
+        if not success and exhausted:
+            WebhookEndpoint.objects.filter(pk__in=endpoint_ids, failing_since__isnull=True).update(
                 failing_since=now
             )
     for endpoint_id, reason in gone.items():
@@ -80,7 +86,7 @@ CHANNEL = register(
         transport_factory=WebhookTransport,
         max_retries=lambda delivery: delivery.endpoint.retry_count,
         after_results=after_results,
-        concurrency=16,
+        concurrency=50,  # one claim = one round of 50 parallel sends (see engine.chunk_size)
         accepts_custom=lambda endpoint, event_type: endpoint.wants_custom(event_type),
     )
 )

@@ -1,0 +1,404 @@
+"""`make bench`: the delivery engine's figures, in one run, against a receiver on loopback.
+
+Prints
+  1. the receiver's own capacity (requests/s, hammered directly by the HTTP client the engine uses);
+  2. deliveries/s end to end for 100 events × 100 endpoints (event recorded → signed request
+     received → success recorded) through real Celery worker processes, and p50/p99 latency;
+  3. the time to record one event that fans out to 1,000 endpoints;
+  4. the workflow-complete API call with 100 slow endpoints (2 s each) vs none.
+
+Defaults: an on-disk SQLite database under var/bench/ and the embedded (filesystem) broker.
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench (created if missing) and
+BENCH_BROKER_URL=redis://127.0.0.1:6379/12 switch to the servers. Everything stays on loopback;
+every wait is bounded; the run stops by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND = ROOT / "backend"
+VAR = ROOT / "var" / "bench"
+EVENTS = int(os.environ.get("BENCH_EVENTS", "100"))
+ENDPOINTS = int(os.environ.get("BENCH_ENDPOINTS", "100"))
+FANOUT = int(os.environ.get("BENCH_FANOUT", "1000"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
+WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
+DEADLINE_SECONDS = 180
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_environment() -> dict[str, str]:
+    VAR.mkdir(parents=True, exist_ok=True)
+    from cryptography.fernet import Fernet
+
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": os.pathsep.join([str(BACKEND), str(ROOT / "bench")]),
+        "SECRET_KEY": "bench-" + os.urandom(16).hex(),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "INTEGRATIONS_ALLOW_PRIVATE_TARGETS": "true",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    db_url = os.environ.get("DATABASE_URL", "")
+    if db_url.startswith("postgres"):
+        ensure_postgres_database(db_url)
+        env["DATABASE_URL"] = db_url
+    else:
+        db = VAR / "bench.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        env["DATABASE_URL"] = f"sqlite:///{db}"
+    broker = os.environ.get("BENCH_BROKER_URL", "")
+    if broker:
+        import redis
+
+        redis.Redis.from_url(broker).flushdb()
+        env["CELERY_BROKER_URL"] = broker
+    else:
+        shutil.rmtree(VAR / "broker", ignore_errors=True)
+    os.environ.update(env)
+    sys.path[:0] = [str(BACKEND), str(ROOT / "bench")]
+    return env
+
+
+def ensure_postgres_database(url: str) -> None:
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "receiver.py"), str(self.port)],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                self.stats()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("receiver did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    @property
+    def slow_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slow"
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=5) as r:
+            return json.loads(r.read())
+
+    def reset(self) -> None:
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{self.port}/reset", data=b"", method="POST"),
+            timeout=5,
+        ).read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(10)
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], index: int) -> None:
+        self.log_path = VAR / f"worker-{index}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - kept open for the child
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "core",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(WORKER_CONCURRENCY),
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"bench-{index}-{os.getpid()}@%h",
+            ],
+            cwd=BACKEND,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b" ready." in self.log_path.read_bytes():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+
+
+def make_owner(name: str, endpoints: int, url: str):
+    from django.contrib.auth import get_user_model
+
+    from apps.integrations_external.models import WebhookEndpoint
+    from apps.projects.models import Project
+
+    user = get_user_model().objects.create_user(name, "", "pass-word-123")  # no email channel
+    project = Project.objects.create(owner=user, name=f"{name} project")
+    WebhookEndpoint.objects.bulk_create(
+        [WebhookEndpoint(owner=user, name=f"{name}-{i}", url=url) for i in range(endpoints)]
+    )
+    return user, project
+
+
+def measure_receiver_capacity(user, requests: int = 20_000) -> float:
+    """The receiver hammered by the engine's own sending path (same client, pool and
+    concurrency, signing included) on in-memory deliveries: no database, no broker."""
+    from django.utils import timezone
+
+    from apps.integrations_external.delivery import channels, engine
+    from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
+
+    channel = channels.get("webhook")
+    endpoints = list(WebhookEndpoint.objects.filter(owner=user))
+    event = Event(type="workflow.completed", occurred_at=timezone.now(), data={"x": 1})
+    batch = [
+        WebhookDelivery(
+            endpoint=endpoints[i % len(endpoints)], event=event, payload=event.envelope()
+        )
+        for i in range(settings_batch())
+    ]
+    engine.send_all(channel, batch)  # warm the pool
+    started = time.perf_counter()
+    sent = 0
+    while sent < requests:
+        engine.send_all(channel, batch)
+        sent += len(batch)
+    return sent / (time.perf_counter() - started)
+
+
+def settings_batch() -> int:
+    from django.conf import settings
+
+    return settings.DELIVERY_BATCH_SIZE
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = (len(values) - 1) * p
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def end_to_end(receiver: Receiver, user, project) -> dict:
+    from django.db import transaction
+
+    from apps.integrations_external.events import publish
+    from apps.integrations_external.models import Event, WebhookDelivery
+
+    total = EVENTS * ENDPOINTS
+    receiver.reset()
+    started = time.time()
+    for i in range(EVENTS):
+        with transaction.atomic():
+            publish(
+                "workflow.completed",
+                {"execution": {"id": i, "status": "completed"}, "previous_status": None},
+                project=project,
+                actor=user,
+            )
+    published = time.time()
+    qs = WebhookDelivery.objects.filter(endpoint__owner=user)
+    wait_for(lambda: qs.filter(status="success").count() >= total, DEADLINE_SECONDS, "deliveries")
+    rows = list(qs.values_list("event_id", "completed_at", "attempt_number", "status"))
+    occurred = dict(Event.objects.filter(actor=user).values_list("id", "occurred_at"))
+    latencies = [(done - occurred[ev]).total_seconds() for ev, done, _, _ in rows]
+    last = max(done for _, done, _, _ in rows).timestamp()
+    stats = receiver.stats()
+    return {
+        "deliveries": len(rows),
+        "succeeded": sum(1 for r in rows if r[3] == "success"),
+        "attempts": sum(r[2] for r in rows),
+        "received": stats["count"],
+        "unique": stats["unique"],
+        "seconds": last - started,
+        "publish_seconds": published - started,
+        "rate": len(rows) / (last - started),
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+    }
+
+
+def fan_out_time(receiver: Receiver) -> tuple[float, int]:
+    from django.db import transaction
+
+    from apps.integrations_external.events import publish
+    from apps.integrations_external.models import WebhookDelivery
+
+    user, project = make_owner("fanout", FANOUT, receiver.url)
+    timings = []
+    for i in range(3):
+        started = time.perf_counter()
+        with transaction.atomic():
+            event = publish("workflow.completed", {"run": i}, project=project, actor=user)
+        timings.append(time.perf_counter() - started)
+    count = WebhookDelivery.objects.filter(event=event).count()
+    return statistics.median(timings), count
+
+
+def api_call_times(slow_url: str) -> tuple[float, float]:
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from apps.workflows.models import Workflow, WorkflowExecution
+
+    def timed(name: str, endpoints: int) -> float:
+        user, project = make_owner(name, endpoints, slow_url)
+        token = Token.objects.create(user=user)
+        workflow = Workflow.objects.create(project=project, name="bench", created_by=user)
+        client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+        times = []
+        for _ in range(5):
+            execution = WorkflowExecution.objects.create(
+                workflow=workflow, status="running", triggered_by=user
+            )
+            started = time.perf_counter()
+            response = client.post(f"/api/v1/workflow-executions/{execution.pk}/complete/")
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.content
+        return statistics.median(times)
+
+    none = timed("apinone", 0)
+    slow = timed("apislow", 100)
+    return none, slow
+
+
+def main() -> None:
+    env = prepare_environment()
+    setup_django()
+    from django.db import connection
+
+    receiver = Receiver()
+    workers: list[Worker] = []
+    try:
+        user, project = make_owner("bench", ENDPOINTS, receiver.url)
+        capacity = measure_receiver_capacity(user)
+        workers = [Worker(env, i) for i in range(WORKERS)]
+        for w in workers:
+            w.wait_ready()
+        e2e = end_to_end(receiver, user, project)
+        fanout_seconds, fanout_count = fan_out_time(receiver)
+        api_none, api_slow = api_call_times(receiver.slow_url)
+    finally:
+        for w in workers:
+            w.stop()
+        receiver.stop()
+
+    total = EVENTS * ENDPOINTS
+    print(
+        f"machine: {os.cpu_count()} CPUs; database: {connection.vendor}; broker: "
+        f"{'redis' if env.get('CELERY_BROKER_URL') else 'filesystem (embedded)'}; "
+        f"workers: {WORKERS} × concurrency {WORKER_CONCURRENCY}"
+    )
+    print(f"receiver capacity (same client, one process): {capacity:,.0f} requests/s")
+    print(
+        f"end to end: {e2e['deliveries']:,} deliveries ({EVENTS} events × {ENDPOINTS} endpoints) "
+        f"in {e2e['seconds']:.2f} s = {e2e['rate']:,.0f} deliveries/s "
+        f"({e2e['rate'] / capacity:.0%} of receiver capacity); events published in "
+        f"{e2e['publish_seconds']:.2f} s"
+    )
+    print(
+        f"  succeeded {e2e['succeeded']:,}/{total:,}, attempts {e2e['attempts']:,}, "
+        f"requests received {e2e['received']:,} ({e2e['unique']:,} distinct webhook-ids)"
+    )
+    print(
+        f"  event-to-delivery latency: p50 {e2e['p50'] * 1000:.0f} ms, "
+        f"p99 {e2e['p99'] * 1000:.0f} ms"
+    )
+    print(
+        f"fan-out: one event to {fanout_count:,} endpoints recorded in "
+        f"{fanout_seconds * 1000:.0f} ms "
+        f"(median of 3)"
+    )
+    print(
+        f"workflow-complete API call: {api_none * 1000:.1f} ms with no endpoints, "
+        f"{api_slow * 1000:.1f} ms with 100 slow (2 s) endpoints (median of 5)"
+    )
+    checks = {
+        ">= 1,000 deliveries/s": e2e["rate"] >= 1000,
+        ">= half the receiver capacity": e2e["rate"] >= capacity / 2,
+        "fan-out of 1,000 < 0.2 s": fanout_seconds < 0.2,
+        "every delivery succeeded once": e2e["succeeded"] == total and e2e["unique"] == total,
+        "API no slower with slow endpoints": api_slow <= api_none * 1.5 + 0.005,
+    }
+    for name, ok in checks.items():
+        print(f"  [{'ok' if ok else 'MISSED'}] {name}")
+
+
+if __name__ == "__main__":
+    main()
