@@ -88,9 +88,7 @@ def test_given_interrupted_attempt_when_retried_then_existing_issue_adopted_not_
     service = GitHubService(integration)
     # An earlier attempt created the issue on GitHub, then its worker died before recording it.
     fake_github.issue_delay = 0
-    issue = service.client.create_issue(
-        "acme", "shop", title="x", body=service._issue_body(story)
-    )
+    issue = service.client.create_issue("acme", "shop", title="x", body=service._issue_body(story))
     GitHubIssueLink.objects.create(integration=integration, story=story, claimed_at=None)
 
     result = GitHubService(integration).create_issue_from_story(story)

@@ -127,7 +127,9 @@ def test_given_linked_pr_merged_then_platform_event_published(
     send(integration, "pull_request", pr_payload(title=f"{story.key} checkout"))
 
     with run_on_commit():
-        resp = send(integration, "pull_request", pr_payload(title=f"{story.key} checkout", merged=True))
+        resp = send(
+            integration, "pull_request", pr_payload(title=f"{story.key} checkout", merged=True)
+        )
 
     assert resp.status_code == 200
     assert GitHubPullRequest.objects.get(number=7).state == "merged"

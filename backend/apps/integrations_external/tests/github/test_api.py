@@ -1,0 +1,264 @@
+"""The GitHub API under /api/v1/integrations-external/github/ and the story endpoints."""
+
+import json
+
+import pytest
+
+from apps.integrations_external.models.github import GitHubIntegration, GitHubIssueLink
+from apps.projects.tests.factories import ProjectFactory, UserStoryFactory
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/v1/integrations-external/github/"
+
+
+@pytest.fixture
+def create_body(project, fake_github):
+    return {
+        "project": project.pk,
+        "repository_owner": "acme",
+        "repository_name": "shop",
+        "access_token": fake_github.token,
+        "api_base_url": fake_github.base_url,
+    }
+
+
+def test_given_valid_body_when_created_then_secret_shown_once_and_token_never(
+    auth_client, create_body, fake_github
+):
+    resp = auth_client.post(BASE, create_body, format="json")
+
+    assert resp.status_code == 201
+    integration = GitHubIntegration.objects.get()
+    assert resp.data["webhook_secret"] == integration.webhook_secret
+    assert len(integration.webhook_secret) >= 32
+    assert fake_github.token not in json.dumps(resp.data)
+    assert resp.data["has_access_token"] is True
+    detail = auth_client.get(f"{BASE}{integration.pk}/")
+    listing = auth_client.get(BASE)
+    for answer in (detail, listing):
+        text = json.dumps(answer.data)
+        assert fake_github.token not in text and integration.webhook_secret not in text
+
+
+def test_given_stored_values_then_token_and_secret_encrypted_at_rest(integration, fake_github):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT access_token, webhook_secret FROM integrations_external_githubintegration"
+        )
+        token, secret = cursor.fetchone()
+    assert token.startswith("fernet:") and fake_github.token not in token
+    assert secret.startswith("fernet:") and integration.webhook_secret not in secret
+
+
+def test_given_someone_elses_project_when_created_then_400(client_for, other_user, create_body):
+    resp = client_for(other_user).post(BASE, create_body, format="json")
+
+    assert resp.status_code == 400
+    assert "project" in resp.data
+
+
+def test_given_bad_input_when_created_then_field_errors(auth_client, create_body):
+    body = {**create_body, "repository_name": "bad name/..", "api_base_url": "ftp://x"}
+    body.pop("access_token")
+
+    resp = auth_client.post(BASE, body, format="json")
+
+    assert resp.status_code == 400
+    assert {"repository_name", "api_base_url", "access_token"} <= set(resp.data)
+
+
+def test_given_other_users_integration_then_404_everywhere(client_for, other_user, integration):
+    client = client_for(other_user)
+    pk = integration.pk
+    assert client.get(f"{BASE}{pk}/").status_code == 404
+    assert client.patch(f"{BASE}{pk}/", {"is_active": False}, format="json").status_code == 404
+    assert client.delete(f"{BASE}{pk}/").status_code == 404
+    for action in ("verify", "sync-prs", "create-webhook"):
+        assert client.post(f"{BASE}{pk}/{action}/").status_code == 404
+    for listing in ("pull-requests", "workflow-runs"):
+        assert client.get(f"{BASE}{pk}/{listing}/").status_code == 404
+    assert client.get(BASE).data["count"] == 0
+
+
+def test_given_patch_without_token_then_token_kept_and_put_works(
+    auth_client, integration, fake_github
+):
+    resp = auth_client.patch(
+        f"{BASE}{integration.pk}/", {"auto_create_issues": True}, format="json"
+    )
+    assert resp.status_code == 200
+    integration.refresh_from_db()
+    assert integration.access_token == fake_github.token and integration.auto_create_issues
+
+    body = {
+        "project": integration.project_id,
+        "repository_owner": "acme",
+        "repository_name": "shop",
+        "api_base_url": fake_github.base_url,
+        "sync_workflows": True,
+    }
+    assert auth_client.put(f"{BASE}{integration.pk}/", body, format="json").status_code == 200
+    assert auth_client.delete(f"{BASE}{integration.pk}/").status_code == 204
+
+
+def test_when_verify_called_then_200_with_ok_and_detail(auth_client, integration):
+    resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
+
+    assert resp.status_code == 200
+    assert resp.data["ok"] is True and "acme/shop" in resp.data["detail"]
+
+
+def test_given_bad_token_when_verify_called_then_200_with_ok_false(
+    auth_client, make_integration, repo
+):
+    integration = make_integration(access_token="ghp_nope")
+
+    resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
+
+    assert resp.status_code == 200
+    assert resp.data["ok"] is False and "token" in resp.data["detail"]
+    assert "ghp_nope" not in json.dumps(resp.data)
+
+
+def test_when_sync_prs_called_then_counts_and_mirror_lists_linked_stories(
+    auth_client, integration, project, fake_github, repo
+):
+    story = UserStoryFactory(project=project)
+    fake_github.add_pull(repo, title=f"Implement {story.key}")
+    fake_github.add_pull(repo)
+
+    resp = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    again = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    mirror = auth_client.get(f"{BASE}{integration.pk}/pull-requests/")
+
+    assert resp.status_code == 200
+    assert (resp.data["created"], resp.data["updated"], resp.data["unchanged"]) == (2, 0, 0)
+    assert again.data["unchanged"] == 2 and again.data["not_modified"] is True
+    rows = {row["number"]: row for row in mirror.data["results"]}
+    assert rows[1]["stories"] == [{"id": story.pk, "key": story.key, "title": story.title}]
+    assert rows[2]["stories"] == []
+
+
+def test_given_rate_limit_when_sync_prs_called_then_429_with_retry_after(
+    auth_client, integration, fake_github, repo
+):
+    fake_github.limit_next("secondary", seconds=30)
+
+    resp = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+
+    assert resp.status_code == 429
+    assert resp["Retry-After"] == "30"
+
+
+def test_when_create_webhook_called_then_hook_created_as_github_expects(
+    auth_client, integration, repo, settings
+):
+    settings.PUBLIC_BASE_URL = "https://hub.example"
+
+    resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
+
+    assert resp.status_code == 201
+    [hook] = repo.hooks
+    assert hook["name"] == "web"
+    assert hook["events"] == ["pull_request", "issues", "workflow_run"]
+    integration.refresh_from_db()
+    assert hook["config"] == {
+        "url": f"https://hub.example/api/v1/integrations-external/github/{integration.pk}/webhook/",
+        "content_type": "json",
+        "secret": integration.webhook_secret,
+        "insecure_ssl": "0",
+    }
+    assert integration.hook_id == resp.data["hook_id"]
+
+
+def test_given_no_admin_when_create_webhook_called_then_400_with_detail(
+    auth_client, make_integration, fake_github
+):
+    fake_github.add_repo("acme", "shop", permissions={"admin": False, "push": True})
+    integration = make_integration()
+
+    resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
+
+    assert resp.status_code == 400
+    assert integration.hook_id is None
+
+
+def test_when_workflow_runs_listed_then_mirror_returned(
+    auth_client, make_integration, fake_github, repo
+):
+    integration = make_integration(sync_workflows=True)
+    fake_github.add_run(repo, conclusion="failure")
+    from apps.integrations_external.tasks.github import sync_pull_requests
+
+    sync_pull_requests.delay(integration.pk)
+    resp = auth_client.get(f"{BASE}{integration.pk}/workflow-runs/")
+
+    assert resp.status_code == 200
+    assert [r["conclusion"] for r in resp.data["results"]] == ["failure"]
+
+
+def test_when_story_create_github_issue_called_then_201_then_200_same_issue(
+    auth_client, integration, project, repo
+):
+    story = UserStoryFactory(project=project)
+    url = f"/api/v1/user-stories/{story.pk}/create-github-issue/"
+
+    first = auth_client.post(url)
+    second = auth_client.post(url)
+
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.data["issue_number"] == second.data["issue_number"] == 1
+    assert len(repo.issues) == 1
+    story_view = auth_client.get(f"/api/v1/user-stories/{story.pk}/github/")
+    assert story_view.data["issues"][0]["issue_url"] == repo.issues[0]["html_url"]
+
+
+def test_given_story_of_invisible_project_then_404(client_for, other_user, integration, project):
+    story = UserStoryFactory(project=project)
+    client = client_for(other_user)
+
+    assert client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/").status_code == 404
+    assert client.get(f"/api/v1/user-stories/{story.pk}/github/").status_code == 404
+    assert not GitHubIssueLink.objects.exists()
+
+
+def test_given_project_without_integration_then_400(auth_client, user):
+    story = UserStoryFactory(project=ProjectFactory(owner=user))
+
+    resp = auth_client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/")
+
+    assert resp.status_code == 400 and "integration" in resp.data
+
+
+def test_story_github_view_lists_linked_pull_requests(
+    auth_client, integration, project, fake_github, repo
+):
+    story = UserStoryFactory(project=project)
+    fake_github.add_pull(repo, head=f"{story.key}-x")
+    auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+
+    resp = auth_client.get(f"/api/v1/user-stories/{story.pk}/github/")
+
+    assert resp.status_code == 200
+    assert [pr["number"] for pr in resp.data["pull_requests"]] == [1]
+
+
+def test_admin_masks_token_and_runs_verify_action(client, staff_user, integration, fake_github):
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+    change = client.get(f"/admin/integrations_external/githubintegration/{integration.pk}/change/")
+    assert change.status_code == 200
+    assert fake_github.token not in change.content.decode()
+
+    resp = client.post(
+        "/admin/integrations_external/githubintegration/",
+        {"action": "verify", "_selected_action": [integration.pk]},
+        follow=True,
+    )
+
+    assert resp.status_code == 200
+    integration.refresh_from_db()
+    assert integration.last_verification_ok is True
