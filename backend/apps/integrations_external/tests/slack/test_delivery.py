@@ -316,7 +316,7 @@ def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_
     from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
 
     SlackIntegrationFactory(owner=user)
-    execution = CommandExecutionFactory(command=CommandFactory(project=project, name="x" * 500))
+    execution = CommandExecutionFactory(command=CommandFactory(project=project, name="x" * 200))
     output = "".join(f"line {i} <&> {'y' * 80}\n" for i in range(5000)) + "FATAL: the real reason"
 
     with run_on_commit():
