@@ -274,3 +274,46 @@ def fake_slack(settings):
     settings.SLACK_API_BASE_URL = fake.base_url
     yield fake
     fake.stop()
+
+
+def main() -> None:
+    """Run the fake on its own, e.g. for `make run` with SLACK_API_BASE_URL pointed at it:
+
+    python -m tests_support.fake_slack --port 8099 --token xoxb-demo-1 --channel C0DEMO0001:builds
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fake Slack Web API on loopback.")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument(
+        "--token", action="append", default=[], help="a valid bot token (repeatable)"
+    )
+    parser.add_argument(
+        "--channel", action="append", default=[], help="ID:name, the bot is a member"
+    )
+    args = parser.parse_args()
+    fake = FakeSlack()
+    fake.server.server_close()
+    fake.server = ThreadingHTTPServer(("127.0.0.1", args.port), fake._make_handler())
+    for token in args.token:
+        fake.add_token(token)
+    for spec in args.channel:
+        channel_id, _, name = spec.partition(":")
+        fake.add_channel(channel_id, name or channel_id.lower())
+    print(f"fake Slack on {fake.base_url}", flush=True)
+    seen = 0
+    fake.thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
+    fake.thread.start()
+    try:
+        while True:
+            time.sleep(0.2)
+            with fake.lock:
+                new, seen = fake.calls[seen:], len(fake.calls)
+            for call in new:
+                print(f"{call.method} {call.status} {json.dumps(call.answer)[:300]}", flush=True)
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
