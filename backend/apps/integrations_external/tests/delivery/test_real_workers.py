@@ -23,6 +23,9 @@ def send_through(redis_url, monkeypatch):
     """This process enqueues to Redis for real instead of running tasks in-process."""
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     monkeypatch.setitem(celery_app.conf, "broker_url", redis_url)
+    # Connections opened earlier in this process point at the embedded broker: start afresh.
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     return redis_url
 
 
@@ -47,7 +50,7 @@ def _all_succeeded(endpoint_ids, count, worker):
     return done == count
 
 
-def test_given_matching_endpoints_when_workflow_completed_over_api_then_each_receives_it_via_a_worker(
+def test_given_matching_endpoints_when_workflow_completed_over_api_then_each_gets_it_via_a_worker(
     send_through, celery_worker_process, client_for, receiver
 ):
     owner = UserFactory()
