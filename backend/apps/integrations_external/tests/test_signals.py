@@ -1,0 +1,112 @@
+"""Domain signals → events: one event per transition, the catalog's data, never on rollback,
+and a failing integration never breaks the platform action."""
+
+import pytest
+from django.db import transaction
+
+from apps.alerts.services import system_alert_raise
+from apps.commands.models import Command, CommandExecution
+from apps.commands.services import command_execution_complete
+from apps.integrations_external.models import Event
+from apps.projects.services import project_update, user_story_create
+from apps.workflows.services import workflow_execution_complete, workflow_execution_fail
+from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_given_runs_of_a_workflow_when_each_finishes_then_one_event_each_with_previous_status(
+    user, project, run_on_commit
+):
+    workflow = WorkflowFactory(project=project)
+    first, second = (WorkflowExecutionFactory(workflow=workflow) for _ in range(2))
+
+    with run_on_commit():
+        workflow_execution_fail(execution=first, actor=user, error_message="boom")
+    with run_on_commit():
+        workflow_execution_complete(execution=second, actor=user, result={"ok": True})
+
+    failed, completed = Event.objects.order_by("occurred_at")
+    assert failed.type == "workflow.failed"
+    assert failed.data["previous_status"] is None
+    assert completed.type == "workflow.completed"
+    assert completed.data["previous_status"] == "failed"
+    assert completed.data["execution"]["id"] == second.pk
+    assert completed.project_id == project.pk and completed.actor_id == user.pk
+
+
+def test_given_a_command_when_it_exits_then_command_executed_carries_status_and_exit_code(
+    user, project, run_on_commit
+):
+    command = Command.objects.create(project=project, name="build", command_line="make")
+    execution = CommandExecution.objects.create(command=command, status="running", executed_by=user)
+
+    with run_on_commit():
+        command_execution_complete(execution=execution, actor=user, exit_code=2, output="x")
+
+    [event] = Event.objects.all()
+    assert event.type == "command.executed"
+    assert (event.data["status"], event.data["exit_code"]) == ("failed", 2)
+
+
+def test_given_project_changes_and_a_story_when_saved_then_changed_fields_and_story_published(
+    user, project, run_on_commit
+):
+    with run_on_commit():
+        project_update(project=project, actor=user, data={"name": "Renamed"})
+    with run_on_commit():
+        user_story_create(actor=user, project=project, title="As a user…")
+
+    updated, created = Event.objects.order_by("occurred_at")
+    assert updated.type == "project.updated"
+    assert updated.data["changed_fields"] == ["name"]
+    assert created.type == "user_story.created"
+    assert created.data["user_story"]["title"] == "As a user…"
+
+
+def test_given_an_alert_when_raised_then_system_alert_published_once(run_on_commit):
+    with run_on_commit():
+        system_alert_raise(title="Disk full", severity="critical")
+
+    [event] = Event.objects.all()
+    assert event.type == "system.alert"
+    assert event.data["alert"]["title"] == "Disk full"
+
+
+def test_given_a_rolled_back_transaction_when_the_workflow_completed_inside_then_nothing_published(
+    user, project, run_on_commit
+):
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    with run_on_commit():
+        try:
+            with transaction.atomic():
+                workflow_execution_complete(execution=execution, actor=user)
+                raise RuntimeError("the caller changes its mind")
+        except RuntimeError:
+            pass
+
+    assert not Event.objects.exists()
+
+
+def test_given_a_receiver_that_raises_when_the_api_completes_a_workflow_then_it_still_answers_200(
+    user, project, client_for, run_on_commit, caplog
+):
+    from apps.workflows.signals import workflow_execution_finished
+
+    def broken_integration(sender, **kwargs):
+        raise RuntimeError("integration down")
+
+    workflow_execution_finished.connect(broken_integration, weak=False)
+    try:
+        execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+        with run_on_commit():
+            response = client_for(user).post(
+                f"/api/v1/workflow-executions/{execution.pk}/complete/"
+            )
+    finally:
+        workflow_execution_finished.disconnect(broken_integration)
+
+    assert response.status_code == 200
+    assert "integration down" in caplog.text
+    assert Event.objects.filter(type="workflow.completed").count() == 1  # ours still ran
