@@ -18,9 +18,5 @@ if CELERY_BROKER_IS_EMBEDDED:
         "polling_interval": 0.05,
     }
 
-# Tables straight from the models as they stand: the app's single initial migration is
-# regenerated while the integrations are being built, and a bench must not depend on that.
-MIGRATION_MODULES = {"integrations_external": None}
-
 # One log line per HTTP request would cost more than the request.
 LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "httpx": {"level": "WARNING"}}}  # noqa: F405

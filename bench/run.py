@@ -198,7 +198,7 @@ def setup_django() -> None:
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+    call_command("migrate", verbosity=0, interactive=False)
 
 
 def make_owner(name: str, endpoints: int, url: str):
