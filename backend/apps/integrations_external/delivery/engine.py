@@ -13,6 +13,7 @@ mid-send only delays it until the lease runs out and the sweeper hands it out ag
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Iterable
@@ -207,7 +208,9 @@ def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> 
                 attempt.request_headers = result.request_headers
             attempts.append(attempt)
         if delay is not None and delay <= COUNTDOWN_HORIZON_SECONDS:
-            retry_soon.setdefault(round(delay, 1), []).append(delivery.pk)
+            # Rounded up: a countdown that fires before the delivery is due finds nothing to
+            # claim, and the delivery would wait for the sweeper.
+            retry_soon.setdefault(math.ceil(delay * 10) / 10, []).append(delivery.pk)
     with transaction.atomic():
         _write_deliveries(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
         attempt_model.objects.bulk_create(attempts, batch_size=500)

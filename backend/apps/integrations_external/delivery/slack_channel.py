@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 
 from apps.integrations_external import catalog
 from apps.integrations_external.clients.base import IntegrationError, RateLimited
@@ -74,9 +73,6 @@ class SlackTransport:
                 )
         wait = SlackService.reserve_send_slot(integration.pk)
         if wait > 0:
-            # Whole tenths: the engine rounds a retry's broker countdown to 0.1 s, and a
-            # countdown that fires before `next_attempt_at` finds the delivery not yet due.
-            wait = math.ceil(wait * 10) / 10
             return SendResult(
                 SendResult.DEFER, retry_after=wait, error=f"paced: channel busy for {wait:.2f}s"
             )
