@@ -30,6 +30,7 @@ def on_workflow_execution_completed(sender, execution, actor=None, **kwargs) -> 
         catalog.workflow_execution_data(execution, previous),
         project=execution.workflow.project,
         actor=actor,
+        fan_out_later=True,
     )
 
 
@@ -39,6 +40,7 @@ def on_command_execution_completed(sender, execution, actor=None, **kwargs) -> N
         catalog.command_execution_data(execution),
         project=execution.command.project,
         actor=actor,
+        fan_out_later=True,
     )
 
 
@@ -48,15 +50,22 @@ def on_project_updated(sender, project, changed_fields, actor=None, **kwargs) ->
         catalog.project_updated_data(project, changed_fields),
         project=project,
         actor=actor,
+        fan_out_later=True,
     )
 
 
 def on_user_story_created(sender, story, actor=None, **kwargs) -> None:
-    publish("user_story.created", catalog.user_story_data(story), project=story.project, actor=actor)
+    publish(
+        "user_story.created",
+        catalog.user_story_data(story),
+        project=story.project,
+        actor=actor,
+        fan_out_later=True,
+    )
 
 
 def on_system_alert_raised(sender, alert, actor=None, **kwargs) -> None:
-    publish("system.alert", catalog.system_alert_data(alert), actor=actor)
+    publish("system.alert", catalog.system_alert_data(alert), actor=actor, fan_out_later=True)
 
 
 def connect() -> None:

@@ -24,10 +24,16 @@ class Event(models.Model):
     )
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its deliveries were created. Events from the platform's signals are fanned out by a
+    # worker (the request only inserts this row); the sweeper re-enqueues any left unset.
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-created_at"]
-        indexes = [models.Index(fields=["project", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["project", "occurred_at"]),
+            models.Index(fields=["fanned_out_at", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"

@@ -9,7 +9,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from apps.integrations_external import events
 from apps.integrations_external.delivery import channels, engine
+from apps.integrations_external.models import Event
 from apps.integrations_external.delivery.scheduling import enqueue
 
 logger = logging.getLogger(__name__)
@@ -21,12 +23,28 @@ def deliver(channel_name: str, delivery_ids: list[int]) -> int:
     return engine.process(channels.get(channel_name), delivery_ids)
 
 
+@shared_task(name="integrations.fan_out", acks_late=True, ignore_result=True)
+def fan_out(event_id: str) -> int:
+    """Create the deliveries of a recorded event. Safe to run twice: the first run marks it."""
+    created = events.fan_out_event(event_id)
+    return sum(len(ids) for ids in (created or {}).values())
+
+
 @shared_task(name="integrations.sweep_deliveries", ignore_result=True)
 def sweep_deliveries() -> dict[str, int]:
-    """Re-enqueue every delivery that is overdue and not in flight (lost message, dead worker,
-    or a retry too far ahead for a broker countdown)."""
+    """Re-enqueue every event not yet fanned out and every delivery that is overdue and not in
+    flight (lost message, dead worker, or a retry too far ahead for a broker countdown)."""
     found: dict[str, int] = {}
     grace = settings.DELIVERY_SWEEP_INTERVAL_SECONDS
+    stale_events = list(
+        Event.objects.filter(
+            fanned_out_at__isnull=True, created_at__lt=timezone.now() - timedelta(seconds=grace)
+        ).values_list("pk", flat=True)[:10_000]
+    )
+    for event_id in stale_events:
+        fan_out.delay(event_id)
+    if stale_events:
+        found["events"] = len(stale_events)
     for channel in channels.all_channels():
         ids = engine.overdue_ids(channel, grace_seconds=grace)
         if ids:
@@ -47,8 +65,6 @@ def prune_deliveries() -> int:
             created_at__lt=cutoff, status__in=["success", "failed"]
         ).delete()
         removed += count
-    from apps.integrations_external.models import Event
-
     # Events nobody delivers any more (kept as long as their deliveries).
     count, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
     return removed + count

@@ -24,7 +24,11 @@ pytestmark = pytest.mark.django_db
 def _record_event(project, user, endpoints) -> list[int]:
     """Deliveries written, nothing enqueued: what a lost broker message leaves behind."""
     event = Event.objects.create(
-        type="workflow.completed", occurred_at=timezone.now(), project=project, actor=user
+        type="workflow.completed",
+        occurred_at=timezone.now(),
+        fanned_out_at=timezone.now(),
+        project=project,
+        actor=user,
     )
     return fan_out(event, {"webhook": endpoints})["webhook"]
 
