@@ -90,8 +90,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # each other's database.
     DATABASES["default"]["TEST"] = {"NAME": str(env.var_path(f"test_db_{os.getpid()}.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Opt in to Django 6.0's https default for URL form fields now (silences its warning).
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
