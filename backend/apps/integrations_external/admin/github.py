@@ -32,6 +32,11 @@ class GitHubIntegrationForm(forms.ModelForm):
         help_text="Leave blank to keep the stored secret (one is generated for a new integration).",
     )
 
+    api_base_url = forms.URLField(
+        assume_scheme="https",
+        help_text="https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server.",
+    )
+
     class Meta:
         model = GitHubIntegration
         fields = [

@@ -7,6 +7,7 @@ the change page shows a masked hint only; rotate through the API.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 
 from apps.integrations_external.models import (
@@ -22,6 +23,8 @@ from core.api.exceptions import InvalidTransition
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    # URLs without a scheme are read as https (Django 6.0's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "id",
         "name",
