@@ -28,7 +28,9 @@ def fan_out(event: Event, plan: dict[str, list]) -> dict[str, list[int]]:
     created: dict[str, list[int]] = {}
     for name, targets in plan.items():
         channel = channels.get(name)
-        deliveries = [d for d in (channel.build_delivery(event, t) for t in targets) if d is not None]
+        deliveries = [
+            d for d in (channel.build_delivery(event, t) for t in targets) if d is not None
+        ]
         if not deliveries:
             continue
         now = timezone.now()

@@ -264,7 +264,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
     },
     "prune-deliveries": {"task": "integrations.prune_deliveries", "schedule": 3600.0},
-    "github-sync-prs": {"task": "integrations.github.sync_all", "schedule": GITHUB_SYNC_INTERVAL_SECONDS},
+    "github-sync-prs": {
+        "task": "integrations.github.sync_all",
+        "schedule": GITHUB_SYNC_INTERVAL_SECONDS,
+    },
     # A few minutes past the hour, so the period that ends on the hour is complete.
     "email-daily-summaries": {
         "task": "integrations.email.send_summaries",

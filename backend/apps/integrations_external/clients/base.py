@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import httpx
 
-
 USER_AGENT = "IntegrationsHub/1.0 (+workflow platform webhooks)"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -15,7 +14,9 @@ class IntegrationError(Exception):
 
     retryable = True
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
@@ -56,7 +57,9 @@ def build_http_client(
         timeout=timeout,
         follow_redirects=False,
         headers=headers,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         **kwargs,
     )
 

@@ -6,7 +6,11 @@ from apps.integrations_external.models.email import (
 )
 from apps.integrations_external.models.events import Event
 from apps.integrations_external.models.github import GitHubIntegration
-from apps.integrations_external.models.slack import SlackDelivery, SlackDeliveryAttempt, SlackIntegration
+from apps.integrations_external.models.slack import (
+    SlackDelivery,
+    SlackDeliveryAttempt,
+    SlackIntegration,
+)
 from apps.integrations_external.models.webhooks import (
     WebhookDelivery,
     WebhookDeliveryAttempt,

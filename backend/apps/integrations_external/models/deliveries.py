@@ -23,7 +23,9 @@ class DeliveryBase(models.Model):
 
     target_field: str = ""
 
-    event = models.ForeignKey("integrations_external.Event", on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        "integrations_external.Event", on_delete=models.CASCADE, related_name="+"
+    )
     event_type = models.CharField(max_length=200, db_index=True)
     payload = models.JSONField(default=dict)
     status = models.CharField(

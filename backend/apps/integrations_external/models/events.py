@@ -39,7 +39,7 @@ class Event(models.Model):
         return f"{self.id} {self.type}"
 
     def envelope(self) -> dict:
-        """The wire shape every channel starts from: Standard Webhooks' {id, type, timestamp, data}."""
+        """The wire shape every channel starts from (Standard Webhooks: id, type, time, data)."""
         return {
             "id": self.id,
             "type": self.type,

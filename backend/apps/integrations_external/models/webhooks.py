@@ -75,7 +75,9 @@ class WebhookEndpoint(OwnedTargetBase):
 class WebhookDelivery(DeliveryBase):
     target_field = "endpoint"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
     # The `webhook-id` header: stable across retries and redeliveries of one message, so the
     # receiver can use it as its idempotency key.
     webhook_id = models.CharField(max_length=64, default=new_message_id, db_index=True)

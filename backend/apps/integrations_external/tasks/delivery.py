@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from apps.integrations_external import events
 from apps.integrations_external.delivery import channels, engine
-from apps.integrations_external.models import Event
 from apps.integrations_external.delivery.scheduling import enqueue
+from apps.integrations_external.models import Event
 
 logger = logging.getLogger(__name__)
 
