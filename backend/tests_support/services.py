@@ -161,6 +161,24 @@ def celery_worker_process(transactional_db):
         worker.stop()
 
 
+@pytest.fixture
+def tasks_through_redis(redis_url, monkeypatch) -> str:
+    """This test process enqueues to the real Redis (as a web process would) instead of running
+    tasks in-process; pair it with `celery_worker_process(redis_url)`."""
+    from core.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    # Celery prefers the CELERY_BROKER_URL environment variable over its configuration (CI's
+    # services pass sets it to another Redis database), so both must point at the test's.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
+    monkeypatch.setitem(celery_app.conf, "broker_url", redis_url)
+    monkeypatch.setitem(celery_app.conf, "broker_transport_options", {"visibility_timeout": 3600})
+    # Connections opened earlier in this process may point at another broker: start afresh.
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    return redis_url
+
+
 def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1, message: str = "condition"):
     """Poll `predicate` until truthy; fail the test with `message` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -11,7 +11,6 @@ from apps.integrations_external.tasks.delivery import sweep_deliveries
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
-from core.celery import app as celery_app
 from tests_support.receivers import Reply
 from tests_support.services import wait_until
 
@@ -19,14 +18,8 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def send_through(redis_url, monkeypatch):
-    """This process enqueues to Redis for real instead of running tasks in-process."""
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-    monkeypatch.setitem(celery_app.conf, "broker_url", redis_url)
-    # Connections opened earlier in this process point at the embedded broker: start afresh.
-    monkeypatch.setattr(celery_app, "_pool", None)
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-    return redis_url
+def send_through(tasks_through_redis):
+    return tasks_through_redis
 
 
 def _start(celery_worker_process, broker_url, **kwargs):

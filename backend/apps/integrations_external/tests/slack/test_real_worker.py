@@ -9,7 +9,6 @@ from apps.integrations_external.events import publish
 from apps.integrations_external.models import SlackDelivery
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
-from core.celery import app as celery_app
 from tests_support.fake_slack import FakeSlack
 from tests_support.services import wait_until
 
@@ -26,8 +25,9 @@ def _state(fake: FakeSlack) -> str:
 
 
 def test_given_real_worker_when_slack_rate_limits_then_each_message_posted_once_at_slacks_pace(
-    require_postgres, redis_url, celery_worker_process, monkeypatch
+    require_postgres, tasks_through_redis, celery_worker_process
 ):
+    redis_url = tasks_through_redis
     fake = FakeSlack().start()
     try:
         fake.add_token(BOT_TOKEN)
@@ -39,17 +39,6 @@ def test_given_real_worker_when_slack_rate_limits_then_each_message_posted_once_
         worker = celery_worker_process(
             redis_url, concurrency=2, extra_env={"SLACK_API_BASE_URL": fake.base_url}
         )
-        # This process enqueues through Redis for real (a fresh pool, not one made for the
-        # embedded broker earlier in the session) instead of running tasks in-process.
-        monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-        monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
-        monkeypatch.setitem(celery_app.conf, "broker_url", redis_url)
-        monkeypatch.setitem(
-            celery_app.conf, "broker_transport_options", {"visibility_timeout": 3600}
-        )
-        monkeypatch.setattr(celery_app, "_pool", None)
-        monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-
         for n in range(3):
             publish(
                 "workflow.failed",
