@@ -18,8 +18,11 @@ install: $(STAMP)
 	cd backend && $(PY) manage.py collectstatic --noinput --verbosity 0
 
 ## run: web (gunicorn), worker and beat (Celery) together; Ctrl-C stops all three
+# honcho gives each process its own PORT (web: $PORT, worker: +100, beat: +200), so the links
+# that workers put in messages need PUBLIC_BASE_URL fixed here, from the web port.
 run: install
-	$(VENV)/bin/honcho -f Procfile -d . start --port $${PORT:-8000}
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$${PORT:-8000}} \
+	  $(VENV)/bin/honcho -f Procfile -d . start --port $${PORT:-8000}
 
 ## test: the whole suite (set DATABASE_URL / CELERY_BROKER_URL / REQUIRE_SERVICES=1 for the services pass)
 test: $(STAMP)

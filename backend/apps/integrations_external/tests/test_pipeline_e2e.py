@@ -43,9 +43,12 @@ def test_given_receiver_failing_twice_when_delivered_then_success_after_three_at
     with run_on_commit():
         publish("workflow.completed", {"x": 1}, project=project, actor=user)
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
-    for _ in range(2):  # eager tasks cannot wait for a countdown: run each retry when due
+    # Eager tasks cannot wait for a countdown: run each retry when due (an eager retry may also
+    # have found it due already), until the delivery settles.
+    for _ in range(5):
         delivery.refresh_from_db()
-        assert delivery.status == "retrying"
+        if delivery.status != "retrying":
+            break
         time.sleep(max(0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
         deliver("webhook", [delivery.pk])
 
