@@ -1,5 +1,6 @@
-"""GitHubService: one integration's dealings with its repository (the seed's methods), and the
-handling of GitHub's incoming webhooks.
+"""GitHubService: one integration's dealings with its repository (the seed's methods).
+
+The pull-request mirror lives in github_mirror, the incoming webhooks in github_webhooks.
 
 Rules kept here:
 - No call is made while the integration is rate limited; a limit answer (403/429) records
@@ -10,14 +11,11 @@ Rules kept here:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,9 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from apps.integrations_external.catalog import project_data
 from apps.integrations_external.clients.base import (
     AuthError,
     IntegrationError,
@@ -40,34 +36,16 @@ from apps.integrations_external.clients.github import Forbidden, GitHubClient
 from apps.integrations_external.models.github import (
     GitHubIntegration,
     GitHubIssueLink,
-    GitHubPullRequest,
-    GitHubWebhookDelivery,
-    GitHubWorkflowRun,
 )
+from apps.integrations_external.services import github_mirror
 
 logger = logging.getLogger(__name__)
 
-STORY_KEY_RE = re.compile(r"(?<![A-Za-z0-9])US-(\d+)(?!\d)", re.IGNORECASE)
 ISSUE_MARKER = "<!-- integrations-hub:story={} -->"
 WEBHOOK_EVENTS = ["pull_request", "issues", "workflow_run"]
 MAX_PAGES = 500  # 50,000 pull requests: a runaway `Link` chain stops here
 CLAIM_LEASE = timedelta(minutes=2)
 MUTATION_LEASE = timedelta(seconds=30)
-PR_FIELDS = (
-    "github_id",
-    "title",
-    "body",
-    "state",
-    "draft",
-    "author",
-    "head_ref",
-    "base_ref",
-    "html_url",
-    "github_created_at",
-    "github_updated_at",
-    "merged_at",
-    "closed_at",
-)
 
 
 class Busy(TemporaryError):
@@ -78,63 +56,6 @@ class Busy(TemporaryError):
 class IssueResult:
     link: GitHubIssueLink
     created: bool
-
-
-def story_keys(*texts: str | None) -> set[int]:
-    """Story ids named as `US-<id>` (any case) in the given texts."""
-    ids: set[int] = set()
-    for text in texts:
-        if text:
-            ids.update(int(m) for m in STORY_KEY_RE.findall(text))
-    return ids
-
-
-def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """`X-Hub-Signature-256` check over the raw body, in constant time."""
-    if not secret or not header:
-        return False
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().encode("utf-8", "replace"))
-
-
-def _dt(value: str | None) -> datetime | None:
-    return parse_datetime(value) if value else None
-
-
-def pull_request_fields(pr: dict[str, Any]) -> dict[str, Any]:
-    """Mirror fields of a pull request as the REST list and the webhook payload give it."""
-    merged_at = _dt(pr.get("merged_at"))
-    state = "merged" if merged_at or pr.get("merged") else pr.get("state", "open")
-    return {
-        "github_id": pr.get("id"),
-        "title": (pr.get("title") or "")[:500],
-        "body": pr.get("body") or "",
-        "state": state,
-        "draft": bool(pr.get("draft")),
-        "author": ((pr.get("user") or {}).get("login") or "")[:100],
-        "head_ref": ((pr.get("head") or {}).get("ref") or "")[:255],
-        "base_ref": ((pr.get("base") or {}).get("ref") or "")[:255],
-        "html_url": pr.get("html_url") or "",
-        "github_created_at": _dt(pr.get("created_at")),
-        "github_updated_at": _dt(pr.get("updated_at")),
-        "merged_at": merged_at,
-        "closed_at": _dt(pr.get("closed_at")),
-    }
-
-
-def workflow_run_fields(run: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": (run.get("name") or "")[:255],
-        "run_number": run.get("run_number"),
-        "event": (run.get("event") or "")[:50],
-        "status": run.get("status") or "",
-        "conclusion": run.get("conclusion") or "",
-        "head_branch": (run.get("head_branch") or "")[:255],
-        "head_sha": run.get("head_sha") or "",
-        "html_url": run.get("html_url") or "",
-        "github_created_at": _dt(run.get("created_at")),
-        "github_updated_at": _dt(run.get("updated_at")),
-    }
 
 
 def webhook_url(integration: GitHubIntegration) -> str:
@@ -463,109 +384,11 @@ class GitHubService:
         )
         return counts
 
-    @transaction.atomic
     def upsert_pull_requests(
         self, items: list[dict[str, Any]], *, announce_new_merges: bool = False
     ) -> dict[str, int]:
-        """Create or update mirror rows in bulk and relink stories; publish newly merged ones."""
-        incoming = {pr["number"]: pull_request_fields(pr) for pr in items if "number" in pr}
-        existing = {
-            pr.number: pr
-            for pr in GitHubPullRequest.objects.filter(
-                integration=self.integration, number__in=list(incoming)
-            )
-        }
-        to_create, to_update, newly_merged = [], [], []
-        for number, fields in incoming.items():
-            row = existing.get(number)
-            if row is None:
-                row = GitHubPullRequest(integration=self.integration, number=number, **fields)
-                to_create.append(row)
-                # A first sync must not announce years of history; a webhook's merge is news.
-                if announce_new_merges and fields["state"] == "merged":
-                    newly_merged.append(row)
-                continue
-            if any(getattr(row, name) != value for name, value in fields.items()):
-                if fields["state"] == "merged" and row.state != "merged":
-                    newly_merged.append(row)
-                for name, value in fields.items():
-                    setattr(row, name, value)
-                to_update.append(row)
-        GitHubPullRequest.objects.bulk_create(to_create, batch_size=500)
-        if to_update:
-            GitHubPullRequest.objects.bulk_update(to_update, PR_FIELDS, batch_size=500)
-        rows = list(
-            GitHubPullRequest.objects.filter(
-                integration=self.integration, number__in=list(incoming)
-            )
-        )
-        self._link_stories(rows)
-        by_number = {row.number: row for row in rows}
-        for row in newly_merged:
-            self._publish_merged(by_number[row.number])
-        return {
-            "created": len(to_create),
-            "updated": len(to_update),
-            "unchanged": len(incoming) - len(to_create) - len(to_update),
-        }
-
-    def _link_stories(self, rows: list[GitHubPullRequest]) -> None:
-        from apps.projects.models import UserStory
-
-        wanted: dict[int, set[int]] = {
-            row.pk: story_keys(row.title, row.head_ref, row.body) for row in rows
-        }
-        all_ids = set().union(*wanted.values()) if wanted else set()
-        valid = set(
-            UserStory.objects.filter(
-                pk__in=all_ids, project_id=self.integration.project_id
-            ).values_list("pk", flat=True)
-        )
-        through = GitHubPullRequest.stories.through
-        current = set(
-            through.objects.filter(githubpullrequest_id__in=list(wanted)).values_list(
-                "githubpullrequest_id", "userstory_id"
-            )
-        )
-        desired = {(pr, story) for pr, ids in wanted.items() for story in ids & valid}
-        if current - desired:
-            q = Q()
-            for pr, story in current - desired:
-                q |= Q(githubpullrequest_id=pr, userstory_id=story)
-            through.objects.filter(q).delete()
-        through.objects.bulk_create(
-            [
-                through(githubpullrequest_id=pr, userstory_id=story)
-                for pr, story in desired - current
-            ],
-            batch_size=500,
-        )
-
-    def _publish_merged(self, row: GitHubPullRequest) -> None:
-        stories = list(row.stories.all())
-        if not stories:
-            return
-        from apps.integrations_external.events import publish
-
-        publish(
-            "github.pull_request.merged",
-            {
-                "project": project_data(self.integration.project),
-                "repository": self.integration.full_name,
-                "pull_request": {
-                    "number": row.number,
-                    "title": row.title,
-                    "html_url": row.html_url,
-                    "author": row.author,
-                    "head_ref": row.head_ref,
-                    "base_ref": row.base_ref,
-                    "merged_at": row.merged_at.isoformat().replace("+00:00", "Z")
-                    if row.merged_at
-                    else None,
-                },
-                "user_stories": [{"id": s.pk, "key": s.key, "title": s.title} for s in stories],
-            },
-            project=self.integration.project,
+        return github_mirror.upsert_pull_requests(
+            self.integration, items, announce_new_merges=announce_new_merges
         )
 
     # -- workflow runs ----------------------------------------------------------------------
@@ -574,113 +397,8 @@ class GitHubService:
             runs = gh.list_workflow_runs(*self._repo)
         return self.upsert_workflow_runs(runs)
 
-    @transaction.atomic
     def upsert_workflow_runs(self, runs: list[dict[str, Any]]) -> dict[str, int]:
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        for run in runs:
-            if "id" not in run:
-                continue
-            fields = workflow_run_fields(run)
-            row, created = GitHubWorkflowRun.objects.get_or_create(
-                integration=self.integration, run_id=run["id"], defaults=fields
-            )
-            if created:
-                counts["created"] += 1
-            elif any(getattr(row, k) != v for k, v in fields.items()):
-                GitHubWorkflowRun.objects.filter(pk=row.pk).update(**fields)
-                counts["updated"] += 1
-            else:
-                counts["unchanged"] += 1
-        return counts
-
-    # -- incoming webhooks ------------------------------------------------------------------
-    def handle_webhook(
-        self, event: str, delivery_id: str, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Apply one verified delivery. Returns {"handled": bool, ...}; a repeated delivery id
-        is ignored. The delivery row commits with the changes it caused."""
-        if event == "ping":
-            return {"handled": True, "event": "ping", "zen": payload.get("zen", "")}
-        handlers = {
-            "pull_request": self._on_pull_request,
-            "issues": self._on_issues,
-            "workflow_run": self._on_workflow_run,
-        }
-        handler = handlers.get(event)
-        if handler is None or (event == "workflow_run" and not self.integration.sync_workflows):
-            return {"handled": False, "event": event}
-        try:
-            with transaction.atomic():
-                if delivery_id:
-                    GitHubWebhookDelivery.objects.create(
-                        integration=self.integration,
-                        delivery_id=delivery_id[:100],
-                        event=event,
-                        action=str(payload.get("action") or "")[:50],
-                    )
-                result = handler(payload)
-        except IntegrityError:
-            return {"handled": True, "event": event, "duplicate": True}
-        return {"handled": True, "event": event, "duplicate": False, **result}
-
-    def _on_pull_request(self, payload: dict[str, Any]) -> dict[str, Any]:
-        pr = payload.get("pull_request") or {}
-        if "number" not in pr:
-            return {"pull_request": None}
-        counts = self.upsert_pull_requests([pr], announce_new_merges=True)
-        row = GitHubPullRequest.objects.get(integration=self.integration, number=pr["number"])
-        return {"pull_request": row.number, "state": row.state, **counts}
-
-    def _on_issues(self, payload: dict[str, Any]) -> dict[str, Any]:
-        issue = payload.get("issue") or {}
-        number = issue.get("number")
-        updated = GitHubIssueLink.objects.filter(
-            integration=self.integration, issue_number=number
-        ).update(
-            issue_state=(issue.get("state") or "")[:20],
-            issue_title=(issue.get("title") or "")[:300],
-            issue_url=issue.get("html_url") or "",
-            updated_at=timezone.now(),
-        )
-        return {"issue": number, "links_updated": updated}
-
-    def _on_workflow_run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        run = payload.get("workflow_run") or {}
-        return {"workflow_run": run.get("id"), **self.upsert_workflow_runs([run])}
+        return github_mirror.upsert_workflow_runs(self.integration, runs)
 
 
-def verify_and_handle_webhook(
-    integration: GitHubIntegration, *, body: bytes, headers: dict[str, str]
-) -> tuple[int, dict[str, Any] | None]:
-    """The receiver's whole job: (HTTP status, answer). The signature is checked over the raw
-    body before anything is parsed; a bad or missing one stores nothing."""
-    import json
-
-    if not signature_is_valid(integration.webhook_secret, body, headers.get("x-hub-signature-256")):
-        return 401, {"detail": "Missing or invalid X-Hub-Signature-256."}
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return 400, {"detail": "The body is not JSON (set the webhook's content type to json)."}
-    if not isinstance(payload, dict):
-        return 400, {"detail": "The body must be a JSON object."}
-    event = headers.get("x-github-event", "")
-    result = GitHubService(integration).handle_webhook(
-        event, headers.get("x-github-delivery", ""), payload
-    )
-    if not result["handled"]:
-        return 204, None
-    return 200, result
-
-
-__all__ = [
-    "WEBHOOK_EVENTS",
-    "Busy",
-    "GitHubService",
-    "IssueResult",
-    "pull_request_fields",
-    "signature_is_valid",
-    "story_keys",
-    "verify_and_handle_webhook",
-    "webhook_url",
-]
+__all__ = ["WEBHOOK_EVENTS", "Busy", "GitHubService", "IssueResult", "webhook_url"]

@@ -39,11 +39,8 @@ from apps.integrations_external.serializers.github import (
     SyncResultSerializer,
     VerifyResultSerializer,
 )
-from apps.integrations_external.services.github_service import (
-    Busy,
-    GitHubService,
-    verify_and_handle_webhook,
-)
+from apps.integrations_external.services.github_service import Busy, GitHubService
+from apps.integrations_external.services.github_webhooks import verify_and_handle_webhook
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
 

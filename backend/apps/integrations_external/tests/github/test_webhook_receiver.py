@@ -14,7 +14,7 @@ from apps.integrations_external.models.github import (
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
-from apps.integrations_external.services.github_service import signature_is_valid
+from apps.integrations_external.services.github_webhooks import signature_is_valid
 from apps.projects.tests.factories import UserStoryFactory
 
 pytestmark = pytest.mark.django_db
