@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 
+from apps.integrations_external.admin.common import AttemptInline
 from apps.integrations_external.delivery.engine import reopen
 from apps.integrations_external.delivery.scheduling import enqueue_on_commit
 from apps.integrations_external.models import (
@@ -43,22 +44,8 @@ class EmailNotificationSettingsAdmin(admin.ModelAdmin):
         self.message_user(request, f"Test email queued for {sent} of {queryset.count()} people.")
 
 
-class EmailDeliveryAttemptInline(admin.TabularInline):
+class EmailDeliveryAttemptInline(AttemptInline):
     model = EmailDeliveryAttempt
-    extra = 0
-    can_delete = False
-    fields = [
-        "attempt_number",
-        "started_at",
-        "duration_ms",
-        "outcome",
-        "response_status",
-        "error_message",
-    ]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(EmailDelivery)

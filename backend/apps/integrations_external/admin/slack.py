@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from apps.integrations_external.admin.common import ATTEMPT_FIELDS, AttemptInline
 from apps.integrations_external.models import SlackDelivery, SlackDeliveryAttempt, SlackIntegration
 from apps.integrations_external.services.slack_service import SlackService
 
@@ -149,22 +150,9 @@ class SlackIntegrationAdmin(admin.ModelAdmin):
             )
 
 
-class SlackDeliveryAttemptInline(admin.TabularInline):
+class SlackDeliveryAttemptInline(AttemptInline):
     model = SlackDeliveryAttempt
-    extra = 0
-    can_delete = False
-    readonly_fields = [
-        "attempt_number",
-        "started_at",
-        "duration_ms",
-        "outcome",
-        "response_status",
-        "response_body",
-        "error_message",
-    ]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    fields = readonly_fields = [*ATTEMPT_FIELDS, "response_body"]
 
 
 @admin.register(SlackDelivery)

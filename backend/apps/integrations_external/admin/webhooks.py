@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 
+from apps.integrations_external.admin.common import ATTEMPT_FIELDS, AttemptInline
 from apps.integrations_external.models import (
     DeliveryStatus,
     WebhookDelivery,
@@ -80,24 +81,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         self.message_user(request, f"{changed} endpoint(s) disabled.")
 
 
-class WebhookDeliveryAttemptInline(admin.TabularInline):
+class WebhookDeliveryAttemptInline(AttemptInline):
     model = WebhookDeliveryAttempt
-    extra = 0
-    can_delete = False
-    fields = [
-        "attempt_number",
-        "started_at",
-        "duration_ms",
-        "outcome",
-        "response_status",
-        "error_message",
-        "response_body",
-        "request_headers",
-    ]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    fields = readonly_fields = [*ATTEMPT_FIELDS, "response_body", "request_headers"]
 
 
 @admin.register(WebhookDelivery)
