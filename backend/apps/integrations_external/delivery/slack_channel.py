@@ -18,31 +18,20 @@ import logging
 
 from apps.integrations_external import catalog
 from apps.integrations_external.clients.base import IntegrationError, RateLimited
-from apps.integrations_external.clients.slack import error_code
+from apps.integrations_external.clients.slack import (
+    AUTH_ERRORS,
+    NOT_FOUND_ERRORS,
+    REFUSED_ERRORS,
+    error_code,
+)
 from apps.integrations_external.delivery.channels import Channel, SendResult, register
 from apps.integrations_external.models import Event, SlackDelivery, SlackIntegration
 
 logger = logging.getLogger(__name__)
 
-# Slack errors that mean the integration itself is broken (not just this message).
-TARGET_PROBLEMS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "no_permission",
-        "team_access_not_granted",
-        "ekm_access_denied",
-        "not_allowed_token_type",
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "restricted_action",
-    }
-)
+# Slack errors that mean the integration itself is broken (not just this message): a bad token,
+# or a channel that is gone or refuses the bot. (A reply to a missing thread is this message's.)
+TARGET_PROBLEMS = AUTH_ERRORS | NOT_FOUND_ERRORS | (REFUSED_ERRORS - {"cannot_reply_to_message"})
 
 
 def build_delivery(event: Event, integration: SlackIntegration) -> SlackDelivery | None:
