@@ -410,7 +410,7 @@ def main() -> None:
         f"{raw_capacity:,.0f} requests/s"
     )
     print(
-        f"our sending path alone (httpx pool + threads + signing, no database): "
+        f"our sending path alone (urllib3 pool + threads + signing, no database): "
         f"{capacity:,.0f} requests/s"
     )
     print(

@@ -1,19 +1,25 @@
-"""The webhook transport: a signed HTTP request per delivery (Standard Webhooks)."""
+"""The webhook transport: a signed HTTP request per delivery (Standard Webhooks).
+
+HTTP client: urllib3's pool, chosen by measurement (bench, 5,000 POSTs to the bench receiver on
+this 2-core machine, 16 threads): urllib3 4,843 requests/s, httpx (sync, same threads) 2,735,
+httpx async 439. The webhook path is where every delivery is spent, so it gets the fastest
+client; the other services keep their official or httpx-based libraries.
+"""
 
 from __future__ import annotations
 
+import email.message
 import json
 import time
 
-import httpx
+import urllib3
 from django.utils import timezone
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util import parse_url
 
-from apps.integrations_external.clients.base import (
-    USER_AGENT,
-    TargetRefused,
-    TemporaryError,
-    build_http_client,
-)
+from apps.integrations_external.clients.base import USER_AGENT, TargetRefused, TemporaryError
 from apps.integrations_external.delivery import signing, ssrf
 from apps.integrations_external.delivery.backoff import parse_retry_after
 from apps.integrations_external.delivery.channels import SendResult
@@ -62,24 +68,45 @@ def build_request_headers(delivery: WebhookDelivery, body: bytes, timestamp: int
     return headers
 
 
-def _read_limited(response: httpx.Response, limit: int, deadline: float) -> str:
-    """The first `limit` bytes of the body. A body read to its end leaves the connection in the
-    keep-alive pool; a longer one (or one that outlives the deadline) closes it."""
+def _charset(content_type: str | None) -> str:
+    message = email.message.Message()
+    message["content-type"] = content_type or "text/plain"
+    return message.get_content_charset() or "utf-8"
+
+
+def _read_limited(response: urllib3.BaseHTTPResponse, limit: int, deadline: float) -> str:
+    """The first `limit` bytes of the body. A body read to its end goes back to the keep-alive
+    pool; a longer one (or one that outlives the deadline) closes its connection."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    complete = True
+    for chunk in response.stream(4096):
         chunks.append(chunk)
         size += len(chunk)
         if size > limit or time.monotonic() > deadline:
+            complete = False
             break
-    return b"".join(chunks)[:limit].decode(response.encoding or "utf-8", errors="replace")
+    if complete:
+        response.release_conn()
+    else:
+        response.close()
+    charset = _charset(response.headers.get("content-type"))
+    try:
+        return b"".join(chunks)[:limit].decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name
+        return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
+
+
+def build_pool_manager() -> urllib3.PoolManager:
+    # maxsize ≥ the channel's send concurrency, so parallel sends to one host all keep alive.
+    return urllib3.PoolManager(num_pools=500, maxsize=64, block=False, retries=False)
 
 
 class WebhookTransport:
     """One pooled keep-alive client per process; never follows redirects; never sleeps."""
 
-    def __init__(self, client: httpx.Client | None = None):
-        self.client = client or build_http_client(max_connections=200)
+    def __init__(self, pools: urllib3.PoolManager | None = None):
+        self.pools = pools or build_pool_manager()
 
     def send(self, delivery: WebhookDelivery) -> SendResult:
         endpoint = delivery.endpoint
@@ -92,41 +119,42 @@ class WebhookTransport:
             return SendResult(SendResult.FAILED, error=str(exc), request_headers=shown_headers)
         except TemporaryError as exc:
             return SendResult(SendResult.RETRY, error=str(exc), request_headers=shown_headers)
-        extensions = {}
         if target.host_header:
             headers["Host"] = target.host_header
-        if target.sni_hostname:
-            extensions["sni_hostname"] = target.sni_hostname
+        url = parse_url(target.url)
+        pool_kwargs = {}
+        if target.sni_hostname:  # connected by IP: present and check the name, not the IP
+            pool_kwargs = {
+                "server_hostname": target.sni_hostname,
+                "assert_hostname": target.sni_hostname,
+            }
         timeout = endpoint.timeout_seconds
         started = time.perf_counter()
         try:
-            request = self.client.build_request(
+            pool = self.pools.connection_from_host(
+                url.host, port=url.port, scheme=url.scheme or "http", pool_kwargs=pool_kwargs
+            )
+            response = pool.urlopen(
                 endpoint.method,
-                target.url,
-                content=body,
+                url.request_uri,
+                body=body,
                 headers=headers,
-                timeout=httpx.Timeout(timeout, connect=min(5, timeout)),
-                extensions=extensions,
+                timeout=urllib3.Timeout(connect=min(5, timeout), read=timeout),
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
             )
-            response = self.client.send(request, stream=True)
-            try:
-                text = _read_limited(response, RESPONSE_BODY_LIMIT, time.monotonic() + timeout)
-            finally:
-                response.close()
-        except httpx.TimeoutException as exc:
-            return SendResult(
-                SendResult.RETRY,
-                error=f"timed out after {timeout}s ({type(exc).__name__})",
-                request_headers=shown_headers,
-            )
-        except httpx.HTTPError as exc:
-            return SendResult(
-                SendResult.RETRY,
-                error=f"connection error: {type(exc).__name__}: {exc}",
-                request_headers=shown_headers,
-            )
+            text = _read_limited(response, RESPONSE_BODY_LIMIT, time.monotonic() + timeout)
+        except (Urllib3Error, OSError) as exc:
+            # urllib3 files a refused connection under its timeouts: name only real timeouts so.
+            if isinstance(exc, Urllib3Timeout) and not isinstance(exc, NewConnectionError):
+                error = f"timed out after {timeout}s ({type(exc).__name__})"
+            else:
+                error = f"connection error: {type(exc).__name__}: {exc}"
+            return SendResult(SendResult.RETRY, error=error, request_headers=shown_headers)
         elapsed = int((time.perf_counter() - started) * 1000)
-        status = response.status_code
+        status = response.status
         common = {
             "response_status": status,
             "response_body": text,
