@@ -1,5 +1,6 @@
-"""The shared base of every outgoing client: timeouts always set, no redirects, and errors
-turned into a few named exceptions the delivery engine understands."""
+"""The shared base of every outgoing client: the product's User-Agent, a default timeout, and
+the few named exceptions every client turns its library's errors into, so the engine and the
+API treat Slack, GitHub, SMTP and webhook failures alike."""
 
 from __future__ import annotations
 
@@ -48,22 +49,6 @@ class TargetRefused(PermanentError):
     """The target refuses us for good (SSRF guard, 410 Gone)."""
 
 
-def build_http_client(
-    *, timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, max_connections: int = 100, **kwargs
-) -> httpx.Client:
-    """One pooled, keep-alive client per worker process and service."""
-    headers = {"User-Agent": USER_AGENT, **kwargs.pop("headers", {})}
-    return httpx.Client(
-        timeout=timeout,
-        follow_redirects=False,
-        headers=headers,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        **kwargs,
-    )
-
-
 __all__ = [
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
@@ -74,5 +59,4 @@ __all__ = [
     "RateLimited",
     "TargetRefused",
     "TemporaryError",
-    "build_http_client",
 ]
