@@ -32,6 +32,12 @@ class Reply:
     delay: float = 0.0
 
 
+class _Server(ThreadingHTTPServer):
+    # The engine opens up to 50 connections at once; the default listen backlog of 5 makes
+    # a loaded machine drop connection attempts, which is the test bed failing, not the sender.
+    request_queue_size = 128
+
+
 class Receiver:
     """Records every request; answers from a script of Replies, then with `default`."""
 
@@ -41,7 +47,7 @@ class Receiver:
         self.default = Reply()
         self.handler: Callable[[ReceivedRequest], Reply] | None = None
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._make_handler())
+        self.server = _Server(("127.0.0.1", 0), self._make_handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
