@@ -89,18 +89,7 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active", "auto_sync_prs", "auto_create_issues", "sync_workflows"]
     search_fields = ["repository_owner", "repository_name", "project__name", "owner__username"]
-    readonly_fields = [
-        "masked_token",
-        "hook_id",
-        "last_synced_at",
-        "last_sync_result",
-        "last_verified_at",
-        "last_verification_ok",
-        "last_verification_detail",
-        "rate_limited_until",
-        "rate_limit_remaining",
-        "rate_limit_reset_at",
-    ]
+    readonly_fields = ["masked_token", *GitHubIntegration.STATE_FIELDS, "rate_limit_reset_at"]
     raw_id_fields = ["owner", "project"]
     actions = ["verify", "sync_now", "create_webhook"]
 

@@ -64,21 +64,7 @@ class SlackIntegrationAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "is_healthy", "last_verification_ok", "notify_only_failures"]
     search_fields = ["workspace_name", "channel_id", "channel_name", "owner__username"]
     raw_id_fields = ["owner", "project"]
-    readonly_fields = [
-        "team_id",
-        "bot_user_id",
-        "bot_user_name",
-        "is_healthy",
-        "health_reason",
-        "health_changed_at",
-        "last_verified_at",
-        "last_verification_ok",
-        "last_verification_detail",
-        "last_message_at",
-        "next_send_at",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = [*SlackIntegration.STATE_FIELDS, "next_send_at"]
     fieldsets = [
         (None, {"fields": ["owner", "project", "is_active"]}),
         (

@@ -42,19 +42,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ["name", "url", "owner__username"]
     raw_id_fields = ["owner", "project"]
     exclude = ["secret", "previous_secret"]
-    readonly_fields = [
-        "masked_secret",
-        "previous_secret_expires_at",
-        "success_count",
-        "failure_count",
-        "last_triggered_at",
-        "consecutive_failures",
-        "failing_since",
-        "disabled_at",
-        "disabled_reason",
-        "created_at",
-        "updated_at",
-    ]
+    readonly_fields = ["masked_secret", *WebhookEndpoint.STATE_FIELDS]
     actions = ["send_test", "enable", "disable"]
 
     @admin.display(description="Secret")

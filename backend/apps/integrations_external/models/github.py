@@ -30,6 +30,20 @@ def generate_webhook_secret() -> str:
 
 
 class GitHubIntegration(models.Model):
+    # Kept by the system (hook, sync, verification, rate limits), never written by a user.
+    STATE_FIELDS = (
+        "hook_id",
+        "last_synced_at",
+        "last_sync_result",
+        "last_verified_at",
+        "last_verification_ok",
+        "last_verification_detail",
+        "rate_limited_until",
+        "rate_limit_remaining",
+        "created_at",
+        "updated_at",
+    )
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     repository_owner = models.CharField(max_length=100)

@@ -15,6 +15,21 @@ channel_id_validator = RegexValidator(
 
 
 class SlackIntegration(OwnedTargetBase):
+    # Kept by the system (verification, health, sending), never written by a user.
+    STATE_FIELDS = (
+        "team_id",
+        "bot_user_id",
+        "bot_user_name",
+        "is_healthy",
+        "health_reason",
+        "health_changed_at",
+        "last_verified_at",
+        "last_verification_ok",
+        "last_verification_detail",
+        "last_message_at",
+        "created_at",
+        "updated_at",
+    )
     """One Slack channel that receives notifications, posted by one bot token."""
 
     EVENT_SWITCHES = {

@@ -26,6 +26,19 @@ class WebhookEndpoint(OwnedTargetBase):
         PUT = "PUT", "PUT"
         PATCH = "PATCH", "PATCH"
 
+    # Kept by the system (counters, health, rotation), never written by a user.
+    STATE_FIELDS = (
+        "previous_secret_expires_at",
+        "success_count",
+        "failure_count",
+        "last_triggered_at",
+        "consecutive_failures",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+        "updated_at",
+    )
     EVENT_SWITCHES = {
         "workflow": "trigger_workflow_completion",
         "command": "trigger_command_execution",

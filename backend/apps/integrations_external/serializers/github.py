@@ -68,18 +68,7 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            "hook_id",
-            "last_synced_at",
-            "last_sync_result",
-            "last_verified_at",
-            "last_verification_ok",
-            "last_verification_detail",
-            "rate_limited_until",
-            "rate_limit_remaining",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(GitHubIntegration.STATE_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

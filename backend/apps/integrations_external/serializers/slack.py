@@ -63,20 +63,7 @@ class SlackIntegrationSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            "team_id",
-            "bot_user_id",
-            "bot_user_name",
-            "is_healthy",
-            "health_reason",
-            "health_changed_at",
-            "last_verified_at",
-            "last_verification_ok",
-            "last_verification_detail",
-            "last_message_at",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(SlackIntegration.STATE_FIELDS)
 
     def get_has_bot_token(self, obj: SlackIntegration) -> bool:
         return bool(obj.bot_token)

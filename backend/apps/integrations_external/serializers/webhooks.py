@@ -97,18 +97,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            "previous_secret_expires_at",
-            "success_count",
-            "failure_count",
-            "last_triggered_at",
-            "consecutive_failures",
-            "failing_since",
-            "disabled_at",
-            "disabled_reason",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = list(WebhookEndpoint.STATE_FIELDS)
 
     def get_secret_hint(self, endpoint: WebhookEndpoint) -> str:
         return secret_hint(endpoint.secret)
