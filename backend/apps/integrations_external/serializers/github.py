@@ -15,20 +15,9 @@ from apps.integrations_external.models.github import (
     GitHubPullRequest,
     GitHubWorkflowRun,
 )
-from apps.projects.models import Project
-from apps.projects.selectors import projects_visible_to
+from apps.projects.serializers import VisibleProjectField
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-class VisibleProjectField(serializers.PrimaryKeyRelatedField):
-    """Only projects the caller can see; any other id is 'does not exist' (no leak)."""
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None:
-            return Project.objects.none()
-        return projects_visible_to(request.user)
 
 
 class GitHubIntegrationSerializer(serializers.ModelSerializer):

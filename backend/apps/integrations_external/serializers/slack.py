@@ -7,20 +7,9 @@ import re
 from rest_framework import serializers
 
 from apps.integrations_external.models import SlackDelivery, SlackDeliveryAttempt, SlackIntegration
-from apps.projects.models import Project
-from apps.projects.selectors import projects_visible_to
+from apps.projects.serializers import VisibleProjectField
 
 BOT_TOKEN_RE = re.compile(r"^xoxb-[A-Za-z0-9-]{6,}$")
-
-
-class VisibleProjectField(serializers.PrimaryKeyRelatedField):
-    """A project the requesting user can see; others are "does not exist" (no leak)."""
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None:
-            return Project.objects.none()
-        return projects_visible_to(request.user)
 
 
 class SlackIntegrationSerializer(serializers.ModelSerializer):
