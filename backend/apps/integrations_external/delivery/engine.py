@@ -80,6 +80,16 @@ def _send_one(channel: Channel, delivery: DeliveryBase) -> SendResult:
     return result
 
 
+def _send_in_pool(channel: Channel, delivery: DeliveryBase) -> SendResult:
+    # Pool threads outlive Celery's per-task connection clean-up: a transport that read rows
+    # (email, Slack) closes its thread's connection, so none goes stale or stays held between
+    # tasks. The webhook transport opens none, and closing nothing costs nothing.
+    try:
+        return _send_one(channel, delivery)
+    finally:
+        connections.close_all()
+
+
 _POOLS: dict[str, ThreadPoolExecutor] = {}
 
 
@@ -98,7 +108,7 @@ def send_all(
     channel: Channel, deliveries: list[DeliveryBase]
 ) -> list[tuple[DeliveryBase, SendResult]]:
     if channel.concurrency > 1 and len(deliveries) > 1:
-        results = list(_pool(channel).map(lambda d: _send_one(channel, d), deliveries))
+        results = list(_pool(channel).map(lambda d: _send_in_pool(channel, d), deliveries))
     else:
         results = [_send_one(channel, d) for d in deliveries]
     return list(zip(deliveries, results, strict=True))
