@@ -82,7 +82,7 @@ def _send_one(channel: Channel, delivery: DeliveryBase) -> SendResult:
 
 def _send_in_pool(channel: Channel, delivery: DeliveryBase) -> SendResult:
     # Pool threads outlive Celery's per-task connection clean-up: a transport that read rows
-    # (email, Slack) closes its thread's connection, so none goes stale or stays held between
+    # (email) closes its thread's connection, so none goes stale or stays held between
     # tasks. The webhook transport opens none, and closing nothing costs nothing.
     try:
         return _send_one(channel, delivery)
