@@ -46,16 +46,7 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
             "sync_workflows",
             "is_active",
             "api_base_url",
-            "hook_id",
-            "last_synced_at",
-            "last_sync_result",
-            "last_verified_at",
-            "last_verification_ok",
-            "last_verification_detail",
-            "rate_limited_until",
-            "rate_limit_remaining",
-            "created_at",
-            "updated_at",
+            *GitHubIntegration.STATE_FIELDS,
         ]
         read_only_fields = list(GitHubIntegration.STATE_FIELDS)
 

@@ -77,7 +77,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "headers",
             "secret",
             "secret_hint",
-            "previous_secret_expires_at",
             "project",
             "retry_count",
             "timeout_seconds",
@@ -87,15 +86,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "trigger_system_alert",
             "custom_events",
             "is_active",
-            "success_count",
-            "failure_count",
-            "last_triggered_at",
-            "consecutive_failures",
-            "failing_since",
-            "disabled_at",
-            "disabled_reason",
-            "created_at",
-            "updated_at",
+            *WebhookEndpoint.STATE_FIELDS,
         ]
         read_only_fields = list(WebhookEndpoint.STATE_FIELDS)
 
