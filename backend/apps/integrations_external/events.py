@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations_external import routing
-from apps.integrations_external.delivery import channels
+from apps.integrations_external.delivery import channels, rows
 from apps.integrations_external.delivery.scheduling import enqueue_on_commit
 from apps.integrations_external.models import Event
 
@@ -37,12 +37,12 @@ def fan_out(event: Event, plan: dict[str, list]) -> dict[str, list[int]]:
         for delivery in deliveries:
             delivery.next_attempt_at = now
         model = channel.delivery_model
-        model.objects.bulk_create(deliveries, batch_size=500, ignore_conflicts=False)
-        if deliveries[0].pk is None:  # backends without RETURNING: read the ids back
-            ids = list(model.objects.filter(event=event).values_list("pk", flat=True))
-        else:
-            ids = [d.pk for d in deliveries]
-        created[name] = ids
+        rows.insert_rows(model, deliveries)
+        # An event fans out once (in its own transaction, or guarded by `fanned_out_at`), so
+        # its deliveries in this channel are exactly the rows just written.
+        created[name] = list(
+            model.objects.filter(event=event).order_by("pk").values_list("pk", flat=True)
+        )
     return created
 
 

@@ -44,6 +44,9 @@ class SendResult:
 
 
 class Transport(Protocol):
+    """Sends one delivery. A transport may also define `send_many(deliveries) -> results` (same
+    order) to send a whole claimed chunk concurrently itself; the engine then calls that."""
+
     def send(self, delivery: DeliveryBase) -> SendResult: ...
 
 
@@ -67,7 +70,8 @@ class Channel:
     after_results: Callable[[list[tuple[DeliveryBase, SendResult]]], None] = lambda results: None
     # Called before targets are selected (e.g. create default email settings for members).
     prepare: Callable[[Any], None] = lambda event: None
-    # Send concurrently with this many threads (I/O-bound transports).
+    # Deliveries sent at once: threads in the engine's pool, or transfers in flight for a
+    # transport with `send_many`. One claim takes this many (see engine.chunk_size).
     concurrency: int = 1
     # Extra custom-event filter (webhooks subscribe to custom types by name).
     accepts_custom: Callable[[Any, str], bool] | None = None

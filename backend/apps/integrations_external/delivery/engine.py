@@ -21,11 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.integrations_external.delivery import backoff
+from apps.integrations_external.delivery import backoff, rows
 from apps.integrations_external.delivery.channels import Channel, SendResult
 from apps.integrations_external.delivery.scheduling import enqueue_on_commit
 from apps.integrations_external.models.deliveries import OPEN_STATUSES, DeliveryBase, DeliveryStatus
@@ -57,9 +57,11 @@ def claim(channel: Channel, ids: Iterable[int]) -> list[DeliveryBase]:
     )
     if not count:
         return []
+    # The target comes along (every transport needs it); the event does not: deliveries carry
+    # their payload, and no transport reads the event row.
     return list(
         model.objects.filter(lease_token=token)
-        .select_related(channel.delivery_model.target_field, "event")
+        .select_related(channel.delivery_model.target_field)
         .order_by("pk")
     )
 
@@ -81,9 +83,8 @@ def _send_one(channel: Channel, delivery: DeliveryBase) -> SendResult:
 
 
 def _send_in_pool(channel: Channel, delivery: DeliveryBase) -> SendResult:
-    # Pool threads outlive Celery's per-task connection clean-up: a transport that read rows
-    # (email) closes its thread's connection, so none goes stale or stays held between
-    # tasks. The webhook transport opens none, and closing nothing costs nothing.
+    # Pool threads outlive Celery's per-task connection clean-up: a transport that reads rows
+    # (email) closes its thread's connection, so none goes stale or stays held between tasks.
     try:
         return _send_one(channel, delivery)
     finally:
@@ -104,10 +105,23 @@ def _pool(channel: Channel) -> ThreadPoolExecutor:
     return pool
 
 
+def _send_batch(channel: Channel, deliveries: list[DeliveryBase]) -> list[SendResult]:
+    try:
+        return channel.transport().send_many(deliveries)
+    except Exception as exc:  # as in _send_one: a crash must not leave the batch in flight
+        logger.exception("transport %s crashed on a batch of %d", channel.name, len(deliveries))
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        return [SendResult(SendResult.RETRY, error=error, duration_ms=0) for _ in deliveries]
+
+
 def send_all(
     channel: Channel, deliveries: list[DeliveryBase]
 ) -> list[tuple[DeliveryBase, SendResult]]:
-    if channel.concurrency > 1 and len(deliveries) > 1:
+    """Send a claimed chunk: all at once through a transport that sends batches itself
+    (webhooks), else in the channel's thread pool, or one by one."""
+    if hasattr(channel.transport(), "send_many"):
+        results = _send_batch(channel, deliveries)
+    elif channel.concurrency > 1 and len(deliveries) > 1:
         results = list(_pool(channel).map(lambda d: _send_in_pool(channel, d), deliveries))
     else:
         results = [_send_one(channel, d) for d in deliveries]
@@ -165,30 +179,6 @@ _UPDATED_FIELDS = [
 ]
 
 
-def _write_deliveries(
-    model: type[DeliveryBase], deliveries: list[DeliveryBase], fields: list[str]
-) -> None:
-    """One prepared UPDATE per row, sent with executemany (a single round of the driver:
-    psycopg pipelines it, sqlite3 loops in C). Django's bulk_update builds a CASE WHEN per
-    field and row instead, and compiling that cost more than everything else in a batch."""
-    meta = model._meta
-    concrete = [meta.get_field(name) for name in fields]
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    # Table and column names come from the model, never from input.
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in concrete),
-        quote(meta.pk.column),
-    )
-    rows = [
-        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in concrete] + [d.pk]
-        for d in deliveries
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
 def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> None:
     """Store the outcome of a batch of attempts: deliveries, attempt history, target health."""
     if not results:
@@ -222,8 +212,8 @@ def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> 
             # claim, and the delivery would wait for the sweeper.
             retry_soon.setdefault(math.ceil(delay * 10) / 10, []).append(delivery.pk)
     with transaction.atomic():
-        _write_deliveries(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
-        attempt_model.objects.bulk_create(attempts, batch_size=500)
+        rows.update_rows(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
+        rows.insert_rows(attempt_model, attempts)
         channel.after_results(results)
         for delay, ids in retry_soon.items():
             enqueue_on_commit(channel.name, ids, countdown=delay)

@@ -6,10 +6,11 @@ unspecified, and IPv6 forms that embed one of those (IPv4-mapped, 6to4, Teredo, 
 
 Checked twice:
   - when an endpoint is created or updated (`validate_url`, a 400 for the API);
-  - when a request is sent (`pin`), on the address actually connected to: the host is resolved,
-    every address is validated and the request goes to a validated IP (the URL's host replaced
-    by the IP, `Host` header and TLS SNI set to the name), so a DNS answer that changes between
-    the check and the connection (DNS rebinding) cannot reach an internal address.
+  - when a request is sent: `pin` resolves the host, validates every address and pins the
+    connection to a validated IP (a libcurl `RESOLVE` entry: the URL, `Host` header and TLS
+    SNI/certificate check keep the name), so a DNS answer that changes between the check and
+    the connection (DNS rebinding) cannot reach an internal address; and the transport checks
+    the address of every socket it opens once more (`refusal_for_peer`), whatever resolved it.
 
 `settings.INTEGRATIONS_ALLOW_PRIVATE_TARGETS = True` (tests, local demos) turns the guard off
 and costs nothing: no resolution at all.
@@ -159,33 +160,41 @@ def validate_url(url: str) -> None:
 
 @dataclass(frozen=True)
 class PinnedTarget:
-    """Where to connect: `url` has the validated IP as host; send `host_header` as Host and
-    `sni_hostname` for TLS (None for plain http)."""
+    """Where to connect: `url` unchanged; `resolve` is a libcurl RESOLVE entry
+    ("host:port:address") that makes the connection go to the validated address, or None when
+    nothing needs pinning (an IP literal, or private targets allowed)."""
 
     url: str
-    host_header: str | None = None
-    sni_hostname: str | None = None
+    resolve: str | None = None
 
 
 def pin(url: str) -> PinnedTarget:
-    """At send time: resolve, validate every address, and point the request at one of them.
+    """At send time: resolve, validate every address, and pin the request to one of them.
 
     Raises TargetRefused (permanent) for a forbidden target, TemporaryError when the name does
     not resolve right now. With private targets allowed, returns the URL untouched.
     """
     if private_targets_allowed():
         return PinnedTarget(url)
-    scheme, host, port = _split(url)
+    _scheme, host, port = _split(url)
     try:
         addresses = resolve(host, port)
     except (socket.gaierror, UnicodeError) as exc:
         raise TemporaryError(f"could not resolve {host}: {exc}") from exc
     ip = check_addresses(host, addresses)
-    import httpx
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        address = f"[{ip}]" if ip.version == 6 else str(ip)
+        return PinnedTarget(url, resolve=f"{host}:{port}:{address}")
+    return PinnedTarget(url)
 
-    original = httpx.URL(url)
-    pinned = original.copy_with(host=str(ip))
-    host_header = original.netloc.decode("ascii")
-    return PinnedTarget(
-        str(pinned), host_header=host_header, sni_hostname=host if scheme == "https" else None
-    )
+
+def refusal_for_peer(address: str) -> str | None:
+    """At connect time, for the address a socket is about to connect to: why it is refused,
+    or None. The last word, whatever resolved the name."""
+    if private_targets_allowed():
+        return None
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    reason = forbidden_reason(ip)
+    return f"Refused by the SSRF guard: {ip} {reason}." if reason else None

@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.integrations_external.delivery.channels import Channel, SendResult, register
-from apps.integrations_external.delivery.transports.webhook import WebhookTransport
+from apps.integrations_external.delivery.transports.webhook import MAX_IN_FLIGHT, WebhookTransport
 from apps.integrations_external.models import (
     DeliveryStatus,
     Event,
@@ -86,7 +86,7 @@ CHANNEL = register(
         transport_factory=WebhookTransport,
         max_retries=lambda delivery: delivery.endpoint.retry_count,
         after_results=after_results,
-        concurrency=50,  # one claim = one round of 50 parallel sends (see engine.chunk_size)
+        concurrency=MAX_IN_FLIGHT,  # one claim: as many as libcurl keeps in flight at once
         accepts_custom=lambda endpoint, event_type: endpoint.wants_custom(event_type),
     )
 )

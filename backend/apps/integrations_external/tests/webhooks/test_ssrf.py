@@ -114,12 +114,62 @@ def test_given_guard_on_when_name_resolves_to_loopback_at_send_time_then_refused
 
 
 @guarded
-def test_given_guard_on_when_pinned_then_connects_to_validated_ip_with_host_and_sni():
+def test_given_guard_on_when_ip_literal_pinned_then_nothing_to_resolve():
     target = ssrf.pin("https://93.184.216.34:8443/hook?a=1")
 
-    assert target.url == "https://93.184.216.34:8443/hook?a=1"
-    assert target.host_header == "93.184.216.34:8443"
-    assert target.sni_hostname == "93.184.216.34"
+    assert target == ssrf.PinnedTarget("https://93.184.216.34:8443/hook?a=1", resolve=None)
+
+
+@guarded
+@pytest.mark.parametrize(
+    ("address", "entry"),
+    [("93.184.216.34", "93.184.216.34"), ("2606:4700:4700::1111", "[2606:4700:4700::1111]")],
+)
+def test_given_guard_on_when_name_pinned_then_url_kept_and_connection_pinned(
+    monkeypatch, address, entry
+):
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: [address])
+
+    target = ssrf.pin("https://hooks.example.test/in")
+
+    assert target.url == "https://hooks.example.test/in"
+    assert target.resolve == f"hooks.example.test:443:{entry}"
+
+
+@guarded
+def test_given_name_pinned_to_validated_address_when_sent_then_request_goes_there_under_its_name(
+    user, receiver, run_on_commit, monkeypatch
+):
+    # A name nobody's DNS knows, "validated" to the receiver's address: only the pin can reach it.
+    port = receiver.server.server_address[1]
+    monkeypatch.setattr(ssrf, "resolve", lambda host, p: ["127.0.0.1"])
+    monkeypatch.setattr(ssrf, "forbidden_reason", lambda ip: None)
+    endpoint = WebhookEndpointFactory(owner=user, url=f"http://hooks.example.test:{port}/hook")
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": [endpoint]})
+
+    [request] = receiver.wait_for(1)
+    assert request.headers["host"] == f"hooks.example.test:{port}"
+    assert WebhookDelivery.objects.get(endpoint=endpoint).status == "success"
+
+
+@guarded
+def test_given_check_passed_on_another_answer_when_socket_opens_on_loopback_then_refused(
+    user, receiver, run_on_commit, monkeypatch
+):
+    # DNS rebinding past the name check: the address actually connected to is checked again.
+    monkeypatch.setattr(ssrf, "pin", lambda url: ssrf.PinnedTarget(url))
+    port = receiver.server.server_address[1]
+    endpoint = WebhookEndpointFactory(owner=user, url=f"http://localhost:{port}/hook")
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": [endpoint]})
+
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "failed" and delivery.attempt_number == 1
+    assert "SSRF guard" in delivery.error_message and "loopback" in delivery.error_message
+    assert receiver.requests == []
 
 
 @guarded
