@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -41,19 +42,26 @@ class _Server(ThreadingHTTPServer):
 class Receiver:
     """Records every request; answers from a script of Replies, then with `default`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.requests: list[ReceivedRequest] = []
+        # With `tls`, the receiver speaks HTTPS and records the name each client asked for (SNI).
+        self.scheme = "https" if tls else "http"
+        self.host = host
+        self.server_names: list[str | None] = []
         self.script: list[Reply] = []
         self.default = Reply()
         self.handler: Callable[[ReceivedRequest], Reply] | None = None
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), self._make_handler())
         self.server.daemon_threads = True
+        if tls is not None:
+            tls.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"{self.scheme}://{self.host}:{self.server.server_address[1]}/hook"
 
     def _make_handler(self):
         receiver = self

@@ -6,16 +6,20 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apps.alerts.models import SystemAlert
+from apps.integrations_external.delivery import ssrf
+from apps.integrations_external.delivery.transports import webhook as transport_module
 from apps.integrations_external.events import publish
 from apps.integrations_external.models import EmailDelivery, WebhookDelivery
 from apps.integrations_external.services.webhook_service import WebhookService
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import run_until_finished
-from tests_support.receivers import Reply
+from tests_support.receivers import Receiver, Reply
+from tests_support.tls import make_certificate, server_context
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +253,126 @@ def test_given_secret_of_32_bytes_when_sent_then_verifies(user, receiver, run_on
 
     [request] = receiver.wait_for(1)
     Webhook(secret).verify(request.body, request.headers)
+
+
+def test_given_success_with_a_body_over_the_limit_when_sent_then_success_with_first_8_kib(
+    user, receiver, run_on_commit
+):
+    receiver.script = [Reply(200, body=b"y" * 50_000)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "success" and delivery.response_body == "y" * 8192
+
+
+def test_given_header_value_with_a_line_break_when_sent_then_no_header_is_injected(
+    user, receiver, run_on_commit
+):
+    # The API refuses such values; a row written another way (admin, shell) must not inject.
+    endpoint = WebhookEndpointFactory(
+        owner=user, url=receiver.url, headers={"X-Evil": "a\r\nX-Injected: 1", "X-Fine": "ok"}
+    )
+
+    send_one(endpoint, run_on_commit)
+
+    [request] = receiver.wait_for(1)
+    assert "x-injected" not in request.headers and "x-evil" not in request.headers
+    assert request.headers["x-fine"] == "ok"
+
+
+def test_given_more_deliveries_than_transfer_slots_when_sent_then_each_delivered_once(
+    user, receiver, run_on_commit, monkeypatch
+):
+    monkeypatch.setattr(transport_module, "MAX_IN_FLIGHT", 3)
+    endpoints = WebhookEndpointFactory.create_batch(10, owner=user, url=receiver.url)
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": endpoints})
+
+    requests = receiver.wait_for(10)
+    assert len({r.headers["webhook-id"] for r in requests}) == 10
+    deliveries = WebhookDelivery.objects.filter(endpoint__in=endpoints)
+    assert sorted(d.status for d in deliveries) == ["success"] * 10
+
+
+@override_settings(INTEGRATIONS_ALLOW_PRIVATE_TARGETS=False)
+def test_given_batch_with_a_refused_target_when_sent_then_each_result_is_its_own(
+    user, receiver, run_on_commit, monkeypatch
+):
+    # 127.0.0.1 stands for a public address here; 127.0.0.2 stays forbidden.
+    real_reason = ssrf.forbidden_reason
+    monkeypatch.setattr(
+        ssrf, "forbidden_reason", lambda ip: None if str(ip) == "127.0.0.1" else real_reason(ip)
+    )
+    port = receiver.server.server_address[1]
+    first, refused, last = (
+        WebhookEndpointFactory(owner=user, url=f"http://{host}:{port}/hook")
+        for host in ("127.0.0.1", "127.0.0.2", "127.0.0.1")
+    )
+    refused.refresh_from_db()
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": [first, refused, last]})
+
+    statuses = {d.endpoint_id: d for d in WebhookDelivery.objects.all()}
+    assert statuses[first.pk].status == statuses[last.pk].status == "success"
+    assert statuses[refused.pk].status == "failed"
+    assert "SSRF guard" in statuses[refused.pk].error_message
+    assert len(receiver.wait_for(2)) == 2
+
+
+@pytest.fixture
+def pinned_tls_receiver(tmp_path, settings, monkeypatch):
+    """Starts HTTPS receivers at hooks.example.test, a name no DNS knows: the guard is on and
+    the name "resolves" to the receiver's address, which counts as public here, so only the pin
+    reaches it. Every certificate served is trusted: only its name can make it fail."""
+    trusted = tmp_path / "trusted.pem"
+    trusted.touch()
+    settings.INTEGRATIONS_ALLOW_PRIVATE_TARGETS = False
+    settings.WEBHOOK_CA_BUNDLE = str(trusted)
+    monkeypatch.setattr(ssrf, "resolve", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(ssrf, "forbidden_reason", lambda ip: None)
+    started: list[Receiver] = []
+
+    def start(certificate_name: str = "hooks.example.test") -> Receiver:
+        cert, key = make_certificate(certificate_name, tmp_path)
+        with trusted.open("ab") as bundle:
+            bundle.write(cert.read_bytes())
+        started.append(Receiver(tls=server_context(cert, key), host="hooks.example.test"))
+        return started[-1].start()
+
+    yield start
+    for r in started:
+        r.stop()
+
+
+def test_given_https_endpoint_pinned_by_name_when_sent_then_certificate_and_sni_name_match(
+    user, pinned_tls_receiver, run_on_commit
+):
+    tls_receiver = pinned_tls_receiver()
+    endpoint = WebhookEndpointFactory(owner=user, url=tls_receiver.url)
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    [request] = tls_receiver.wait_for(1)
+    Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert tls_receiver.server_names == ["hooks.example.test"]
+    assert request.headers["host"].startswith("hooks.example.test:")
+    delivery.refresh_from_db()
+    assert delivery.status == "success"
+
+
+def test_given_certificate_for_another_name_when_sent_then_not_trusted_and_nothing_sent(
+    user, pinned_tls_receiver, run_on_commit
+):
+    tls_receiver = pinned_tls_receiver("elsewhere.example.test")
+    endpoint = WebhookEndpointFactory(owner=user, url=tls_receiver.url)
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "retrying" and "connection error" in delivery.error_message
+    assert "hooks.example.test" in delivery.error_message  # refused for the name, not the CA
+    assert tls_receiver.requests == []
