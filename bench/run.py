@@ -1,10 +1,13 @@
 """`make bench`: the delivery engine's figures, in one run, against a receiver on loopback.
 
 Prints
-  1. the receiver's own capacity (requests/s from a minimal asyncio load generator), and what our
-     sending path alone (the engine's HTTP client, threads and signing, no database) achieves;
+  1. the receiver's own capacity (requests/s from a minimal asyncio load generator) and its CPU
+     per request, and what our sending path alone (the engine's HTTP client and signing, no
+     database) achieves;
   2. deliveries/s end to end for 100 events × 100 endpoints (event recorded → signed request
-     received → success recorded) through real Celery worker processes, and p50/p99 latency;
+     received → success recorded) through real Celery worker processes, p50/p99 latency, and
+     the CPU time each party spent per delivery (this process publishing, the workers, the
+     PostgreSQL server, the receiver), with the ceiling that cost puts on 2 cores;
   3. the time to record one event that fans out to 1,000 endpoints;
   4. the workflow-complete API call with 100 slow endpoints (2 s each) vs none.
 
@@ -193,6 +196,46 @@ def wait_for(predicate, timeout: float, what: str):
     raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stats() -> list[tuple[int, int, str, float]]:
+    """(pid, process group, command, CPU seconds) of every process we may read (Linux /proc)."""
+    stats = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        command = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # after the command: state, ppid, pgrp, …; utime and stime are fields 14 and 15 of stat
+        cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        stats.append((int(entry.name), int(fields[2]), command, cpu))
+    return stats
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by: this process ("publisher"), each named list of process groups
+    (a worker and its pool children, the receiver), and the PostgreSQL server's processes."""
+    snapshot = dict.fromkeys([*groups, "database server"], 0.0)
+    times = os.times()
+    snapshot["publisher"] = times.user + times.system
+    owner = {pgid: name for name, pgids in groups.items() for pgid in pgids}
+    for pid, pgid, command, cpu in _proc_stats():
+        if pgid in owner and pid != os.getpid():
+            snapshot[owner[pgid]] += cpu
+        elif command == "postgres":
+            snapshot["database server"] += cpu
+    return snapshot
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
+
+
 def setup_django() -> None:
     import django
 
@@ -216,9 +259,9 @@ def make_owner(name: str, endpoints: int, url: str):
     return user, project
 
 
-def measure_receiver_capacity(user, requests: int = 20_000) -> float:
-    """The receiver hammered by the engine's own sending path (same client, pool and
-    concurrency, signing included) on in-memory deliveries: no database, no broker."""
+def measure_sending_path(user, requests: int = 20_000) -> tuple[float, float]:
+    """The engine's own sending path (same client and concurrency, signing included) on
+    in-memory deliveries, no database, no broker: requests/s and our CPU seconds per request."""
     from django.utils import timezone
 
     from apps.integrations_external.delivery import channels, engine
@@ -233,13 +276,15 @@ def measure_receiver_capacity(user, requests: int = 20_000) -> float:
         )
         for i in range(settings_batch())
     ]
-    engine.send_all(channel, batch)  # warm the pool
+    engine.send_all(channel, batch)  # warm the connections
+    cpu_before = sum(os.times()[:2])
     started = time.perf_counter()
     sent = 0
     while sent < requests:
         engine.send_all(channel, batch)
         sent += len(batch)
-    return sent / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return sent / elapsed, (sum(os.times()[:2]) - cpu_before) / sent
 
 
 def measure_receiver_raw_capacity(
@@ -279,6 +324,17 @@ def measure_receiver_raw_capacity(
     return asyncio.run(run())
 
 
+def receiver_cpu_per_request(receiver: Receiver) -> tuple[float, float]:
+    """The receiver's capacity (requests/s) and its CPU seconds per request, measured together."""
+    groups = {"receiver": [receiver.proc.pid]}
+    before = cpu_snapshot(groups)
+    counted = receiver.stats()["count"]
+    capacity = measure_receiver_raw_capacity(receiver.port)
+    requests = receiver.stats()["count"] - counted
+    used = cpu_used(before, cpu_snapshot(groups))["receiver"]
+    return capacity, used / requests
+
+
 def settings_batch() -> int:
     from django.conf import settings
 
@@ -293,7 +349,7 @@ def percentile(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def end_to_end(receiver: Receiver, user, project) -> dict:
+def end_to_end(receiver: Receiver, workers: list[Worker], user, project) -> dict:
     from django.db import transaction
 
     from apps.integrations_external.events import publish
@@ -301,6 +357,8 @@ def end_to_end(receiver: Receiver, user, project) -> dict:
 
     total = EVENTS * ENDPOINTS
     receiver.reset()
+    groups = {"workers": [w.proc.pid for w in workers], "receiver": [receiver.proc.pid]}
+    cpu_before = cpu_snapshot(groups)
     started = time.time()
     for i in range(EVENTS):
         with transaction.atomic():
@@ -313,6 +371,7 @@ def end_to_end(receiver: Receiver, user, project) -> dict:
     published = time.time()
     qs = WebhookDelivery.objects.filter(endpoint__owner=user)
     wait_for(lambda: qs.filter(status="success").count() >= total, DEADLINE_SECONDS, "deliveries")
+    cpu = cpu_used(cpu_before, cpu_snapshot(groups))
     rows = list(qs.values_list("event_id", "completed_at", "attempt_number", "status"))
     occurred = dict(Event.objects.filter(actor=user).values_list("id", "occurred_at"))
     latencies = [(done - occurred[ev]).total_seconds() for ev, done, _, _ in rows]
@@ -329,6 +388,7 @@ def end_to_end(receiver: Receiver, user, project) -> dict:
         "rate": len(rows) / (last - started),
         "p50": percentile(latencies, 0.5),
         "p99": percentile(latencies, 0.99),
+        "cpu": cpu,
     }
 
 
@@ -346,6 +406,9 @@ def fan_out_time(receiver: Receiver) -> tuple[float, int]:
             event = publish("workflow.completed", {"run": i}, project=project, actor=user)
         timings.append(time.perf_counter() - started)
     count = WebhookDelivery.objects.filter(event=event).count()
+    # Let the workers send these before anything else is timed on the same two cores.
+    done = WebhookDelivery.objects.filter(endpoint__owner=user, status="success")
+    wait_for(lambda: done.count() >= 3 * count, DEADLINE_SECONDS, "fan-out deliveries")
     return statistics.median(timings), count
 
 
@@ -385,13 +448,13 @@ def main() -> None:
     workers: list[Worker] = []
     try:
         user, project = make_owner("bench", ENDPOINTS, receiver.url)
-        raw_capacity = measure_receiver_raw_capacity(receiver.port)
-        capacity = measure_receiver_capacity(user)
+        raw_capacity, receiver_cpu = receiver_cpu_per_request(receiver)
+        sending_rate, sending_cpu = measure_sending_path(user)
         receiver.reset()
         workers = [Worker(env, i) for i in range(WORKERS)]
         for w in workers:
             w.wait_ready()
-        e2e = end_to_end(receiver, user, project)
+        e2e = end_to_end(receiver, workers, user, project)
         fanout_seconds, fanout_count = fan_out_time(receiver)
         api_none, api_slow = api_call_times(receiver.slow_url)
     finally:
@@ -407,11 +470,11 @@ def main() -> None:
     )
     print(
         f"receiver capacity (raw asyncio load generator, 32 keep-alive connections): "
-        f"{raw_capacity:,.0f} requests/s"
+        f"{raw_capacity:,.0f} requests/s, {receiver_cpu * 1e6:.1f} µs of receiver CPU per request"
     )
     print(
-        f"our sending path alone (urllib3 pool + threads + signing, no database): "
-        f"{capacity:,.0f} requests/s"
+        f"our sending path alone (libcurl multi + signing, no database): "
+        f"{sending_rate:,.0f} requests/s, {sending_cpu * 1e6:.1f} µs of our CPU per request"
     )
     print(
         f"end to end: {e2e['deliveries']:,} deliveries ({EVENTS} events × {ENDPOINTS} endpoints) "
@@ -426,6 +489,22 @@ def main() -> None:
     print(
         f"  event-to-delivery latency: p50 {e2e['p50'] * 1000:.0f} ms, "
         f"p99 {e2e['p99'] * 1000:.0f} ms"
+    )
+    cores = os.cpu_count() or 1
+    ours = {k: v for k, v in e2e["cpu"].items() if k != "receiver"}
+    per_delivery = sum(ours.values()) / total
+    receiver_per_request = e2e["cpu"]["receiver"] / max(e2e["received"], 1)
+    ceiling = cores / (per_delivery + receiver_per_request)
+    budget = cores / (raw_capacity / 2) - receiver_per_request
+    print(
+        f"  CPU per delivery: {per_delivery * 1e6:.0f} µs in the pipeline ("
+        + ", ".join(f"{k} {v / total * 1e6:.0f}" for k, v in ours.items())
+        + f") + {receiver_per_request * 1e6:.0f} µs in the receiver"
+    )
+    print(
+        f"  at that cost {cores} cores can carry at most {ceiling:,.0f} deliveries/s "
+        f"({ceiling / raw_capacity:.0%} of the receiver's capacity); half of that capacity "
+        f"would need at most {budget * 1e6:.0f} µs of pipeline CPU per delivery"
     )
     print(
         f"fan-out: one event to {fanout_count:,} endpoints recorded in "
