@@ -45,7 +45,7 @@ def decrypt_str(value: str) -> str:
 
 
 # Every delivery loads its target, and with it the target's secret: a webhook sent to 100
-# endpoints 100 times would decrypt the same 100 ciphertexts 10,000 times (~20 µs each). The
+# endpoints 100 times would check and decrypt the same 100 ciphertexts 10,000 times. The
 # plaintexts kept here are those the process holds on model instances anyway; the keys are
 # part of the cache key, so a key change never serves a stale entry.
 @lru_cache(maxsize=4096)

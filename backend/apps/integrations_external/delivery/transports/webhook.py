@@ -28,6 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import certifi
+import httpx
 import pycurl
 from django.conf import settings
 from django.utils import timezone
@@ -141,7 +142,7 @@ class _Request:
     url: str
     method: str
     body: bytes
-    header_lines: list[str]
+    header_lines: list[bytes]
     shown_headers: dict[str, str]
     timeout: int
     resolve: str | None
@@ -158,6 +159,12 @@ class _Request:
         return socket.socket(address.family, address.socktype, address.protocol)
 
 
+def wire_url(url: str) -> str:
+    """The URL as libcurl takes it, ASCII only: an IDNA host, a percent-encoded path and query
+    (endpoint URLs may be IRIs such as https://bücher.example/é)."""
+    return url if url.isascii() else str(httpx.URL(url))
+
+
 def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
     """Sign and address one delivery, or the result that it cannot be sent at all."""
     endpoint = delivery.endpoint
@@ -165,7 +172,7 @@ def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
     headers = build_request_headers(delivery, body, int(time.time()))
     shown = {k: v for k, v in headers.items() if k != "webhook-signature"}
     try:
-        target = ssrf.pin(endpoint.url)
+        target = ssrf.pin(wire_url(endpoint.url))
     except TargetRefused as exc:
         return SendResult(SendResult.FAILED, error=str(exc), request_headers=shown)
     except TemporaryError as exc:
@@ -174,8 +181,9 @@ def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
         url=target.url,
         method=endpoint.method,
         body=body,
-        # "Expect:" keeps libcurl from waiting for a `100 Continue` before larger bodies.
-        header_lines=[f"{k}: {v}" for k, v in headers.items()] + ["Expect:"],
+        # Bytes: header values may hold any text (sent as UTF-8). "Expect:" keeps libcurl from
+        # waiting for a `100 Continue` before larger bodies.
+        header_lines=[f"{k}: {v}".encode() for k, v in headers.items()] + [b"Expect:"],
         shown_headers=shown,
         timeout=endpoint.timeout_seconds,
         resolve=target.resolve,
@@ -269,7 +277,17 @@ class _Client:
                 while waiting and len(in_flight) < MAX_IN_FLIGHT:
                     index = waiting.popleft()
                     handle = self._handle()
-                    _configure(handle, requests[index])
+                    try:
+                        _configure(handle, requests[index])
+                    except (pycurl.error, TypeError, ValueError) as exc:
+                        # This delivery's own data cannot make a request: fail it alone.
+                        self.idle.append(handle)
+                        results[index] = SendResult(
+                            SendResult.FAILED,
+                            error=f"the request could not be built: {exc}",
+                            request_headers=requests[index].shown_headers,
+                        )
+                        continue
                     self.multi.add_handle(handle)
                     in_flight[handle] = index
                 while self.multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:

@@ -282,6 +282,42 @@ def test_given_header_value_with_a_line_break_when_sent_then_no_header_is_inject
     assert request.headers["x-fine"] == "ok"
 
 
+def test_given_non_ascii_header_and_path_when_sent_then_delivered_as_utf_8(
+    user, receiver, run_on_commit
+):
+    endpoint = WebhookEndpointFactory(
+        owner=user, url=receiver.url + "/équipe?q=ü", headers={"X-Team": "Équipe ☃"}
+    )
+
+    delivery = send_one(endpoint, run_on_commit)
+
+    [request] = receiver.wait_for(1)
+    assert request.path == "/hook/%C3%A9quipe?q=%C3%BC"
+    # http.server reads header bytes as Latin-1: undo that to see the UTF-8 we sent.
+    assert request.headers["x-team"].encode("latin-1").decode() == "Équipe ☃"
+    Webhook(endpoint.secret).verify(request.body, request.headers)
+    delivery.refresh_from_db()
+    assert delivery.status == "success"
+
+
+def test_given_one_delivery_whose_request_cannot_be_built_when_sent_in_a_batch_then_only_it_fails(
+    user, receiver, run_on_commit
+):
+    # A NUL cannot travel in a URL; rows written around the API's validation must not sink
+    # the rest of their batch.
+    broken = WebhookEndpointFactory(owner=user, url=receiver.url + "/a\0b")
+    fine = WebhookEndpointFactory(owner=user, url=receiver.url)
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": [broken, fine]})
+
+    outcome = {d.endpoint_id: d for d in WebhookDelivery.objects.all()}
+    assert outcome[fine.pk].status == "success"
+    assert outcome[broken.pk].status == "failed"
+    assert "could not be built" in outcome[broken.pk].error_message
+    assert len(receiver.wait_for(1)) == 1
+
+
 def test_given_more_deliveries_than_transfer_slots_when_sent_then_each_delivered_once(
     user, receiver, run_on_commit, monkeypatch
 ):
