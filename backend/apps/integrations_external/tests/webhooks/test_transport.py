@@ -2,7 +2,9 @@
 kind of answer is handled."""
 
 import base64
+import email.utils
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -162,6 +164,21 @@ def test_given_retry_after_when_sent_then_next_attempt_waits_that_long(
     assert delivery.status == "retrying"
     wait = (delivery.next_attempt_at - before).total_seconds()
     assert 119 <= wait <= 125
+
+
+def test_given_retry_after_as_http_date_when_sent_then_next_attempt_waits_until_then(
+    user, receiver, run_on_commit
+):
+    in_90s = email.utils.formatdate(time.time() + 90, usegmt=True)
+    receiver.script = [Reply(503, headers={"Retry-After": in_90s})]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+
+    before = timezone.now()
+    delivery = send_one(endpoint, run_on_commit)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "retrying"
+    assert 85 <= (delivery.next_attempt_at - before).total_seconds() <= 95
 
 
 def test_given_huge_retry_after_when_sent_then_capped(user, receiver, run_on_commit, settings):
