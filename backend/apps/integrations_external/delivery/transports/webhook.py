@@ -42,11 +42,14 @@ from apps.integrations_external.models import WebhookDelivery
 RESERVED_HEADERS = frozenset({"content-type", "user-agent", "host", "content-length"})
 RESERVED_PREFIXES = ("webhook-",)
 RESPONSE_BODY_LIMIT = 8 * 1024
-# Transfers in flight at once per client, and connections kept per host and in all. Bounded so
-# a worker's sockets stay far below select()'s 1,024 descriptors.
-MAX_IN_FLIGHT = 256
-MAX_HOST_CONNECTIONS = 64
-MAX_CONNECTIONS = 256
+# Transfers handed to libcurl at once per client: each may connect at once. libcurl's timeout
+# clock runs while a transfer waits for a connection slot (measured), so a per-host cap below
+# this would charge receivers timeouts they never caused; deliveries beyond it wait in our own
+# queue instead, where no clock runs. 64 in flight sends as fast as more (bench: 74k requests/s
+# with 8, 85k with 32). Idle keep-alive connections kept: MAX_IDLE_CONNECTIONS. Both keep a
+# worker's sockets far below select()'s 1,024 descriptors.
+MAX_IN_FLIGHT = 64
+MAX_IDLE_CONNECTIONS = 256
 # Longest single wait for socket activity; libcurl's own timers usually ask for less.
 SELECT_SECONDS = 0.1
 CONNECT_TIMEOUT_CEILING = 5
@@ -260,9 +263,7 @@ class _Client:
 
     def __init__(self) -> None:
         self.multi = pycurl.CurlMulti()
-        self.multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, MAX_HOST_CONNECTIONS)
-        self.multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, MAX_CONNECTIONS)
-        self.multi.setopt(pycurl.M_MAXCONNECTS, MAX_CONNECTIONS)
+        self.multi.setopt(pycurl.M_MAXCONNECTS, MAX_IDLE_CONNECTIONS)
         self.idle: list[pycurl.Curl] = []
 
     def _handle(self) -> pycurl.Curl:
@@ -338,7 +339,7 @@ class WebhookTransport:
         return self.send_many([delivery])[0]
 
     def send_many(self, deliveries: list[WebhookDelivery]) -> list[SendResult]:
-        """Every delivery at once (up to MAX_IN_FLIGHT in flight); results in the same order."""
+        """Every delivery, MAX_IN_FLIGHT at a time; results in the same order."""
         prepared = [prepare(delivery) for delivery in deliveries]
         requests = [p for p in prepared if isinstance(p, _Request)]
         sent = iter(self._client().run(requests))

@@ -350,6 +350,25 @@ def test_given_more_deliveries_than_transfer_slots_when_sent_then_each_delivered
     assert sorted(d.status for d in deliveries) == ["success"] * 10
 
 
+def test_given_more_slow_deliveries_to_one_host_than_slots_when_sent_then_none_times_out_waiting(
+    user, receiver, run_on_commit
+):
+    # Each answer takes 0.6 s of a 1 s timeout: a request that waited for a connection while its
+    # timeout ran would fail without the receiver ever seeing it.
+    receiver.default = Reply(200, delay=0.6)
+    count = transport_module.MAX_IN_FLIGHT + 6
+    endpoints = WebhookEndpointFactory.create_batch(
+        count, owner=user, url=receiver.url, timeout_seconds=1, retry_count=0
+    )
+
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": endpoints})
+
+    deliveries = WebhookDelivery.objects.filter(endpoint__in=endpoints)
+    assert [d.error_message for d in deliveries if d.status != "success"] == []
+    assert len(receiver.wait_for(count)) == count
+
+
 @override_settings(INTEGRATIONS_ALLOW_PRIVATE_TARGETS=False)
 def test_given_batch_with_a_refused_target_when_sent_then_each_result_is_its_own(
     user, receiver, run_on_commit, monkeypatch
