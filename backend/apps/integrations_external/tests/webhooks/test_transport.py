@@ -353,12 +353,12 @@ def test_given_more_deliveries_than_transfer_slots_when_sent_then_each_delivered
 def test_given_more_slow_deliveries_to_one_host_than_slots_when_sent_then_none_times_out_waiting(
     user, receiver, run_on_commit
 ):
-    # Each answer takes 0.6 s of a 1 s timeout: a request that waited for a connection while its
-    # timeout ran would fail without the receiver ever seeing it.
-    receiver.default = Reply(200, delay=0.6)
+    # Each answer takes 1.2 s of a 2 s timeout: a request that waited one round for a connection
+    # while its timeout ran would fail without the receiver ever seeing it.
+    receiver.default = Reply(200, delay=1.2)
     count = transport_module.MAX_IN_FLIGHT + 6
     endpoints = WebhookEndpointFactory.create_batch(
-        count, owner=user, url=receiver.url, timeout_seconds=1, retry_count=0
+        count, owner=user, url=receiver.url, timeout_seconds=2, retry_count=0
     )
 
     with run_on_commit():
