@@ -6,6 +6,7 @@ import time
 
 from django.utils import timezone
 
+from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.tasks.delivery import deliver
 
@@ -24,3 +25,17 @@ def run_until_finished(delivery: WebhookDelivery, max_rounds: int = 20) -> Webho
     raise AssertionError(
         f"delivery {delivery.pk} still {delivery.status} after {max_rounds} rounds"
     )
+
+
+def send_one(endpoint, run_on_commit, event_type="workflow.completed", data=None, project=None):
+    """Publish an event addressed to `endpoint` alone, run what commit schedules (the send),
+    and return its delivery."""
+    with run_on_commit():
+        publish(
+            event_type,
+            data or {"n": 1},
+            project=project,
+            actor=endpoint.owner,
+            targets={"webhook": [endpoint]},
+        )
+    return WebhookDelivery.objects.get(endpoint=endpoint)

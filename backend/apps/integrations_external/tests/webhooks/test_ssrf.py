@@ -7,10 +7,9 @@ from django.test import override_settings
 
 from apps.integrations_external.clients.base import TargetRefused
 from apps.integrations_external.delivery import ssrf
-from apps.integrations_external.events import publish
-from apps.integrations_external.models import WebhookDelivery, WebhookEndpoint
+from apps.integrations_external.models import WebhookEndpoint
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
-from apps.integrations_external.tests.webhooks.helpers import API
+from apps.integrations_external.tests.webhooks.helpers import API, send_one
 
 pytestmark = pytest.mark.django_db
 
@@ -104,10 +103,8 @@ def test_given_guard_on_when_name_resolves_to_loopback_at_send_time_then_refused
     port = receiver.server.server_address[1]
     endpoint = WebhookEndpointFactory(owner=user, url=f"http://localhost:{port}/hook")
 
-    with run_on_commit():
-        publish("workflow.completed", {}, actor=user, targets={"webhook": [endpoint]})
+    delivery = send_one(endpoint, run_on_commit)
 
-    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == "failed" and delivery.attempt_number == 1
     assert "SSRF" in delivery.error_message and "localhost resolves to" in delivery.error_message
     assert receiver.requests == []
@@ -146,12 +143,11 @@ def test_given_name_pinned_to_validated_address_when_sent_then_request_goes_ther
     monkeypatch.setattr(ssrf, "forbidden_reason", lambda ip: None)
     endpoint = WebhookEndpointFactory(owner=user, url=f"http://hooks.example.test:{port}/hook")
 
-    with run_on_commit():
-        publish("workflow.completed", {}, actor=user, targets={"webhook": [endpoint]})
+    delivery = send_one(endpoint, run_on_commit)
 
     [request] = receiver.wait_for(1)
     assert request.headers["host"] == f"hooks.example.test:{port}"
-    assert WebhookDelivery.objects.get(endpoint=endpoint).status == "success"
+    assert delivery.status == "success"
 
 
 @guarded
@@ -163,10 +159,8 @@ def test_given_check_passed_on_another_answer_when_socket_opens_on_loopback_then
     port = receiver.server.server_address[1]
     endpoint = WebhookEndpointFactory(owner=user, url=f"http://localhost:{port}/hook")
 
-    with run_on_commit():
-        publish("workflow.completed", {}, actor=user, targets={"webhook": [endpoint]})
+    delivery = send_one(endpoint, run_on_commit)
 
-    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == "failed" and delivery.attempt_number == 1
     assert "SSRF guard" in delivery.error_message and "loopback" in delivery.error_message
     assert receiver.requests == []

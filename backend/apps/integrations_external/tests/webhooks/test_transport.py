@@ -19,7 +19,7 @@ from apps.integrations_external.events import publish
 from apps.integrations_external.models import EmailDelivery, WebhookDelivery
 from apps.integrations_external.services.webhook_service import WebhookService
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
-from apps.integrations_external.tests.webhooks.helpers import run_until_finished
+from apps.integrations_external.tests.webhooks.helpers import run_until_finished, send_one
 from tests_support.receivers import Receiver, Reply
 from tests_support.tls import make_certificate, server_context
 
@@ -29,18 +29,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fast_retries(settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
-
-
-def send_one(endpoint, run_on_commit, event_type="workflow.completed", data=None, project=None):
-    with run_on_commit():
-        publish(
-            event_type,
-            data or {"n": 1},
-            project=project,
-            actor=endpoint.owner,
-            targets={"webhook": [endpoint]},
-        )
-    return WebhookDelivery.objects.get(endpoint=endpoint)
 
 
 def test_given_endpoint_when_sent_then_standard_webhooks_request(user, receiver, run_on_commit):
