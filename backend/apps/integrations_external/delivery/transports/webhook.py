@@ -7,7 +7,8 @@ HTTP client: libcurl's multi interface through pycurl, chosen by measurement (20
     pycurl CurlMulti, 8 in flight                74,248
     aiohttp ClientSession, 64 concurrent         13,683
     urllib3 PoolManager, one thread               6,843
-    httpx AsyncClient, 64 concurrent                439
+
+(docs/delivery.md has every client measured, httpx among them.)
 
 libcurl runs every transfer of a chunk concurrently from one thread, on keep-alive connections,
 with the I/O loop in C; Python only sets each request up and reads its outcome. It also gives
