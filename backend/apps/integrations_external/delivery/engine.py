@@ -52,15 +52,17 @@ def claim(channel: Channel, ids: Iterable[int]) -> list[DeliveryBase]:
     model = channel.delivery_model
     now = timezone.now()
     token = uuid.uuid4().hex
-    count = model.objects.filter(due_q(now), pk__in=list(ids)).update(
+    ids = list(ids)
+    count = model.objects.filter(due_q(now), pk__in=ids).update(
         locked_until=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS), lease_token=token
     )
     if not count:
         return []
-    # The target comes along (every transport needs it); the event does not: deliveries carry
-    # their payload, and no transport reads the event row.
+    # Read back by primary key, the token picking the rows this claim won: `lease_token` alone
+    # has no index, and a scan of it grows with the whole history (issue 10). The target comes
+    # along (every transport needs it); the event does not: deliveries carry their payload.
     return list(
-        model.objects.filter(lease_token=token)
+        model.objects.filter(pk__in=ids, lease_token=token)
         .select_related(channel.delivery_model.target_field)
         .order_by("pk")
     )
