@@ -13,6 +13,7 @@ class DeliveryStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+FINISHED_STATUSES = (DeliveryStatus.SUCCESS, DeliveryStatus.FAILED)
 
 
 class DeliveryBase(models.Model):

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.integrations_external import events
 from apps.integrations_external.delivery import channels, engine
 from apps.integrations_external.delivery.scheduling import enqueue
 from apps.integrations_external.models import Event
+from apps.integrations_external.models.deliveries import FINISHED_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +57,34 @@ def sweep_deliveries() -> dict[str, int]:
     return found
 
 
+PRUNE_BATCH = 2_000
+
+
+def _delete_in_batches(queryset) -> int:
+    """Delete a queryset's rows a batch at a time (and what cascades from them): one huge
+    DELETE would hold its locks and its collected rows for the whole table."""
+    removed = 0
+    while True:
+        batch = list(queryset.order_by().values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            return removed
+        # The filter again: a row reopened (redeliver) since the read is no longer taken.
+        count, _ = queryset.filter(pk__in=batch).delete()
+        removed += count
+
+
 @shared_task(name="integrations.prune_deliveries", ignore_result=True)
 def prune_deliveries() -> int:
-    """Delete finished deliveries (and their attempts) older than the retention period."""
+    """Delete finished deliveries (and their attempts) older than the retention period, then
+    the old events no delivery refers to any more. Open deliveries are never pruned, nor are
+    their events: a redelivery made today of a month-old event keeps it."""
     cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+    # A delivery's own age (the indexed `created_at`), not its event's.
+    finished_long_ago = Q(status__in=FINISHED_STATUSES, created_at__lt=cutoff)
     removed = 0
+    unreferenced = Q()
     for channel in channels.all_channels():
-        count, _ = channel.delivery_model.objects.filter(
-            created_at__lt=cutoff, status__in=["success", "failed"]
-        ).delete()
-        removed += count
-    # Events nobody delivers any more (kept as long as their deliveries).
-    count, _ = Event.objects.filter(occurred_at__lt=cutoff).delete()
-    return removed + count
+        model = channel.delivery_model
+        removed += _delete_in_batches(model.objects.filter(finished_long_ago))
+        unreferenced &= ~Exists(model.objects.filter(event_id=OuterRef("pk")))
+    return removed + _delete_in_batches(Event.objects.filter(unreferenced, occurred_at__lt=cutoff))

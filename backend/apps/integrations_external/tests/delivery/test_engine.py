@@ -161,6 +161,49 @@ def test_given_old_and_recent_deliveries_when_pruned_then_only_finished_ones_pas
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {old_open, recent_done}
 
 
+def test_given_month_old_event_redelivered_today_when_pruned_then_open_delivery_and_event_stay(
+    user, project, settings
+):
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    endpoint = WebhookEndpointFactory(owner=user)
+    long_ago = timezone.now() - timedelta(days=31)
+    (old_done,) = _record_event(project, user, [endpoint])
+    event_id = WebhookDelivery.objects.get(pk=old_done).event_id
+    Event.objects.filter(pk=event_id).update(occurred_at=long_ago, created_at=long_ago)
+    WebhookDelivery.objects.filter(pk=old_done).update(
+        status="failed", created_at=long_ago, completed_at=long_ago
+    )
+    resent_open, resent_done = _record_event(project, user, [endpoint, endpoint])
+    WebhookDelivery.objects.filter(pk__in=[resent_open, resent_done]).update(event_id=event_id)
+    WebhookDelivery.objects.filter(pk=resent_done).update(
+        status="success", completed_at=timezone.now()
+    )
+
+    prune_deliveries()
+
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {resent_open, resent_done}
+    assert Event.objects.filter(pk=event_id).exists()
+
+
+def test_given_month_old_event_with_only_old_finished_deliveries_when_pruned_then_all_go(
+    user, project, settings
+):
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    endpoint = WebhookEndpointFactory(owner=user)
+    long_ago = timezone.now() - timedelta(days=31)
+    ids = _record_event(project, user, [endpoint, endpoint])
+    event_id = WebhookDelivery.objects.get(pk=ids[0]).event_id
+    Event.objects.filter(pk=event_id).update(occurred_at=long_ago)
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        status="success", created_at=long_ago, completed_at=long_ago
+    )
+
+    prune_deliveries()
+
+    assert not WebhookDelivery.objects.filter(pk__in=ids).exists()
+    assert not Event.objects.filter(pk=event_id).exists()
+
+
 def test_given_two_workers_racing_on_the_same_ids_when_processed_then_each_is_sent_once(
     require_postgres, transactional_db, receiver
 ):
