@@ -15,6 +15,7 @@ $(STAMP): requirements/base.in requirements/dev.in requirements/lock.txt
 ## install: virtualenv + pinned dependencies + database migrations + static files (idempotent)
 install: $(STAMP)
 	cd backend && $(PY) manage.py migrate --noinput
+	cd backend && $(PY) manage.py createcachetable
 	cd backend && $(PY) manage.py collectstatic --noinput --verbosity 0
 
 ## run: web (gunicorn), worker and beat (Celery) together; Ctrl-C stops all three

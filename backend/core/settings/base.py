@@ -144,8 +144,38 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.ActionScopedThrottle"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Per-user limits on what calls out or sends (core/api/throttling.py): each user and action has
+# its own budget at its scope's rate ("N/second|minute|hour|day"; empty turns a scope off).
+THROTTLE_RATES = {
+    # verify, test, test-message, test-email, sync-prs, create-webhook, create-github-issue
+    "outbound": env_str("THROTTLE_OUTBOUND_RATE", "20/minute"),
+    "resend": env_str("THROTTLE_RESEND_RATE", "30/minute"),  # redeliver, recover
+    "login": env_str("THROTTLE_LOGIN_RATE", "10/minute"),  # per username and per address
+}
+
+# --- Cache ----------------------------------------------------------------------------------
+# Shared by every process (throttle counts, cached health answers): the database on embedded
+# defaults (its table is made by core's migrations), Redis when CACHE_URL names one.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "hub",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "core_cache",
+        }
+    }
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Workflow platform: external integrations hub",
     "DESCRIPTION": "Projects, workflows, commands and alerts, and the GitHub, Slack, email "

@@ -14,3 +14,7 @@ from .base import INSTALLED_APPS
 
 # Test-only models (no migrations: pytest-django creates their tables directly).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests_support"]
+
+# No rate limits unless a test sets one (core/tests/test_throttling.py): a suite that calls an
+# action more often than a person would must not trip over counts of earlier tests.
+THROTTLE_RATES: dict[str, str] = {}

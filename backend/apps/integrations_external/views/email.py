@@ -48,6 +48,8 @@ class EmailSettingsView(generics.RetrieveUpdateAPIView):
 class TestEmailView(APIView):
     """Send a test email to the caller's address through the normal delivery path."""
 
+    throttle_scope = "outbound"
+
     def post(self, request: Request) -> Response:
         try:
             delivery = EmailService.send_test_email(request.user)

@@ -66,6 +66,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
     filterset_fields = ["project", "is_active"]
     ordering_fields = ["created_at", "updated_at"]
+    throttle_scopes = {"verify": "outbound", "sync_prs": "outbound", "create_webhook": "outbound"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -162,6 +163,7 @@ class StoryCreateGitHubIssueView(APIView):
     """POST: the story's GitHub issue (201 when created now, 200 when it existed)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    throttle_scope = "outbound"
 
     @extend_schema(request=CreateIssueRequestSerializer, responses=GitHubIssueLinkSerializer)
     def post(self, request, pk: int) -> Response:

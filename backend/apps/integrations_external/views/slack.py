@@ -25,6 +25,7 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     serializer_class = SlackIntegrationSerializer
     filterset_fields = ["project", "is_active", "is_healthy"]
     ordering_fields = ["created_at", "channel_name"]
+    throttle_scopes = {"verify": "outbound", "test_message": "outbound"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user

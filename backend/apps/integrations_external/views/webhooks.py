@@ -41,6 +41,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     serializer_class = WebhookEndpointSerializer
     filterset_fields = ["is_active", "project"]
     ordering_fields = ["created_at", "name", "last_triggered_at"]
+    throttle_scopes = {"test": "outbound", "recover": "resend"}
 
     def get_queryset(self):
         return webhook_endpoints_of(self.request.user)
@@ -107,6 +108,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
 class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = WebhookDeliveryFilter
     ordering_fields = ["created_at", "completed_at"]
+    throttle_scopes = {"redeliver": "resend"}
 
     def get_queryset(self):
         queryset = webhook_deliveries_of(self.request.user)

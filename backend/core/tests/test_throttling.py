@@ -1,0 +1,162 @@
+"""Per-user limits on the actions that call out or send, and on sign-in (issue 11, item 6)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from apps.integrations_external.events import publish
+from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
+from apps.projects.tests.factories import UserFactory, UserStoryFactory
+from tests_support.fake_slack import fake_slack  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/integrations-external"
+
+
+@pytest.fixture
+def slack(fake_slack):  # noqa: F811
+    fake_slack.add_token(BOT_TOKEN, team="Acme", user="buildbot")
+    fake_slack.add_channel("C0BUILDS01", "builds")
+    return fake_slack
+
+
+@pytest.fixture
+def outbound_rate(settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "outbound": "3/minute"}
+
+
+def test_given_burst_of_slack_verify_calls_when_over_rate_then_429_and_slack_not_called(
+    outbound_rate, user, project, slack, client_for
+):
+    integration = SlackIntegrationFactory(owner=user, project=project)
+    client = client_for(user)
+
+    answers = [client.post(f"{API}/slack/{integration.pk}/verify/") for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert int(answers[3]["Retry-After"]) > 0
+    assert "throttled" in answers[3].json()["detail"].lower()
+    assert [c.method for c in slack.calls].count("auth.test") == 3
+
+
+def test_given_one_user_throttled_when_another_user_or_action_called_then_each_has_its_budget(
+    outbound_rate, user, project, slack, client_for
+):
+    integration = SlackIntegrationFactory(owner=user, project=project)
+    for _ in range(3):
+        client_for(user).post(f"{API}/slack/{integration.pk}/verify/")
+    assert client_for(user).post(f"{API}/slack/{integration.pk}/verify/").status_code == 429
+
+    other = UserFactory()
+    theirs = SlackIntegrationFactory(owner=other)
+    assert client_for(other).post(f"{API}/slack/{theirs.pk}/verify/").status_code == 200
+    answer = client_for(user).post(f"{API}/slack/{integration.pk}/test-message/")
+    assert answer.status_code == 202
+
+
+def _throttled_calls(user, project) -> list[str]:
+    """Every action that calls out or sends, as a URL the user may POST to."""
+    from apps.integrations_external.models import GitHubIntegration
+
+    endpoint = WebhookEndpointFactory(owner=user, project=project)
+    publish("workflow.completed", {}, project=project, actor=user)
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
+    slack = SlackIntegrationFactory(owner=user, project=project)
+    github = GitHubIntegration.objects.create(
+        owner=user,
+        project=project,
+        repository_owner="acme",
+        repository_name="shop",
+        access_token="ghp_x",
+        api_base_url="http://127.0.0.1:9",  # refused at once: no call leaves the machine
+    )
+    story = UserStoryFactory(project=project)
+    return [
+        f"{API}/webhooks/{endpoint.pk}/test/",
+        f"{API}/webhooks/{endpoint.pk}/recover/",
+        f"{API}/webhook-deliveries/{delivery.pk}/redeliver/",
+        f"{API}/slack/{slack.pk}/verify/",
+        f"{API}/slack/{slack.pk}/test-message/",
+        f"{API}/email/test-email/",
+        f"{API}/github/{github.pk}/verify/",
+        f"{API}/github/{github.pk}/sync-prs/",
+        f"{API}/github/{github.pk}/create-webhook/",
+        f"/api/v1/user-stories/{story.pk}/create-github-issue/",
+    ]
+
+
+def test_given_rate_of_one_when_each_outbound_action_called_twice_then_second_is_429(
+    settings, user, project, client_for, run_on_commit, slack
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "outbound": "1/hour", "resend": "1/hour"}
+    with run_on_commit():
+        urls = _throttled_calls(user, project)
+    client = client_for(user)
+
+    for url in urls:
+        first = client.post(url, {"since": "2026-01-01T00:00:00Z"}, format="json")
+        second = client.post(url, {"since": "2026-01-01T00:00:00Z"}, format="json")
+        assert first.status_code != 429, url
+        assert second.status_code == 429, (url, second.status_code, second.content[:200])
+        assert second["Retry-After"], url
+
+
+def test_given_many_wrong_passwords_when_signing_in_then_429_with_retry_after(
+    settings, client, user
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/minute"}
+    form = {"username": user.username, "password": "wrong", "next": "/admin/"}
+
+    answers = [client.post("/admin/login/", form).status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    last = client.post("/admin/login/", {**form, "password": "right-or-not"})
+    assert last.status_code == 429 and int(last["Retry-After"]) > 0
+
+
+def test_given_many_usernames_from_one_address_when_signing_in_then_the_address_is_limited(
+    settings, client
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/minute"}
+
+    answers = [
+        client.post("/admin/login/", {"username": f"guess{i}", "password": "x"}).status_code
+        for i in range(4)
+    ]
+
+    assert answers == [200, 200, 200, 429]
+
+
+def test_given_embedded_defaults_when_throttled_then_counts_are_in_the_shared_database_cache(
+    outbound_rate, user, project, slack, client_for, settings
+):
+    assert settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    integration = SlackIntegrationFactory(owner=user, project=project)
+    client_for(user).post(f"{API}/slack/{integration.pk}/verify/")
+
+    key = f"throttle_outbound:SlackIntegrationViewSet.verify_user-{user.pk}"
+    assert len(cache.get(key)) == 1
+
+
+@pytest.mark.services
+def test_given_cache_url_when_throttled_then_counts_are_in_redis_for_every_process(
+    outbound_rate, user, project, slack, client_for, settings, redis_url
+):
+    import redis
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "hub",
+        }
+    }
+    integration = SlackIntegrationFactory(owner=user, project=project)
+    client_for(user).post(f"{API}/slack/{integration.pk}/verify/")
+
+    keys = redis.Redis.from_url(redis_url).keys("hub:*throttle_outbound*")
+    assert len(keys) == 1
