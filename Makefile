@@ -5,7 +5,7 @@ PY := $(CURDIR)/$(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-scale clean
 
 $(STAMP): requirements/base.in requirements/dev.in requirements/lock.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,18 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(STAMP)  # the bench makes and migrates its own database
+# The bench makes and migrates its own database. Its load generator is wrk, from Debian's
+# package (installed here when we may; without it the bench falls back to its own client).
+bench: $(STAMP)
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq wrk >/dev/null \
+	  || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || true
 	$(PY) bench/run.py
+
+## bench-scale: the same on PostgreSQL, then again with 1,000,000 finished deliveries in the tables
+bench-scale: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench} \
+	  BENCH_BROKER_URL=$${BENCH_BROKER_URL:-redis://127.0.0.1:6379/3} \
+	  BENCH_HISTORY=$${BENCH_HISTORY:-1000000} $(MAKE) bench
 
 clean:
 	rm -rf var $(VENV)

@@ -1,22 +1,26 @@
-"""`make bench`: the delivery engine's figures, in one run, against a receiver on loopback.
+"""`make bench`: the delivery engine's figures, in one run, against receivers on loopback.
 
 Prints
-  1. the receiver's own capacity (requests/s from a minimal asyncio load generator) and its CPU
-     per request, and what our sending path alone (the engine's HTTP client and signing, no
-     database) achieves;
+  1. the capacity of two receivers, measured by wrk (32 keep-alive connections; our own asyncio
+     client where wrk is missing), with their CPU per request: the headline one, one uvicorn
+     process running a minimal ASGI app (bench/asgi_receiver.py), and a raw asyncio server
+     (bench/receiver.py); and what our sending path alone (the engine's HTTP client and
+     signing, no database) achieves;
   2. deliveries/s end to end for 100 events × 100 endpoints (event recorded → signed request
-     received → success recorded) through real Celery worker processes, p50/p99 latency, and
-     the CPU time each party spent per delivery (this process publishing, the workers, the
-     PostgreSQL server, the receiver), with the ceiling that cost puts on 2 cores;
+     received → success recorded) through real Celery worker processes, against each receiver,
+     with p50/p99 latency and the CPU time each party spent per delivery (this process
+     publishing, the workers, the database server, the receiver), and the ceiling that cost
+     puts on the machine's cores;
   3. the time to record one event that fans out to 1,000 endpoints;
   4. the workflow-complete API call with 100 slow endpoints (2 s each) vs none;
-  5. the end-to-end rate again once BENCH_HISTORY (1,000,000) finished deliveries, each with an
-     attempt, fill the tables, as a site keeping 30 days of history has: a delivery's cost
-     must not grow with the history (BENCH_HISTORY=0 skips it).
+  5. with BENCH_HISTORY=N (`make bench-scale`: 1,000,000 on PostgreSQL), the end-to-end rate
+     again once N finished deliveries, each with an attempt, fill the tables, as a site keeping
+     30 days of history has: a delivery's cost must not grow with the history;
+and each target of issue 14 as met or MISSED.
 
 Defaults: an on-disk SQLite database under var/bench/ and the embedded (filesystem) broker.
-DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench (created if missing) and
-BENCH_BROKER_URL=redis://127.0.0.1:6379/12 switch to the servers. Everything stays on loopback;
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench (dropped and created) and
+BENCH_BROKER_URL=redis://127.0.0.1:6379/3 switch to the servers. Everything stays on loopback;
 every wait is bounded; the run stops by itself.
 """
 
@@ -42,7 +46,7 @@ ENDPOINTS = int(os.environ.get("BENCH_ENDPOINTS", "100"))
 FANOUT = int(os.environ.get("BENCH_FANOUT", "1000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
-HISTORY = int(os.environ.get("BENCH_HISTORY", "1000000"))
+HISTORY = int(os.environ.get("BENCH_HISTORY", "0"))  # make bench-scale: 1,000,000
 DEADLINE_SECONDS = 180
 API_SAMPLES = 15
 
@@ -102,13 +106,31 @@ def ensure_postgres_database(url: str) -> None:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    """`uvicorn`: one uvicorn process with a minimal ASGI app (bench/asgi_receiver.py), the
+    headline receiver; `raw`: the raw asyncio server (bench/receiver.py), a second figure."""
+
+    def __init__(self, kind: str = "uvicorn") -> None:
+        self.kind = kind
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "receiver.py"), str(self.port)],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        if kind == "uvicorn":
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "asgi_receiver:app",
+                "--app-dir",
+                str(ROOT / "bench"),
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "4096",
+            ]
+        else:
+            command = [sys.executable, str(ROOT / "bench" / "receiver.py"), str(self.port)]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -329,12 +351,52 @@ def measure_receiver_raw_capacity(
     return asyncio.run(run())
 
 
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.body = '{"id":"evt_x","type":"workflow.completed","data":{"x":1}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["webhook-id"] = "msg_wrk"
+"""
+
+
+def measure_capacity_with_wrk(port: int, seconds: int = 5, connections: int = 32) -> float:
+    """wrk (C, two threads) at `connections` keep-alive connections: requests/s."""
+    script = VAR / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/hook",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"the receiver answered errors under wrk:\n{out}")
+    line = next(line for line in out.splitlines() if line.startswith("Requests/sec:"))
+    return float(line.split()[1])
+
+
+def load_generator() -> str:
+    return "wrk" if shutil.which("wrk") else "asyncio"
+
+
 def receiver_cpu_per_request(receiver: Receiver) -> tuple[float, float]:
-    """The receiver's capacity (requests/s) and its CPU seconds per request, measured together."""
+    """The receiver's capacity (requests/s) and its CPU seconds per request, measured together
+    with wrk where installed (make bench installs it as root), else our asyncio generator."""
     groups = {"receiver": [receiver.proc.pid]}
     before = cpu_snapshot(groups)
     counted = receiver.stats()["count"]
-    capacity = measure_receiver_raw_capacity(receiver.port)
+    if load_generator() == "wrk":
+        capacity = measure_capacity_with_wrk(receiver.port)
+    else:
+        capacity = measure_receiver_raw_capacity(receiver.port)
     requests = receiver.stats()["count"] - counted
     used = cpu_used(before, cpu_snapshot(groups))["receiver"]
     return capacity, used / requests
@@ -505,82 +567,92 @@ def timezone_now():
     return timezone.now()
 
 
-def main() -> None:
-    env = prepare_environment()
-    setup_django()
-    from django.db import connection
-
-    receiver = Receiver()
-    workers: list[Worker] = []
-    try:
-        user, project = make_owner("bench", ENDPOINTS, receiver.url)
-        raw_capacity, receiver_cpu = receiver_cpu_per_request(receiver)
-        sending_rate, sending_cpu = measure_sending_path(user)
-        receiver.reset()
-        workers = [Worker(env, i) for i in range(WORKERS)]
-        for w in workers:
-            w.wait_ready()
-        e2e = end_to_end(receiver, workers, user, project)
-        fanout_seconds, fanout_count = fan_out_time(receiver)
-        history = None
-        if HISTORY:  # before the API step, whose slow deliveries would still hold the workers
-            history_user, history_project = make_owner("history", ENDPOINTS, receiver.url)
-            fill_seconds = add_history(HISTORY, history_user)
-            history = (fill_seconds, end_to_end(receiver, workers, history_user, history_project))
-        api_none, api_slow = api_call_times(receiver.slow_url)
-    finally:
-        for w in workers:
-            w.stop()
-        receiver.stop()
-
+def print_run(name: str, e2e: dict, capacity: float) -> float:
+    """Print one end-to-end run; return the pipeline's CPU seconds per delivery."""
     total = EVENTS * ENDPOINTS
     print(
-        f"machine: {os.cpu_count()} CPUs; database: {connection.vendor}; broker: "
-        f"{'redis' if env.get('CELERY_BROKER_URL') else 'filesystem (embedded)'}; "
-        f"workers: {WORKERS} × concurrency {WORKER_CONCURRENCY}"
-    )
-    print(
-        f"receiver capacity (raw asyncio load generator, 32 keep-alive connections): "
-        f"{raw_capacity:,.0f} requests/s, {receiver_cpu * 1e6:.1f} µs of receiver CPU per request"
-    )
-    print(
-        f"our sending path alone (libcurl multi + signing, no database): "
-        f"{sending_rate:,.0f} requests/s, {sending_cpu * 1e6:.1f} µs of our CPU per request"
-    )
-    print(
-        f"end to end: {e2e['deliveries']:,} deliveries ({EVENTS} events × {ENDPOINTS} endpoints) "
-        f"in {e2e['seconds']:.2f} s = {e2e['rate']:,.0f} deliveries/s "
-        f"({e2e['rate'] / raw_capacity:.0%} of receiver capacity); events published in "
+        f"end to end, {name}: {e2e['deliveries']:,} deliveries ({EVENTS} events × {ENDPOINTS} "
+        f"endpoints) in {e2e['seconds']:.2f} s = {e2e['rate']:,.0f} deliveries/s "
+        f"({e2e['rate'] / capacity:.0%} of its capacity); events published in "
         f"{e2e['publish_seconds']:.2f} s"
     )
     print(
         f"  succeeded {e2e['succeeded']:,}/{total:,}, attempts {e2e['attempts']:,}, "
-        f"requests received {e2e['received']:,} ({e2e['unique']:,} distinct webhook-ids)"
-    )
-    print(
-        f"  event-to-delivery latency: p50 {e2e['p50'] * 1000:.0f} ms, "
-        f"p99 {e2e['p99'] * 1000:.0f} ms"
+        f"requests received {e2e['received']:,} ({e2e['unique']:,} distinct webhook-ids); "
+        f"event-to-delivery latency p50 {e2e['p50'] * 1000:.0f} ms, p99 {e2e['p99'] * 1000:.0f} ms"
     )
     cores = os.cpu_count() or 1
     ours = {k: v for k, v in e2e["cpu"].items() if k != "receiver"}
     per_delivery = sum(ours.values()) / total
     receiver_per_request = e2e["cpu"]["receiver"] / max(e2e["received"], 1)
     ceiling = cores / (per_delivery + receiver_per_request)
-    budget = cores / (raw_capacity / 2) - receiver_per_request
+    budget = cores / (capacity / 2) - receiver_per_request
     print(
         f"  CPU per delivery: {per_delivery * 1e6:.0f} µs in the pipeline ("
         + ", ".join(f"{k} {v / total * 1e6:.0f}" for k, v in ours.items())
-        + f") + {receiver_per_request * 1e6:.0f} µs in the receiver"
+        + f") + {receiver_per_request * 1e6:.0f} µs in the receiver; at that cost {cores} cores "
+        f"carry at most {ceiling:,.0f} deliveries/s ({ceiling / capacity:.0%} of its capacity); "
+        f"half its capacity needs at most {budget * 1e6:.0f} µs of pipeline CPU per delivery"
+    )
+    return per_delivery
+
+
+def main() -> None:
+    env = prepare_environment()
+    setup_django()
+    from django.db import connection
+
+    receiver = Receiver("uvicorn")
+    raw = Receiver("raw")
+    workers: list[Worker] = []
+    try:
+        user, project = make_owner("bench", ENDPOINTS, receiver.url)
+        raw_user, raw_project = make_owner("benchraw", ENDPOINTS, raw.url)
+        capacity, receiver_cpu = receiver_cpu_per_request(receiver)
+        raw_capacity, raw_cpu = receiver_cpu_per_request(raw)
+        sending_rate, sending_cpu = measure_sending_path(raw_user)
+        receiver.reset()
+        raw.reset()
+        workers = [Worker(env, i) for i in range(WORKERS)]
+        for w in workers:
+            w.wait_ready()
+        e2e = end_to_end(receiver, workers, user, project)
+        e2e_raw = end_to_end(raw, workers, raw_user, raw_project)
+        fanout_seconds, fanout_count = fan_out_time(raw)
+        history = None
+        if HISTORY:  # before the API step, whose slow deliveries would still hold the workers
+            history_user, history_project = make_owner("history", ENDPOINTS, receiver.url)
+            fill_seconds = add_history(HISTORY, history_user)
+            history = (fill_seconds, end_to_end(receiver, workers, history_user, history_project))
+        api_none, api_slow = api_call_times(raw.slow_url)
+    finally:
+        for w in workers:
+            w.stop()
+        receiver.stop()
+        raw.stop()
+
+    total = EVENTS * ENDPOINTS
+    postgres = connection.vendor == "postgresql"
+    print(
+        f"machine: {os.cpu_count()} CPUs; database: {connection.vendor}; broker: "
+        f"{'redis' if env.get('CELERY_BROKER_URL') else 'filesystem (embedded)'}; "
+        f"workers: {WORKERS} × concurrency {WORKER_CONCURRENCY}; load generator: "
+        f"{load_generator()}, 32 keep-alive connections"
     )
     print(
-        f"  at that cost {cores} cores can carry at most {ceiling:,.0f} deliveries/s "
-        f"({ceiling / raw_capacity:.0%} of the receiver's capacity); half of that capacity "
-        f"would need at most {budget * 1e6:.0f} µs of pipeline CPU per delivery"
+        f"receiver capacity: uvicorn + minimal ASGI app {capacity:,.0f} requests/s "
+        f"({receiver_cpu * 1e6:.1f} µs of its CPU per request); raw asyncio server "
+        f"{raw_capacity:,.0f} requests/s ({raw_cpu * 1e6:.1f} µs)"
     )
+    print(
+        f"our sending path alone (libcurl multi + signing, no database): "
+        f"{sending_rate:,.0f} requests/s, {sending_cpu * 1e6:.1f} µs of our CPU per request"
+    )
+    per_delivery = print_run("uvicorn receiver", e2e, capacity)
+    print_run("raw asyncio receiver", e2e_raw, raw_capacity)
     print(
         f"fan-out: one event to {fanout_count:,} endpoints recorded in "
-        f"{fanout_seconds * 1000:.0f} ms "
-        f"(median of 3)"
+        f"{fanout_seconds * 1000:.0f} ms (median of 3)"
     )
     print(
         f"workflow-complete API call: {api_none * 1000:.1f} ms with no endpoints, "
@@ -595,17 +667,20 @@ def main() -> None:
             f"p50 {loaded['p50'] * 1000:.0f} ms, p99 {loaded['p99'] * 1000:.0f} ms, "
             f"succeeded {loaded['succeeded']:,}/{total:,}"
         )
+    cpu_target = 200e-6 if postgres else 150e-6
     checks = {
-        ">= 1,000 deliveries/s": e2e["rate"] >= 1000,
-        ">= half the receiver capacity": e2e["rate"] >= raw_capacity / 2,
-        "fan-out of 1,000 < 0.2 s": fanout_seconds < 0.2,
-        "every delivery succeeded once": e2e["succeeded"] == total and e2e["unique"] == total,
+        ">= 50 % of the uvicorn receiver's capacity": e2e["rate"] >= capacity / 2,
+        f"CPU per delivery <= {cpu_target * 1e6:.0f} µs": per_delivery <= cpu_target,
+        "every delivery succeeded once": all(
+            r["succeeded"] == total and r["unique"] == total for r in (e2e, e2e_raw)
+        ),
         "API no slower with slow endpoints": api_slow <= api_none * 1.5 + 0.005,
     }
+    if postgres:
+        checks["fan-out of 1,000 <= 100 ms"] = fanout_seconds <= 0.1
     if history is not None:
-        # Runs of the same workload vary by about 10 %; a scan of the history cost 3x.
-        checks[f"with {HISTORY:,} past deliveries >= 80 % of the empty-table rate"] = (
-            history[1]["rate"] >= 0.8 * e2e["rate"] and history[1]["succeeded"] == total
+        checks[f"with {HISTORY:,} past deliveries >= 90 % of the empty-table rate"] = (
+            history[1]["rate"] >= 0.9 * e2e["rate"] and history[1]["succeeded"] == total
         )
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISSED'}] {name}")
