@@ -25,10 +25,8 @@ def post_raw(client, path: str, body: str):
 
 
 def test_given_5000_deep_workflow_json_then_400(auth_client, project):
-    body = '{"project": %d, "name": "w", "definition": %s}' % (
-        project.pk,
-        "[" * 5000 + "]" * 5000,
-    )
+    definition = "[" * 5000 + "]" * 5000
+    body = f'{{"project": {project.pk}, "name": "w", "definition": {definition}}}'
 
     resp = post_raw(auth_client, "/api/v1/workflows/", body)
 
@@ -38,7 +36,8 @@ def test_given_5000_deep_workflow_json_then_400(auth_client, project):
 
 
 def test_given_3000_deep_event_data_then_400(auth_client):
-    body = '{"type": "deploy.finished", "data": %s}' % ('{"a":' * 3000 + "1" + "}" * 3000)
+    data = '{"a":' * 3000 + "1" + "}" * 3000
+    body = f'{{"type": "deploy.finished", "data": {data}}}'
 
     resp = post_raw(auth_client, EVENTS, body)
 
