@@ -168,9 +168,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if deep:
         ready = checks["database"]["ok"] and checks["broker"]["ok"]
         worker = cached_worker_check() if ready else {"ok": False, "error": "not checked"}
-        checks["worker"] = (
-            worker if staff else {k: v for k, v in worker.items() if k != "worker"}
-        )
+        checks["worker"] = worker if staff else {k: v for k, v in worker.items() if k != "worker"}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503

@@ -206,7 +206,9 @@ def test_given_anonymous_local_caller_when_deep_checking_then_no_host_names(api_
     assert heartbeat.hostname not in resp.content.decode()
 
 
-def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(api_client, client_for, staff_user):
+def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(
+    api_client, client_for, staff_user
+):
     first = api_client.get("/healthz", {"worker": "1"})
     requested = WorkerHeartbeat.objects.get().last_ping_requested_at
 
