@@ -20,6 +20,21 @@ SECRET_KEY = env.generated_secret(
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# --- HTTPS ----------------------------------------------------------------------------------
+# Production runs behind a reverse proxy that terminates TLS (README "Production"); these come
+# from the environment, and `manage.py check --deploy` passes with the production example of
+# .env.example. Secure cookies are on by default once configured for production (DATABASE_URL
+# set, DEBUG off); the rest stays off unless set, so plain-http local set-ups keep working.
+SECURE_PROXY_SSL_HEADER = env.env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Monitors probe gunicorn directly over loopback http: a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not EMBEDDED)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not EMBEDDED)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 PORT = env_int("PORT", 8000)
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
@@ -158,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every delivery model's `status` shares one set of choices: one named enum for them all.
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "apps.integrations_external.models.deliveries.DeliveryStatus",
+    },
 }
 
 # --- Background work ------------------------------------------------------------------------
