@@ -1,9 +1,12 @@
 """Integer query filters refuse numbers their column cannot hold with a 400, on every list."""
 
+import django_filters
 import pytest
 
+from apps.integrations_external.models import Event
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.workflows.tests.factories import WorkflowFactory
+from core.api.filters import FilterBackend, FilterSet
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +48,21 @@ def test_given_integer_filter_in_range_then_it_filters(auth_client, project):
     resp = auth_client.get("/api/v1/workflows/", {"project": project.pk})
     assert [w["id"] for w in resp.json()["results"]] == [workflow.pk]
     assert auth_client.get(f"{HUB}/webhook-deliveries/", {"endpoint": "7"}).status_code == 200
+
+
+def test_given_a_view_naming_a_plain_django_filterset_then_the_backend_range_checks_it():
+    class PlainEventFilter(django_filters.FilterSet):
+        project = django_filters.NumberFilter(field_name="project_id")
+
+        class Meta:
+            model = Event
+            fields = ["project"]
+
+    class View:
+        filterset_class = PlainEventFilter
+
+    checked = FilterBackend().get_filterset_class(View(), Event.objects.all())
+    filterset = checked({"project": "1e30"}, queryset=Event.objects.all())
+
+    assert issubclass(checked, FilterSet) and not filterset.is_valid()
+    assert "project" in filterset.errors
