@@ -64,6 +64,24 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """Django's SECURE_PROXY_SSL_HEADER from `Header-Name=value` (value `https` when left out),
+    e.g. `X-Forwarded-Proto=https`; None when unset."""
+    value = env_str(name)
+    if not value:
+        return None
+    header, _, expected = value.partition("=")
+    header, expected = header.strip(), expected.strip() or "https"
+    if not header or not all(c.isalnum() or c in "-_" for c in header):
+        raise ImproperlyConfigured(
+            f"{name} must be a header name and its value, e.g. X-Forwarded-Proto=https"
+        )
+    meta_key = header.upper().replace("-", "_")
+    if not meta_key.startswith("HTTP_"):
+        meta_key = "HTTP_" + meta_key
+    return meta_key, expected
+
+
 def var_path(*parts: str) -> Path:
     path = VAR_DIR.joinpath(*parts)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,19 +3,28 @@
 `GET /healthz?worker=1` also sends a `core.ping` task and waits up to 2 s for some Celery
 worker to answer it (through the database), so a monitor can tell "requests are accepted
 but nothing consumes the queue" apart from "all fine". The plain check never enqueues.
+
+The worker check costs a queued task and up to 2 s of a web thread, so only staff and local
+callers (loopback, not forwarded by a proxy) may ask for it, and its result is shared for
+WORKER_CHECK_CACHE_SECONDS through Django's cache; only staff see the worker's host name.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import threading
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from core.celery import app as celery_app
 from core.models import WorkerHeartbeat
@@ -99,14 +108,67 @@ def check_worker(timeout: float = WORKER_CHECK_TIMEOUT, broker_connection=None) 
         time.sleep(0.05)
 
 
+WORKER_CHECK_CACHE_SECONDS = 5
+WORKER_CHECK_CACHE_KEY = "core.health.worker"
+# Headers a reverse proxy adds: a request carrying one came from elsewhere through the proxy,
+# even though its connection is from loopback.
+FORWARDING_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP")
+# One worker check at a time per process; the others wait for its (cached) result.
+_worker_check_lock = threading.Lock()
+
+
+def is_staff_caller(request: HttpRequest) -> bool:
+    """Staff signed in by session (the admin) or by DRF token."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return bool(user.is_staff)
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return False
+    return bool(found and found[0].is_active and found[0].is_staff)
+
+
+def is_local_caller(request: HttpRequest) -> bool:
+    """A direct connection from this machine's loopback, not forwarded by a proxy."""
+    if any(request.META.get(header) for header in FORWARDING_HEADERS):
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def cached_worker_check() -> dict:
+    """check_worker's result, at most WORKER_CHECK_CACHE_SECONDS old: a burst of callers
+    queues one ping per process and period, not one each."""
+    result = cache.get(WORKER_CHECK_CACHE_KEY)
+    if result is not None:
+        return result
+    with _worker_check_lock:
+        result = cache.get(WORKER_CHECK_CACHE_KEY)
+        if result is None:
+            result = check_worker(WORKER_CHECK_TIMEOUT)
+            cache.set(WORKER_CHECK_CACHE_KEY, result, WORKER_CHECK_CACHE_SECONDS)
+    return result
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": check_database(), "broker": check_broker()}
-    if request.GET.get("worker") in {"1", "true", "yes"}:
-        ready = checks["database"]["ok"] and checks["broker"]["ok"]
-        checks["worker"] = (
-            check_worker(WORKER_CHECK_TIMEOUT) if ready else {"ok": False, "error": "not checked"}
+    deep = request.GET.get("worker") in {"1", "true", "yes"}
+    staff = deep and is_staff_caller(request)
+    if deep and not (staff or is_local_caller(request)):
+        return JsonResponse(
+            {"detail": "The worker check is for staff and local callers only."}, status=403
         )
+    checks = {"database": check_database(), "broker": check_broker()}
+    if deep:
+        ready = checks["database"]["ok"] and checks["broker"]["ok"]
+        worker = cached_worker_check() if ready else {"ok": False, "error": "not checked"}
+        checks["worker"] = worker if staff else {k: v for k, v in worker.items() if k != "worker"}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503

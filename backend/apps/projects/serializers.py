@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.projects.models import Project, UserStory
 from apps.projects.selectors import projects_visible_to
 
 
+@extend_schema_field(OpenApiTypes.INT)  # a project id, also in serializers without a model
 class VisibleProjectField(serializers.PrimaryKeyRelatedField):
     """A project id the caller can see; any other id is "does not exist" (400), never a leak."""
 

@@ -4,6 +4,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.utils import timezone
 
@@ -13,6 +14,14 @@ from core.models import WorkerHeartbeat
 from tests_support.services import services_required
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_cached_worker_check():
+    """Each test asks the workers afresh (the deep check's result is cached for seconds)."""
+    cache.delete(health.WORKER_CHECK_CACHE_KEY)
+    yield
+    cache.delete(health.WORKER_CHECK_CACHE_KEY)
 
 
 def closed_port() -> int:
@@ -96,9 +105,12 @@ def test_given_an_unwritable_filesystem_broker_when_checking_health_then_503(
     assert resp.json()["broker"]["error"] == "PermissionError"
 
 
-def test_given_a_worker_answering_when_deep_checking_then_200_with_the_worker(client):
-    # Test settings run tasks eagerly: the ping runs in-process and answers at once.
-    resp = client.get("/healthz", {"worker": "1"})
+def test_given_a_worker_answering_when_staff_deep_checks_then_200_with_the_worker(
+    client_for, staff_user
+):
+    # Test settings run tasks eagerly: the ping runs in-process and answers at once. Only
+    # staff see the worker's name (issue 11); this test used to call anonymously.
+    resp = client_for(staff_user).get("/healthz", {"worker": "1"})
 
     assert resp.status_code == 200, resp.content
     assert resp.json()["worker"]["ok"] is True
@@ -153,3 +165,62 @@ def test_given_require_services_when_checking_health_then_the_broker_is_a_real_s
 
     assert body["broker"]["transport"] != "filesystem"
     assert body["broker"]["ok"] is True
+
+
+ELSEWHERE = "203.0.113.9"
+
+
+def test_given_anonymous_remote_caller_when_deep_checking_then_403_and_no_ping(api_client):
+    resp = api_client.get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
+
+    assert resp.status_code == 403 and "staff" in resp.json()["detail"]
+    assert not WorkerHeartbeat.objects.exists()
+
+
+def test_given_remote_non_staff_user_when_deep_checking_then_403(client_for, user):
+    resp = client_for(user).get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
+
+    assert resp.status_code == 403
+    assert not WorkerHeartbeat.objects.exists()
+
+
+def test_given_loopback_request_forwarded_by_a_proxy_when_deep_checking_then_403(api_client):
+    resp = api_client.get("/healthz", {"worker": "1"}, HTTP_X_FORWARDED_FOR=ELSEWHERE)
+
+    assert resp.status_code == 403
+
+
+def test_given_remote_staff_when_deep_checking_then_200_with_the_worker(client_for, staff_user):
+    resp = client_for(staff_user).get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
+
+    assert resp.status_code == 200 and resp.json()["worker"]["worker"]
+
+
+def test_given_anonymous_local_caller_when_deep_checking_then_no_host_names(api_client):
+    resp = api_client.get("/healthz", {"worker": "1"})
+
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["worker"]["ok"] is True and "worker" not in body["worker"]
+    [heartbeat] = WorkerHeartbeat.objects.all()
+    assert heartbeat.hostname not in resp.content.decode()
+
+
+def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(
+    api_client, client_for, staff_user
+):
+    first = api_client.get("/healthz", {"worker": "1"})
+    requested = WorkerHeartbeat.objects.get().last_ping_requested_at
+
+    again = [api_client.get("/healthz", {"worker": "1"}) for _ in range(5)]
+    as_staff = client_for(staff_user).get("/healthz", {"worker": "1"})
+
+    assert first.status_code == 200 and all(r.status_code == 200 for r in again)
+    assert WorkerHeartbeat.objects.get().last_ping_requested_at == requested
+    assert as_staff.json()["worker"]["worker"] == WorkerHeartbeat.objects.get().hostname
+
+
+def test_given_plain_check_from_anywhere_then_unchanged(api_client):
+    resp = api_client.get("/healthz", REMOTE_ADDR=ELSEWHERE)
+
+    assert resp.status_code == 200 and "worker" not in resp.json()

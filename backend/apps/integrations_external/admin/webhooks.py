@@ -1,7 +1,9 @@
 """Admin of the webhooks integration: endpoints and deliveries (attempts inline).
 
 Secrets are never rendered: the form has no secret field (one is generated on creation) and
-the change page shows a masked hint only; rotate through the API.
+the change page shows a masked hint only; rotate through the API. Custom headers are shown by
+name only (their values often hold credentials; set them through the API), and attempt history
+holds them masked.
 """
 
 from __future__ import annotations
@@ -41,13 +43,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "method", "trigger_system_alert"]
     search_fields = ["name", "url", "owner__username"]
     raw_id_fields = ["owner", "project"]
-    exclude = ["secret", "previous_secret"]
-    readonly_fields = ["masked_secret", *WebhookEndpoint.STATE_FIELDS]
+    exclude = ["secret", "previous_secret", "headers"]
+    readonly_fields = ["masked_secret", "header_names", *WebhookEndpoint.STATE_FIELDS]
     actions = ["send_test", "enable", "disable"]
 
     @admin.display(description="Secret")
     def masked_secret(self, endpoint: WebhookEndpoint) -> str:
         return secret_hint(endpoint.secret) if endpoint.pk else "(generated on save)"
+
+    @admin.display(description="Custom headers")
+    def header_names(self, endpoint: WebhookEndpoint) -> str:
+        return ", ".join(endpoint.headers or {}) or "(none)"
 
     @admin.action(description="Send a test event")
     def send_test(self, request, queryset: QuerySet[WebhookEndpoint]) -> None:

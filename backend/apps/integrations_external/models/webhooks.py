@@ -8,7 +8,7 @@ from django.db import models
 
 from apps.integrations_external.models.deliveries import DeliveryAttemptBase, DeliveryBase
 from apps.integrations_external.models.targets import OwnedTargetBase
-from core.fields import EncryptedTextField
+from core.fields import EncryptedJSONField, EncryptedTextField
 
 
 def new_webhook_secret() -> str:
@@ -53,7 +53,9 @@ class WebhookEndpoint(OwnedTargetBase):
     previous_secret = EncryptedTextField(blank=True, default="")
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     method = models.CharField(max_length=10, choices=Method.choices, default=Method.POST)
-    headers = models.JSONField(default=dict, blank=True)
+    # Custom request headers (name → value), often credentials: encrypted at rest, values
+    # write-only in the API and masked in attempt history.
+    headers = EncryptedJSONField(blank=True)
     retry_count = models.PositiveSmallIntegerField(
         default=8, validators=[MaxValueValidator(15)], help_text="Retries after the first attempt."
     )

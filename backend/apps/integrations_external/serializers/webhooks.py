@@ -64,7 +64,14 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     project = VisibleProjectField(required=False, allow_null=True)
     retry_count = serializers.IntegerField(min_value=0, max_value=15, required=False)
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=30, required=False)
-    headers = serializers.JSONField(required=False)
+    headers = serializers.JSONField(
+        required=False,
+        write_only=True,
+        help_text="Custom request headers, name → value. Write-only (values often hold "
+        "credentials): reads show `header_names`. Replaces every custom header; leave it out "
+        "to keep them, send {} to remove them.",
+    )
+    header_names = serializers.SerializerMethodField()
     custom_events = serializers.JSONField(required=False)
 
     class Meta:
@@ -75,6 +82,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "url",
             "method",
             "headers",
+            "header_names",
             "secret",
             "secret_hint",
             "project",
@@ -92,6 +100,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
     def get_secret_hint(self, endpoint: WebhookEndpoint) -> str:
         return secret_hint(endpoint.secret)
+
+    def get_header_names(self, endpoint: WebhookEndpoint) -> list[str]:
+        return list(endpoint.headers or {})
 
     def to_representation(self, instance: WebhookEndpoint) -> dict:
         data = super().to_representation(instance)
@@ -132,15 +143,22 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         if len(value) > MAX_HEADERS:
             raise serializers.ValidationError(f"At most {MAX_HEADERS} headers.")
         errors = []
+        seen: set[str] = set()
         for name, header_value in value.items():
-            if not isinstance(header_value, str):
-                errors.append(f"{name}: the value must be a string.")
-            elif "\r" in header_value or "\n" in header_value or len(header_value) > 1000:
-                errors.append(f"{name}: the value must be one line of at most 1000 characters.")
-            if not HEADER_NAME_RE.match(name) or len(name) > 100:
+            if not HEADER_NAME_RE.fullmatch(name) or len(name) > 100:
+                # The token grammar of RFC 9110: no CR, LF, NUL, colon or space in a name.
                 errors.append(f"{name!r} is not a valid header name.")
             elif is_reserved_header(name):
                 errors.append(f"{name} is set by the platform and cannot be overridden.")
+            elif name.lower() in seen:
+                errors.append(f"{name} is given twice.")
+            seen.add(name.lower())
+            if not isinstance(header_value, str):
+                errors.append(f"{name!r}: the value must be a string.")
+            elif any(c in header_value for c in "\r\n\0"):
+                errors.append(f"{name!r}: the value may not contain CR, LF or NUL.")
+            elif len(header_value) > 1000:
+                errors.append(f"{name!r}: the value is at most 1000 characters.")
         if errors:
             raise serializers.ValidationError(errors)
         return value

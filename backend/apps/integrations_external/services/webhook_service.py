@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +34,23 @@ _HEALTH_RESET = {
     "consecutive_failures": 0,
     "failing_since": None,
 }
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials, query or fragment: those often hold a token, and an email
+    is no place for one."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(invalid URL)"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
 def _email_notice(user, *, subject: str, text: str) -> None:
@@ -215,6 +233,9 @@ class WebhookService:
     # --- health ---------------------------------------------------------------------------
     @staticmethod
     def disable_endpoint(endpoint_id: int, reason: str) -> bool:
+        """Switch a failing endpoint off and tell its owner alone (the endpoint's status and
+        reason in the API, and an email). No system alert: those reach every user, and the
+        endpoint's name and URL are its owner's text. Operators get a log line of ids."""
         now = timezone.now()
         with transaction.atomic():
             changed = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).update(
@@ -222,15 +243,10 @@ class WebhookService:
             )
             if changed:
                 endpoint = WebhookEndpoint.objects.select_related("owner").get(pk=endpoint_id)
-                logger.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
-                from apps.alerts.services import system_alert_raise
-
-                system_alert_raise(
-                    title=f"Webhook endpoint disabled: {endpoint}",
-                    message=f"{reason} Owner: {endpoint.owner.get_username()}. "
-                    "Fix the receiver, then re-enable it (PATCH is_active=true) or send a test.",
-                    severity="warning",
-                    source=f"webhooks/{endpoint_id}",
+                logger.warning(
+                    "webhook endpoint %s (owner %s) disabled automatically",
+                    endpoint_id,
+                    endpoint.owner_id,
                 )
                 WebhookService.notify_owner_disabled(endpoint, reason)
         return bool(changed)
@@ -238,11 +254,13 @@ class WebhookService:
     @staticmethod
     def notify_owner_disabled(endpoint: WebhookEndpoint, reason: str) -> None:
         """Email the owner that their endpoint was disabled, and why."""
+        shown_url = display_url(endpoint.url)
         _email_notice(
             endpoint.owner,
-            subject=f"Webhook endpoint disabled: {endpoint}",
+            subject=f"Webhook endpoint disabled: {endpoint.name or shown_url}",
             text=(
-                f"Your webhook endpoint {endpoint} ({endpoint.url}) was disabled.\n\n{reason}\n\n"
+                f"Your webhook endpoint {endpoint.name or shown_url} ({shown_url}, id "
+                f"{endpoint.pk}) was disabled.\n\n{reason}\n\n"
                 "Fix the receiver, then re-enable it (PATCH is_active=true) or send a test event."
             ),
         )

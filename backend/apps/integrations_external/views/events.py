@@ -12,9 +12,10 @@ from apps.integrations_external.events import publish
 from apps.integrations_external.models import Event
 from apps.integrations_external.selectors import delivery_summaries, events_visible_to
 from apps.integrations_external.serializers.events import EventCreateSerializer, EventSerializer
+from core.api.filters import FilterSet
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(FilterSet):
     type = django_filters.CharFilter()
     project = django_filters.NumberFilter(field_name="project_id")
     since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

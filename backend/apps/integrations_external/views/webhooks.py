@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -23,9 +24,10 @@ from apps.integrations_external.serializers.webhooks import (
     WebhookEndpointSerializer,
 )
 from apps.integrations_external.services.webhook_service import WebhookService
+from core.api.filters import FilterSet
 
 
-class WebhookDeliveryFilter(django_filters.FilterSet):
+class WebhookDeliveryFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
     event_type = django_filters.CharFilter()
     endpoint = django_filters.NumberFilter(field_name="endpoint_id")
@@ -69,9 +71,12 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk=None) -> Response:
         endpoint = self.get_object()
-        queryset = WebhookDeliveryFilter(
+        filterset = WebhookDeliveryFilter(
             request.query_params, queryset=WebhookDelivery.objects.filter(endpoint=endpoint)
-        ).qs
+        )
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        queryset = filterset.qs
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
 

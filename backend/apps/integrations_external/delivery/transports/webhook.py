@@ -39,9 +39,33 @@ from apps.integrations_external.delivery import signing, ssrf
 from apps.integrations_external.delivery.channels import SendResult
 from apps.integrations_external.models import WebhookDelivery
 
-# Our headers win over an endpoint's custom headers: these (and every `webhook-*`) are ours.
-RESERVED_HEADERS = frozenset({"content-type", "user-agent", "host", "content-length"})
+# Headers an endpoint may not set: those we send (Content-Type, User-Agent, the Standard
+# Webhooks `webhook-*` trio, `Expect:` to libcurl), the message framing libcurl owns (Host,
+# Content-Length, Transfer-Encoding, Content-Encoding), and the hop-by-hop headers of RFC 9110
+# §7.6.1 that only a connection's own ends may send.
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "user-agent",
+        "expect",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "content-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "http2-settings",
+    }
+)
 RESERVED_PREFIXES = ("webhook-",)
+# What attempt history shows instead of a custom header's value (they often hold credentials).
+MASKED_VALUE = "[hidden]"
 RESPONSE_BODY_LIMIT = 8 * 1024
 # Transfers handed to libcurl at once per client, each free to connect at once (no per-host
 # cap): libcurl's timeout clock runs while a transfer waits for a connection slot (measured),
@@ -84,13 +108,20 @@ def _is_safe_header(name: str, value: str) -> bool:
     return "\r" not in text and "\n" not in text and "\0" not in text and ":" not in name
 
 
-def build_request_headers(delivery: WebhookDelivery, body: bytes, timestamp: int) -> dict[str, str]:
-    endpoint = delivery.endpoint
-    headers = {
+def custom_headers(endpoint) -> dict[str, str]:
+    """The endpoint's own headers that may go on the wire."""
+    return {
         k: str(v)
         for k, v in (endpoint.headers or {}).items()
         if not is_reserved_header(k) and _is_safe_header(k, str(v))
     }
+
+
+def build_request_headers(
+    delivery: WebhookDelivery, body: bytes, timestamp: int, custom: dict[str, str]
+) -> dict[str, str]:
+    endpoint = delivery.endpoint
+    headers = dict(custom)
     headers.update(
         {
             "Content-Type": "application/json",
@@ -174,8 +205,14 @@ def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
     """Sign and address one delivery, or the result that it cannot be sent at all."""
     endpoint = delivery.endpoint
     body = encode_body(delivery.payload)
-    headers = build_request_headers(delivery, body, int(time.time()))
-    shown = {k: v for k, v in headers.items() if k != "webhook-signature"}
+    custom = custom_headers(endpoint)
+    headers = build_request_headers(delivery, body, int(time.time()), custom)
+    # Attempt history: no signature, and custom headers' names without their values.
+    shown = {
+        k: MASKED_VALUE if k in custom else v
+        for k, v in headers.items()
+        if k != "webhook-signature"
+    }
     try:
         target = ssrf.pin(wire_url(endpoint.url))
     except TargetRefused as exc:

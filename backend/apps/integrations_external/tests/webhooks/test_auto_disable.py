@@ -10,6 +10,7 @@ from apps.integrations_external.events import publish
 from apps.integrations_external.models import EmailDelivery, WebhookEndpoint
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import API
+from apps.projects.tests.factories import UserFactory
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def fail_once(endpoint, run_on_commit):
         publish("workflow.completed", {}, actor=endpoint.owner, targets={"webhook": [endpoint]})
 
 
-def test_given_n_exhausted_deliveries_in_a_row_then_disabled_alert_and_email(
+def test_given_n_exhausted_deliveries_in_a_row_then_disabled_and_owner_emailed(
     user, receiver, run_on_commit, settings
 ):
     settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 3
@@ -36,8 +37,7 @@ def test_given_n_exhausted_deliveries_in_a_row_then_disabled_alert_and_email(
     endpoint.refresh_from_db()
     assert not endpoint.is_active and endpoint.disabled_at is not None
     assert "3 deliveries in a row" in endpoint.disabled_reason
-    alert = SystemAlert.objects.get(source=f"webhooks/{endpoint.pk}")
-    assert alert.severity == "warning" and user.username in alert.message
+    assert not SystemAlert.objects.exists()
     notice = EmailDelivery.objects.get(recipient=user, event_type="email.notice")
     assert "3 deliveries in a row" in notice.payload["data"]["text"]
 
@@ -89,3 +89,33 @@ def test_given_disabled_endpoint_then_no_longer_routed_until_patched_active(
     with run_on_commit():
         publish("workflow.completed", {}, project=project, actor=user)
     assert len(receiver.wait_for(2)) == 2
+
+
+def test_given_hostile_endpoint_name_and_url_when_auto_disabled_then_only_its_owner_is_told(
+    auth_client, client_for, user, receiver, run_on_commit
+):
+    # Issue 11 item 4: a disabled endpoint used to raise a system alert (read by every user,
+    # emailed to staff) holding its name, URL and the owner's username.
+    staff = UserFactory(is_staff=True, email="ops@example.com")
+    bystander = UserFactory()
+    receiver.default = Reply(410)
+    name = "SECURITY NOTICE: all users must re-login at https://evil.example"
+    created = auth_client.post(
+        f"{API}/webhooks/",
+        {"url": f"{receiver.url}?token=s3cr3t", "name": name, "retry_count": 0},
+        format="json",
+    )
+    assert created.status_code == 201, created.data
+    endpoint = WebhookEndpoint.objects.get(pk=created.data["id"])
+
+    fail_once(endpoint, run_on_commit)
+
+    shown = auth_client.get(f"{API}/webhooks/{endpoint.pk}/").data
+    assert shown["is_active"] is False and "410" in shown["disabled_reason"]
+    assert shown["disabled_at"] is not None
+    assert not SystemAlert.objects.exists()
+    assert client_for(bystander).get("/api/v1/system-alerts/").data["count"] == 0
+    assert not EmailDelivery.objects.filter(recipient=staff).exists()
+    notice = EmailDelivery.objects.get(recipient=user, event_type="email.notice")
+    assert "410" in notice.payload["data"]["text"]
+    assert "s3cr3t" not in str(notice.payload)
