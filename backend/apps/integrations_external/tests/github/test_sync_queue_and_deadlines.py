@@ -52,9 +52,7 @@ def test_given_task_delivered_twice_then_second_run_sees_the_work_done(
     assert integration.sync_started_at <= integration.sync_finished_at
 
 
-def test_given_running_sync_when_another_task_arrives_then_it_exits(
-    integration, fake_github, repo
-):
+def test_given_running_sync_when_another_task_arrives_then_it_exits(integration, fake_github, repo):
     from django.utils import timezone
 
     integration.sync_state = "running"
@@ -106,7 +104,7 @@ def test_given_github_dripping_its_answer_when_webhook_created_then_the_request_
     assert integration.hook_id is None
 
 
-NOT_JSON = RawReply(200, b"<html><body>Welcome to nginx!</body></html>", {"Content-Type": "text/html"})
+NOT_JSON = RawReply(200, b"<html>Welcome to nginx!</html>", {"Content-Type": "text/html"})
 
 
 def test_given_base_answering_200_not_json_when_verified_then_answer_says_so(
