@@ -93,6 +93,7 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
         "auto_sync_prs",
         "masked_token",
         "last_verification_ok",
+        "sync_state",
         "last_synced_at",
         "rate_limited_until",
     ]
@@ -173,6 +174,6 @@ class GitHubWorkflowRunAdmin(admin.ModelAdmin):
 
 @admin.register(GitHubWebhookDelivery)
 class GitHubWebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["delivery_id", "event", "action", "integration", "received_at"]
+    list_display = ["delivery_id", "event", "action", "error", "integration", "received_at"]
     list_filter = ["event"]
     raw_id_fields = ["integration"]
