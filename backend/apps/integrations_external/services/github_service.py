@@ -39,13 +39,14 @@ from apps.integrations_external.clients.base import (
     RateLimited,
     TemporaryError,
 )
-from apps.integrations_external.clients.github import Forbidden, GitHubClient
+from apps.integrations_external.clients.github import BadAnswer, Forbidden, GitHubClient
 from apps.integrations_external.models.github import (
     GitHubIntegration,
     GitHubIssueLink,
 )
 from apps.integrations_external.selectors import github_integration_acts_for_project
 from apps.integrations_external.services import github_mirror
+from apps.integrations_external.services.github_mirror import BIGINT_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +86,8 @@ STALE_SYNC_MARGIN = timedelta(seconds=60)
 
 def _stale_before() -> datetime:
     """A queued or running sync older than this is presumed lost (its worker died)."""
-    return (
-        timezone.now()
-        - timedelta(seconds=settings.GITHUB_SYNC_DEADLINE_SECONDS)
-        - (STALE_SYNC_MARGIN)
-    )
+    deadline = timedelta(seconds=settings.GITHUB_SYNC_DEADLINE_SECONDS)
+    return timezone.now() - deadline - STALE_SYNC_MARGIN
 
 
 def request_sync(integration: GitHubIntegration) -> bool:
@@ -257,7 +255,9 @@ class GitHubService:
                 secret=self.integration.webhook_secret,
                 events=WEBHOOK_EVENTS,
             )
-        self.integration.hook_id = hook.get("id")
+        hook_id = hook.get("id")
+        valid = isinstance(hook_id, int) and not isinstance(hook_id, bool)
+        self.integration.hook_id = hook_id if valid and 0 < hook_id <= BIGINT_MAX else None
         GitHubIntegration.objects.filter(pk=self.integration.pk).update(
             hook_id=self.integration.hook_id
         )
@@ -415,16 +415,23 @@ class GitHubService:
         with self._api() as gh:
             issues = gh.list_recent_issues(*self._repo)
         for issue in issues:
-            if marker in (issue.get("body") or "") and "pull_request" not in issue:
+            if not isinstance(issue, dict) or "pull_request" in issue:
+                continue
+            body = issue.get("body")
+            if isinstance(body, str) and marker in body:
                 return issue
         return None
 
     def _finish(self, link: GitHubIssueLink, issue: dict[str, Any]) -> GitHubIssueLink:
+        try:
+            number, fields = github_mirror.issue_fields(issue)
+        except github_mirror.Unusable as exc:
+            raise BadAnswer(f"GitHub's answer about the issue is unusable: {exc}") from None
         link.state = GitHubIssueLink.State.CREATED
-        link.issue_number = issue.get("number")
-        link.issue_url = issue.get("html_url") or ""
-        link.issue_state = issue.get("state") or "open"
-        link.issue_title = (issue.get("title") or "")[:300]
+        link.issue_number = number
+        link.issue_url = fields["issue_url"]
+        link.issue_state = fields["issue_state"] or "open"
+        link.issue_title = fields["issue_title"]
         link.claimed_at = None
         link.save()
         return link

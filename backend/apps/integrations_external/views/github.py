@@ -40,7 +40,13 @@ from apps.integrations_external.serializers.github import (
     SyncStatusSerializer,
     VerifyResultSerializer,
 )
-from apps.integrations_external.services.github_service import Busy, GitHubService, request_sync
+from apps.integrations_external.services.github_service import (
+    WEBHOOK_EVENTS,
+    Busy,
+    GitHubService,
+    request_sync,
+    webhook_url,
+)
 from apps.integrations_external.services.github_webhooks import verify_and_handle_webhook
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
@@ -109,14 +115,15 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     def create_webhook(self, request, pk=None) -> Response:
         integration = self.get_object()
         try:
-            hook = GitHubService(integration).create_webhook()
+            GitHubService(integration).create_webhook()
         except IntegrationError as exc:
             return _error_response(exc)
+        # What we asked GitHub for, and the id it gave (checked): no other remote data.
         return Response(
             {
-                "hook_id": hook.get("id"),
-                "events": hook.get("events"),
-                "url": hook.get("config", {}).get("url"),
+                "hook_id": integration.hook_id,
+                "events": WEBHOOK_EVENTS,
+                "url": webhook_url(integration),
             },
             status=status.HTTP_201_CREATED,
         )

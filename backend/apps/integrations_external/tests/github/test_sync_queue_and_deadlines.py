@@ -153,3 +153,30 @@ def test_given_unusable_items_in_a_page_when_synced_then_skipped_and_counted(
     assert integration.sync_state == "succeeded"
     assert integration.last_sync_result["created"] == 1
     assert integration.last_sync_result["skipped"] == 3
+
+
+def test_given_issue_answer_with_unusable_number_when_story_issue_created_then_400_not_500(
+    auth_client, integration, project, fake_github
+):
+    from apps.projects.tests.factories import UserStoryFactory
+
+    story = UserStoryFactory(project=project)
+    fake_github.reply_next(RawReply(201, b'{"number": 1e30, "html_url": "https://x/1"}'))
+
+    resp = auth_client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/")
+
+    assert resp.status_code == 400 and "unusable" in resp.data["detail"]
+
+
+def test_given_hook_answer_with_odd_fields_when_webhook_created_then_201_without_remote_data(
+    auth_client, integration, fake_github
+):
+    odd = {"id": "7", "events": "everything", "config": "SECRET-IN-BODY"}
+    fake_github.reply_next(RawReply(201, json.dumps(odd).encode()))
+
+    resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
+
+    assert resp.status_code == 201
+    assert resp.data["hook_id"] is None
+    assert resp.data["events"] == ["pull_request", "issues", "workflow_run"]
+    assert "SECRET-IN-BODY" not in json.dumps(resp.data)
