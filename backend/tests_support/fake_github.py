@@ -5,7 +5,9 @@ It behaves like the parts of api.github.com we use, under a GitHub Enterprise-st
 for unknown ones or ones the token cannot see), issues (POST, GET), pull requests listed newest
 update first with `Link` pagination and ETag/304 (a 304 does not count against the rate limit),
 repository hooks, Actions runs, and x-ratelimit-* headers on every answer. Rate limits can be
-scripted: `limit_next(kind="primary"|"secondary", seconds=...)`.
+scripted: `limit_next(kind="primary"|"secondary", seconds=...)`. So can answers GitHub would never
+give: `reply_next(RawReply(...))` sends the next answer as given (any body, optionally dripped a
+byte at a time), and `pulls_next_link` makes the pull-request list point its `next` link anywhere.
 """
 
 from __future__ import annotations
@@ -43,6 +45,17 @@ class Call:
 
 
 @dataclass
+class RawReply:
+    """An answer sent as is: `drip_seconds` between bytes makes a slow answer that never
+    pauses long enough for a per-read timeout."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    drip_seconds: float = 0.0
+
+
+@dataclass
 class Repo:
     owner: str
     name: str
@@ -75,6 +88,8 @@ class FakeGitHub:
         self.reset_at = int(time.time()) + 3600
         self._limits: list[tuple[str, int]] = []
         self.issue_delay = 0.0
+        self.raw_replies: list[RawReply] = []
+        self.pulls_next_link: str | None = None
         self._next_id = 1000
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -163,6 +178,10 @@ class FakeGitHub:
         x-ratelimit-remaining: 0 and x-ratelimit-reset; `secondary` is 429 with retry-after."""
         self._limits.append((kind, seconds))
 
+    def reply_next(self, reply: RawReply) -> None:
+        """The next request (whatever it is) gets `reply`, unchecked."""
+        self.raw_replies.append(reply)
+
     def requests_to(self, method: str, path_suffix: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.endswith(path_suffix)]
 
@@ -196,6 +215,14 @@ class FakeGitHub:
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
                 )
+                with fake.lock:
+                    raw = fake.raw_replies.pop(0) if fake.raw_replies else None
+                if raw is not None:
+                    call.status = raw.status
+                    with fake.lock:
+                        fake.calls.append(call)
+                    self._send_raw(raw)
+                    return
                 status, payload, headers = fake.route(call)
                 call.status = status
                 with fake.lock:
@@ -209,6 +236,23 @@ class FakeGitHub:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _send_raw(self, raw: RawReply) -> None:
+                self.send_response(raw.status)
+                for k, v in raw.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(raw.body)))
+                self.end_headers()
+                try:
+                    if not raw.drip_seconds:
+                        self.wfile.write(raw.body)
+                        return
+                    for i in range(len(raw.body)):
+                        self.wfile.write(raw.body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(raw.drip_seconds)
+                except OSError:
+                    self.close_connection = True  # the client gave up: fine
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
@@ -358,7 +402,9 @@ class FakeGitHub:
             return f"{base}?per_page={per_page}{extra}&page={n}"
 
         links = []
-        if page < pages:
+        if self.pulls_next_link is not None:
+            links.append(f'<{self.pulls_next_link}>; rel="next"')
+        elif page < pages:
             links += [f'<{url(page + 1)}>; rel="next"', f'<{url(pages)}>; rel="last"']
         if page > 1:
             links += [f'<{url(1)}>; rel="first"', f'<{url(page - 1)}>; rel="prev"']

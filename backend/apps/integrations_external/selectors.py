@@ -15,7 +15,8 @@ from django.db.models import Count, Q, QuerySet
 
 from apps.integrations_external.delivery import channels
 from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
-from apps.projects.selectors import projects_visible_to
+from apps.integrations_external.models.github import GitHubIntegration
+from apps.projects.selectors import projects_visible_to, user_can_see_project
 
 
 def webhook_endpoints_of(user: AbstractBaseUser) -> QuerySet[WebhookEndpoint]:
@@ -66,3 +67,11 @@ def delivery_summaries(events: Iterable[Event], user: AbstractBaseUser) -> dict[
         for event_id, by_status in counts.items():
             summary[event_id][channel.name] = by_status
     return summary
+
+
+def github_integration_acts_for_project(integration: GitHubIntegration) -> bool:
+    """Whether the integration may still act on its project (create issues, link pull requests
+    to stories, publish into it, show story titles): only while its owner is an active user who
+    is staff, the project's owner or a member. Checked at each use, so leaving a project stops
+    everything of theirs at once."""
+    return user_can_see_project(integration.owner, integration.project)

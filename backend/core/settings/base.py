@@ -261,6 +261,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(env.var_path("celerybeat-schedule"))
 # Each falls back to a safe embedded default, so `make run` needs no outside service.
 GITHUB_API_BASE_URL = env_str("GITHUB_API_BASE_URL", "https://api.github.com").rstrip("/")
 GITHUB_SYNC_INTERVAL_SECONDS = env_float("GITHUB_SYNC_INTERVAL_SECONDS", 900.0)
+# A pull-request sync (every page, and the Actions runs) ends after this many seconds.
+GITHUB_SYNC_DEADLINE_SECONDS = env_float("GITHUB_SYNC_DEADLINE_SECONDS", 300.0)
+# GitHub calls made inside a web request (verify, create-webhook) end after this many seconds
+# in total, however the time is spent (resolving, connecting, a slowly dripping answer).
+GITHUB_REQUEST_BUDGET_SECONDS = env_float("GITHUB_REQUEST_BUDGET_SECONDS", 10.0)
+# CA certificates (a PEM file) the GitHub API's certificate is checked against (a GitHub
+# Enterprise Server with a private CA); empty: the certifi bundle of public CAs.
+GITHUB_CA_BUNDLE = env_str("GITHUB_CA_BUNDLE", "")
 SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
 if not SLACK_API_BASE_URL.endswith("/"):
     SLACK_API_BASE_URL += "/"

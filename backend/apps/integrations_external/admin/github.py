@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from apps.integrations_external.clients.base import IntegrationError
+from apps.integrations_external.clients.base import IntegrationError, TargetRefused
+from apps.integrations_external.delivery import ssrf
 from apps.integrations_external.models.github import (
     GitHubIntegration,
     GitHubIssueLink,
@@ -59,6 +60,14 @@ class GitHubIntegrationForm(forms.ModelForm):
             raise forms.ValidationError("A token is required.")
         return value
 
+    def clean_api_base_url(self) -> str:
+        value = self.cleaned_data.get("api_base_url", "")
+        try:
+            ssrf.validate_url(value)
+        except TargetRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return value.rstrip("/")
+
     def save(self, commit: bool = True):
         instance = super().save(commit=False)
         if self.instance.pk:
@@ -84,6 +93,7 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
         "auto_sync_prs",
         "masked_token",
         "last_verification_ok",
+        "sync_state",
         "last_synced_at",
         "rate_limited_until",
     ]
@@ -112,11 +122,14 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
     def verify(self, request, queryset) -> None:
         self._each(request, queryset, "verify", lambda s: s.verify_connection()["detail"])
 
-    @admin.action(description="Sync pull requests now")
+    @admin.action(description="Sync pull requests now (queued for a worker)")
     def sync_now(self, request, queryset) -> None:
+        from apps.integrations_external.services.github_service import request_sync
+
         def sync(service) -> str:
-            counts = service.sync_pull_requests()
-            return "created {created}, updated {updated}, unchanged {unchanged}".format(**counts)
+            if request_sync(service.integration):
+                return "sync queued"
+            return "a sync is queued or running already"
 
         self._each(request, queryset, "sync", sync)
 
@@ -161,6 +174,6 @@ class GitHubWorkflowRunAdmin(admin.ModelAdmin):
 
 @admin.register(GitHubWebhookDelivery)
 class GitHubWebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["delivery_id", "event", "action", "integration", "received_at"]
+    list_display = ["delivery_id", "event", "action", "error", "integration", "received_at"]
     list_filter = ["event"]
     raw_id_fields = ["integration"]

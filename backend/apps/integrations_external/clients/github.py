@@ -15,11 +15,14 @@ with urllib3 and sleeps on rate limits by default, and its paginated lists have 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from django.conf import settings
 from githubkit import GitHub
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
@@ -27,11 +30,14 @@ from apps.integrations_external.clients.base import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     AuthError,
+    IntegrationError,
     NotFound,
     PermanentError,
     RateLimited,
+    TargetRefused,
     TemporaryError,
 )
+from apps.integrations_external.clients.guarded_http import DeadlineExceeded, GuardedTransport
 from apps.integrations_external.delivery.backoff import parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -41,6 +47,11 @@ PER_PAGE = 100
 
 class Forbidden(PermanentError):
     """The token is valid but may not do this (missing scope or repository permission)."""
+
+
+class BadAnswer(PermanentError):
+    """GitHub (or whatever answers at the API base URL) sent something that is not the JSON the
+    call returns: usually an API base URL pointing at a web page."""
 
 
 @dataclass
@@ -73,6 +84,21 @@ def _next_link(link_header: str | None) -> str | None:
     return None
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return scheme, "", -1
+    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """True when `url` has the scheme, host and port of `base_url`."""
+    return _origin(url) == _origin(base_url) and bool(_origin(url)[1])
+
+
 def _rate_limit_delay(response: httpx.Response) -> float | None:
     """Seconds to wait on a 403/429: `retry-after` first, else `x-ratelimit-reset` when
     `x-ratelimit-remaining` is 0, else None (a 403 that is not a rate limit)."""
@@ -90,12 +116,17 @@ def _rate_limit_delay(response: httpx.Response) -> float | None:
 
 
 class GitHubClient:
-    """One repository's view of the GitHub REST API, authenticated with a token."""
+    """One repository's view of the GitHub REST API, authenticated with a token.
 
-    def __init__(self, token: str, base_url: str, *, transport: httpx.BaseTransport | None = None):
+    Every connection goes through the SSRF guard (GuardedTransport). With `deadline_seconds`,
+    the client's whole life (every call, page and byte) ends that many seconds after it was
+    made: a web request passes 10 s, a sync its own deadline."""
+
+    def __init__(self, token: str, base_url: str, *, deadline_seconds: float | None = None):
         self.base_url = base_url.rstrip("/") + "/"
         self.rate = RateInfo()
         self.requests_made = 0
+        self.deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
         self._gh = GitHub(
             token,
             base_url=self.base_url,
@@ -104,8 +135,11 @@ class GitHubClient:
             follow_redirects=False,
             http_cache=False,  # our ETags live in the database, not in a per-process cache
             auto_retry=False,  # never sleep in a worker: rate limits reschedule the task
-            transport=transport,
+            transport=GuardedTransport(deadline=self.deadline, ca_bundle=settings.GITHUB_CA_BUNDLE),
         )
+
+    def deadline_passed(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
     # -- plumbing ---------------------------------------------------------------------------
     def _remember_rate(self, response: httpx.Response) -> None:
@@ -118,6 +152,8 @@ class GitHubClient:
 
     def _call(self, fn, *args, **kwargs) -> httpx.Response:
         """Run one githubkit call; return the raw response or raise a named error."""
+        if self.deadline_passed():
+            raise DeadlineExceeded("GitHub: the time allowed for this job is spent")
         self.requests_made += 1
         try:
             response = fn(*args, **kwargs)
@@ -126,8 +162,14 @@ class GitHubClient:
             self._remember_rate(raw)
             raise self._translate(raw, exc) from None
         except RequestTimeout as exc:
+            if self.deadline_passed():
+                raise DeadlineExceeded(
+                    "GitHub did not answer within the time allowed for this job"
+                ) from None
             raise TemporaryError(f"GitHub did not answer in time ({exc.request.method})") from None
         except RequestError as exc:
+            if isinstance(exc.exc, IntegrationError):  # the SSRF guard, a name that won't resolve
+                raise exc.exc from None
             raise TemporaryError(f"Could not reach GitHub: {type(exc.exc).__name__}") from None
         raw = response.raw_response if hasattr(response, "raw_response") else response
         self._remember_rate(raw)
@@ -139,18 +181,29 @@ class GitHubClient:
         return raw
 
     @staticmethod
-    def _message(raw: httpx.Response) -> str:
+    def _json(raw: httpx.Response, kind: type) -> Any:
+        """The body as `kind` (dict or list), or BadAnswer: a remote body is never passed on."""
         try:
             body = raw.json()
-        except ValueError:
-            return raw.text[:200]
-        if isinstance(body, dict):
-            message = str(body.get("message", ""))
-            errors = body.get("errors")
-            if errors:
-                message += f" {errors}"
-            return message[:500]
-        return ""
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, kind):
+            raise BadAnswer(
+                f"The API at this base URL answered {raw.status_code} with a body that is not "
+                "GitHub's JSON; check the API base URL",
+                status=raw.status_code,
+            )
+        return body
+
+    @staticmethod
+    def _message(raw: httpx.Response) -> str:
+        """GitHub's `message` field, and nothing else of a refusal's body."""
+        try:
+            body = raw.json()
+        except (ValueError, RecursionError):
+            return ""
+        message = body.get("message") if isinstance(body, dict) else None
+        return message[:300] if isinstance(message, str) else ""
 
     def _translate(self, raw: httpx.Response, exc: Exception) -> Exception:
         status = raw.status_code
@@ -174,7 +227,7 @@ class GitHubClient:
 
     # -- the calls we make ------------------------------------------------------------------
     def get_repository(self, owner: str, repo: str) -> dict[str, Any]:
-        return self._call(self._gh.rest.repos.get, owner, repo).json()
+        return self._json(self._call(self._gh.rest.repos.get, owner, repo), dict)
 
     def create_issue(
         self, owner: str, repo: str, *, title: str, body: str, labels: list[str] | None = None
@@ -182,7 +235,7 @@ class GitHubClient:
         data: dict[str, Any] = {"title": title, "body": body}
         if labels:
             data["labels"] = labels
-        return self._call(self._gh.rest.issues.create, owner, repo, data=data).json()
+        return self._json(self._call(self._gh.rest.issues.create, owner, repo, data=data), dict)
 
     def list_recent_issues(self, owner: str, repo: str) -> list[dict[str, Any]]:
         """The newest issues (one page): used to adopt an issue whose creation was interrupted."""
@@ -195,7 +248,7 @@ class GitHubClient:
             direction="desc",
             per_page=PER_PAGE,
         )
-        return raw.json()
+        return self._json(raw, list)
 
     def pull_requests_page(
         self, owner: str, repo: str, *, url: str | None = None, etag: str = ""
@@ -215,11 +268,17 @@ class GitHubClient:
                 headers=headers,
             )
         else:
+            if not same_origin(url, self.base_url):
+                # A `next` link elsewhere (another host, port or scheme) is not GitHub paginating.
+                raise TargetRefused(
+                    "GitHub's next-page link leaves the API base URL's scheme, host and port; "
+                    "the sync stopped there"
+                )
             raw = self._call(self._gh.request, "GET", url, headers=headers)
         if raw.status_code == 304:
             return Page(etag=etag, not_modified=True)
         return Page(
-            items=raw.json(),
+            items=self._json(raw, list),
             etag=raw.headers.get("etag", ""),
             next_url=_next_link(raw.headers.get("link")),
         )
@@ -233,13 +292,15 @@ class GitHubClient:
             "events": events,
             "config": {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"},
         }
-        return self._call(self._gh.rest.repos.create_webhook, owner, repo, data=data).json()
+        raw = self._call(self._gh.rest.repos.create_webhook, owner, repo, data=data)
+        return self._json(raw, dict)
 
     def list_workflow_runs(self, owner: str, repo: str, *, per_page: int = PER_PAGE) -> list[dict]:
         raw = self._call(
             self._gh.rest.actions.list_workflow_runs_for_repo, owner, repo, per_page=per_page
         )
-        return raw.json().get("workflow_runs", [])
+        runs = self._json(raw, dict).get("workflow_runs")
+        return runs if isinstance(runs, list) else []
 
 
-__all__ = ["PER_PAGE", "Forbidden", "GitHubClient", "Page", "RateInfo"]
+__all__ = ["PER_PAGE", "BadAnswer", "Forbidden", "GitHubClient", "Page", "RateInfo", "same_origin"]

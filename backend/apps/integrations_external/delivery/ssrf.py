@@ -1,4 +1,5 @@
-"""SSRF guard for outgoing webhooks.
+"""SSRF guard for outgoing webhooks, and for the GitHub client (clients/guarded_http.py checks
+every socket it opens with `resolve`, `check_addresses` and `refusal_for_peer`).
 
 Only http(s) URLs, and never to an address inside our own network: loopback, private,
 link-local (cloud metadata at 169.254.169.254), CGNAT (100.64/10), multicast, reserved,

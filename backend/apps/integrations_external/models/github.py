@@ -8,7 +8,8 @@
 - GitHubPullRequest: the pull-request mirror, linked to the stories whose key (`US-<id>`) it
   carries.
 - GitHubWorkflowRun: the Actions runs mirror (when `sync_workflows` is on).
-- GitHubWebhookDelivery: the `X-GitHub-Delivery` ids already processed (a redelivery is ignored).
+- GitHubWebhookDelivery: the `X-GitHub-Delivery` ids already processed (a redelivery is ignored),
+  and those refused as unusable (with the reason).
 """
 
 from __future__ import annotations
@@ -30,9 +31,21 @@ def generate_webhook_secret() -> str:
 
 
 class GitHubIntegration(models.Model):
+    class SyncState(models.TextChoices):
+        IDLE = "idle", "Never synced"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
     # Kept by the system (hook, sync, verification, rate limits), never written by a user.
     STATE_FIELDS = (
         "hook_id",
+        "sync_state",
+        "sync_requested_at",
+        "sync_started_at",
+        "sync_finished_at",
+        "sync_error",
         "last_synced_at",
         "last_sync_result",
         "last_verified_at",
@@ -56,6 +69,13 @@ class GitHubIntegration(models.Model):
     is_active = models.BooleanField(default=True)
     api_base_url = models.URLField(default=default_github_api_base_url)
     hook_id = models.BigIntegerField(null=True, blank=True)
+    # The pull-request sync runs in a worker: its state, when it was asked for, started and
+    # ended, and why it failed (empty when it succeeded). The counts are in last_sync_result.
+    sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.IDLE)
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
+    sync_started_at = models.DateTimeField(null=True, blank=True)
+    sync_finished_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_sync_result = models.JSONField(default=dict, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
@@ -206,6 +226,8 @@ class GitHubWebhookDelivery(models.Model):
     delivery_id = models.CharField(max_length=100)
     event = models.CharField(max_length=50)
     action = models.CharField(max_length=50, blank=True)
+    # Why the delivery was refused (a payload we cannot use); empty when it was processed.
+    error = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

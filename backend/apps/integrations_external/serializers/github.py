@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.integrations_external.clients.base import TargetRefused
+from apps.integrations_external.delivery import ssrf
 from apps.integrations_external.models.github import (
     GitHubIntegration,
     GitHubIssueLink,
@@ -94,6 +96,10 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
                 "Use https (GitHub Enterprise Server: https://HOST/api/v3); the token travels with "
                 "every request."
             )
+        try:
+            ssrf.validate_url(value)
+        except TargetRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return value.rstrip("/")
 
 
@@ -178,9 +184,28 @@ class VerifyResultSerializer(serializers.Serializer):
     missing = serializers.ListField(child=serializers.CharField())
 
 
-class SyncResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    not_modified = serializers.BooleanField()
-    pages = serializers.IntegerField()
+class SyncStatusSerializer(serializers.ModelSerializer):
+    """The answer to `sync-prs/`: the sync's state (the counts of the last run are in
+    `last_sync_result`)."""
+
+    queued = serializers.SerializerMethodField(
+        help_text="Whether this request queued a sync (false: one was queued or running already)."
+    )
+
+    class Meta:
+        model = GitHubIntegration
+        fields = [
+            "id",
+            "queued",
+            "sync_state",
+            "sync_requested_at",
+            "sync_started_at",
+            "sync_finished_at",
+            "sync_error",
+            "last_synced_at",
+            "last_sync_result",
+        ]
+        read_only_fields = fields
+
+    def get_queued(self, obj: GitHubIntegration) -> bool:
+        return bool(self.context.get("queued"))

@@ -7,11 +7,12 @@ Shared by the periodic sync (GitHubService.sync_pull_requests) and the webhook r
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.integrations_external.catalog import project_data
@@ -37,6 +38,13 @@ PR_FIELDS = (
     "merged_at",
     "closed_at",
 )
+INT_MAX = 2**31 - 1  # IntegerField
+BIGINT_MAX = 2**63 - 1  # BigIntegerField
+BODY_MAX = 65_536  # GitHub's own limit on a pull request's body
+
+
+class Unusable(ValueError):
+    """A GitHub object whose fields we read are missing, of the wrong type or out of range."""
 
 
 def story_keys(*texts: str | None) -> set[int]:
@@ -48,43 +56,103 @@ def story_keys(*texts: str | None) -> set[int]:
     return ids
 
 
-def _dt(value: str | None) -> datetime | None:
-    return parse_datetime(value) if value else None
+def _int(obj: dict[str, Any], name: str, *, maximum: int = INT_MAX, required: bool = False):
+    value = obj.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise Unusable(f"`{name}` must be a whole number from 0 to {maximum}")
+    return value
 
 
-def pull_request_fields(pr: dict[str, Any]) -> dict[str, Any]:
-    """Mirror fields of a pull request as the REST list and the webhook payload give it."""
-    merged_at = _dt(pr.get("merged_at"))
-    state = "merged" if merged_at or pr.get("merged") else pr.get("state", "open")
-    return {
-        "github_id": pr.get("id"),
-        "title": (pr.get("title") or "")[:500],
-        "body": pr.get("body") or "",
+def _text(obj: dict[str, Any], name: str, limit: int) -> str:
+    value = obj.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Unusable(f"`{name}` must be a string")
+    return value[:limit]
+
+
+def _object(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    value = obj.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Unusable(f"`{name}` must be an object")
+    return value
+
+
+def _when(obj: dict[str, Any], name: str) -> datetime | None:
+    value = _text(obj, name, 64)
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well-formed but impossible: month 13, hour 25
+        parsed = None
+    if parsed is None:
+        raise Unusable(f"`{name}` is not a date and time")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+def pull_request_fields(pr: Any) -> tuple[int, dict[str, Any]]:
+    """(number, mirror fields) of a pull request as the REST list and the webhook payload give
+    it. Raises Unusable when a field we read is not what GitHub sends."""
+    if not isinstance(pr, dict):
+        raise Unusable("a pull request must be an object")
+    number = _int(pr, "number", required=True)
+    merged_at = _when(pr, "merged_at")
+    state = _text(pr, "state", 10) or "open"
+    if state not in ("open", "closed"):
+        raise Unusable("`state` must be open or closed")
+    if merged_at or pr.get("merged") is True:
+        state = "merged"
+    return number, {
+        "github_id": _int(pr, "id", maximum=BIGINT_MAX),
+        "title": _text(pr, "title", 500),
+        "body": _text(pr, "body", BODY_MAX),
         "state": state,
-        "draft": bool(pr.get("draft")),
-        "author": ((pr.get("user") or {}).get("login") or "")[:100],
-        "head_ref": ((pr.get("head") or {}).get("ref") or "")[:255],
-        "base_ref": ((pr.get("base") or {}).get("ref") or "")[:255],
-        "html_url": pr.get("html_url") or "",
-        "github_created_at": _dt(pr.get("created_at")),
-        "github_updated_at": _dt(pr.get("updated_at")),
+        "draft": pr.get("draft") is True,
+        "author": _text(_object(pr, "user"), "login", 100),
+        "head_ref": _text(_object(pr, "head"), "ref", 255),
+        "base_ref": _text(_object(pr, "base"), "ref", 255),
+        "html_url": _text(pr, "html_url", 500),
+        "github_created_at": _when(pr, "created_at"),
+        "github_updated_at": _when(pr, "updated_at"),
         "merged_at": merged_at,
-        "closed_at": _dt(pr.get("closed_at")),
+        "closed_at": _when(pr, "closed_at"),
     }
 
 
-def workflow_run_fields(run: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": (run.get("name") or "")[:255],
-        "run_number": run.get("run_number"),
-        "event": (run.get("event") or "")[:50],
-        "status": run.get("status") or "",
-        "conclusion": run.get("conclusion") or "",
-        "head_branch": (run.get("head_branch") or "")[:255],
-        "head_sha": run.get("head_sha") or "",
-        "html_url": run.get("html_url") or "",
-        "github_created_at": _dt(run.get("created_at")),
-        "github_updated_at": _dt(run.get("updated_at")),
+def workflow_run_fields(run: Any) -> tuple[int, dict[str, Any]]:
+    """(run id, mirror fields) of an Actions run; Unusable when a field we read is wrong."""
+    if not isinstance(run, dict):
+        raise Unusable("a workflow run must be an object")
+    run_id = _int(run, "id", maximum=BIGINT_MAX, required=True)
+    return run_id, {
+        "name": _text(run, "name", 255),
+        "run_number": _int(run, "run_number"),
+        "event": _text(run, "event", 50),
+        "status": _text(run, "status", 30),
+        "conclusion": _text(run, "conclusion", 30),
+        "head_branch": _text(run, "head_branch", 255),
+        "head_sha": _text(run, "head_sha", 64),
+        "html_url": _text(run, "html_url", 500),
+        "github_created_at": _when(run, "created_at"),
+        "github_updated_at": _when(run, "updated_at"),
+    }
+
+
+def issue_fields(issue: Any) -> tuple[int, dict[str, Any]]:
+    """(number, link fields) of an `issues` webhook's issue; Unusable when a field is wrong."""
+    if not isinstance(issue, dict):
+        raise Unusable("`issue` must be an object")
+    number = _int(issue, "number", required=True)
+    return number, {
+        "issue_state": _text(issue, "state", 20),
+        "issue_title": _text(issue, "title", 300),
+        "issue_url": _text(issue, "html_url", 500),
     }
 
 
@@ -95,8 +163,17 @@ def upsert_pull_requests(
     *,
     announce_new_merges: bool = False,
 ) -> dict[str, int]:
-    """Create or update mirror rows in bulk and relink stories; publish newly merged ones."""
-    incoming = {pr["number"]: pull_request_fields(pr) for pr in items if "number" in pr}
+    """Create or update mirror rows in bulk and relink stories; publish newly merged ones.
+    Items we cannot use (wrong types, impossible dates) are skipped and counted."""
+    incoming: dict[int, dict[str, Any]] = {}
+    skipped = 0
+    for item in items:
+        try:
+            number, fields = pull_request_fields(item)
+        except Unusable:
+            skipped += 1
+            continue
+        incoming[number] = fields
     existing = {
         pr.number: pr
         for pr in GitHubPullRequest.objects.filter(
@@ -129,11 +206,14 @@ def upsert_pull_requests(
     by_number = {row.number: row for row in rows}
     for row in newly_merged:
         publish_merged(integration, by_number[row.number])
-    return {
+    counts = {
         "created": len(to_create),
         "updated": len(to_update),
         "unchanged": len(incoming) - len(to_create) - len(to_update),
     }
+    if skipped:
+        counts["skipped"] = skipped
+    return counts
 
 
 def link_stories(integration: GitHubIntegration, rows: list[GitHubPullRequest]) -> None:
@@ -200,11 +280,13 @@ def upsert_workflow_runs(
 ) -> dict[str, int]:
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for run in runs:
-        if "id" not in run:
+        try:
+            run_id, fields = workflow_run_fields(run)
+        except Unusable:
+            counts["skipped"] = counts.get("skipped", 0) + 1
             continue
-        fields = workflow_run_fields(run)
         row, created = GitHubWorkflowRun.objects.get_or_create(
-            integration=integration, run_id=run["id"], defaults=fields
+            integration=integration, run_id=run_id, defaults=fields
         )
         if created:
             counts["created"] += 1

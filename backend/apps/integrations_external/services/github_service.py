@@ -7,6 +7,12 @@ Rules kept here:
   `rate_limited_until` and raises `RateLimited(retry_after=...)`: the *task* is rescheduled.
 - Mutating calls (create issue, create hook) hold a short per-integration lease: one at a time.
 - A story's issue is claimed in the database (a unique row) before the POST: one story, one issue.
+- Every service has a deadline for all its calls together: GITHUB_REQUEST_BUDGET_SECONDS unless
+  told otherwise (the sync task passes GITHUB_SYNC_DEADLINE_SECONDS).
+- Nothing acts on the project (issues from stories, the sync's links and merge events) once the
+  integration's owner may no longer see it (`github_integration_acts_for_project`).
+- A sync runs in a worker, one at a time per integration: `request_sync` marks it queued and
+  enqueues the task, `claim_sync` lets exactly one run start, `run_sync` records its outcome.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -32,12 +39,14 @@ from apps.integrations_external.clients.base import (
     RateLimited,
     TemporaryError,
 )
-from apps.integrations_external.clients.github import Forbidden, GitHubClient
+from apps.integrations_external.clients.github import BadAnswer, Forbidden, GitHubClient
 from apps.integrations_external.models.github import (
     GitHubIntegration,
     GitHubIssueLink,
 )
+from apps.integrations_external.selectors import github_integration_acts_for_project
 from apps.integrations_external.services import github_mirror
+from apps.integrations_external.services.github_mirror import BIGINT_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +76,103 @@ def story_url(story) -> str:
     return f"{settings.PUBLIC_BASE_URL}/api/v1/user-stories/{story.pk}/"
 
 
+class NoLongerMember(PermanentError):
+    """The integration's owner may no longer act on its project (left it, or deactivated)."""
+
+
+SyncState = GitHubIntegration.SyncState
+STALE_SYNC_MARGIN = timedelta(seconds=60)
+
+
+def _stale_before() -> datetime:
+    """A queued or running sync older than this is presumed lost (its worker died)."""
+    deadline = timedelta(seconds=settings.GITHUB_SYNC_DEADLINE_SECONDS)
+    return timezone.now() - deadline - STALE_SYNC_MARGIN
+
+
+def request_sync(integration: GitHubIntegration) -> bool:
+    """Ask for a sync: mark the integration queued and enqueue the task after commit. False
+    when a sync is already queued or running (nothing more is enqueued). Raises RateLimited
+    while GitHub's limit lasts (a run is scheduled for its end already)."""
+    until = integration.rate_limited_until
+    now = timezone.now()
+    if until and until > now:
+        raise RateLimited(
+            f"GitHub rate limit: waiting until {until.isoformat()}",
+            retry_after=(until - now).total_seconds(),
+        )
+    stale = _stale_before()
+    in_flight = Q(sync_state__in=[SyncState.QUEUED, SyncState.RUNNING]) & (
+        Q(sync_requested_at__gte=stale) | Q(sync_started_at__gte=stale) | Q(next_sync_at__gte=now)
+    )
+    queued = (
+        GitHubIntegration.objects.filter(pk=integration.pk)
+        .exclude(in_flight)
+        .update(sync_state=SyncState.QUEUED, sync_requested_at=now, sync_error="")
+    )
+    if not queued:
+        return False
+    from apps.integrations_external.tasks.github import sync_pull_requests
+
+    transaction.on_commit(
+        partial(sync_pull_requests.delay, integration.pk, requested_at=now.isoformat()),
+        robust=True,
+    )
+    return True
+
+
+def claim_sync(
+    integration_id: int, *, requested_at: datetime | None = None
+) -> GitHubIntegration | None:
+    """Start a sync: the row, marked running, or None when there is nothing to do (inactive,
+    another run in progress, or a run that finished after `requested_at` answered it)."""
+    now = timezone.now()
+    rows = GitHubIntegration.objects.filter(pk=integration_id, is_active=True).exclude(
+        sync_state=SyncState.RUNNING, sync_started_at__gte=_stale_before()
+    )
+    if requested_at is not None:
+        rows = rows.exclude(
+            sync_state__in=[SyncState.SUCCEEDED, SyncState.FAILED],
+            sync_finished_at__gte=requested_at,
+        )
+    claimed = rows.update(
+        sync_state=SyncState.RUNNING, sync_started_at=now, sync_finished_at=None, sync_error=""
+    )
+    if not claimed:
+        return None
+    return GitHubIntegration.objects.select_related("owner", "project").get(pk=integration_id)
+
+
 class GitHubService:
-    def __init__(self, integration: GitHubIntegration, *, client: GitHubClient | None = None):
+    def __init__(
+        self,
+        integration: GitHubIntegration,
+        *,
+        client: GitHubClient | None = None,
+        deadline_seconds: float | None = None,
+    ):
         self.integration = integration
         self._client = client
+        self.deadline_seconds = (
+            settings.GITHUB_REQUEST_BUDGET_SECONDS if deadline_seconds is None else deadline_seconds
+        )
 
     @property
     def client(self) -> GitHubClient:
         if self._client is None:
             self._client = GitHubClient(
-                self.integration.access_token, self.integration.api_base_url
+                self.integration.access_token,
+                self.integration.api_base_url,
+                deadline_seconds=self.deadline_seconds,
             )
         return self._client
+
+    def _ensure_acts_for_project(self) -> None:
+        if not github_integration_acts_for_project(self.integration):
+            raise NoLongerMember(
+                "This integration's owner no longer has access to its project: it does not act "
+                "on the project any more."
+            )
 
     @property
     def _repo(self) -> tuple[str, str]:
@@ -161,7 +255,9 @@ class GitHubService:
                 secret=self.integration.webhook_secret,
                 events=WEBHOOK_EVENTS,
             )
-        self.integration.hook_id = hook.get("id")
+        hook_id = hook.get("id")
+        valid = isinstance(hook_id, int) and not isinstance(hook_id, bool)
+        self.integration.hook_id = hook_id if valid and 0 < hook_id <= BIGINT_MAX else None
         GitHubIntegration.objects.filter(pk=self.integration.pk).update(
             hook_id=self.integration.hook_id
         )
@@ -211,7 +307,14 @@ class GitHubService:
                 **base,
                 "detail": f"Could not talk to GitHub at {self.integration.api_base_url}: {exc}",
             }
-        permissions = repo.get("permissions") or {}
+        raw_permissions = repo.get("permissions")
+        permissions = {
+            key: value
+            for key, value in (raw_permissions if isinstance(raw_permissions, dict) else {}).items()
+            if isinstance(key, str) and isinstance(value, bool)
+        }
+        full_name = repo.get("full_name")
+        full_name = full_name if isinstance(full_name, str) else name
         missing = []
         if not (permissions.get("push") or permissions.get("maintain") or permissions.get("admin")):
             missing.append(
@@ -226,13 +329,9 @@ class GitHubService:
         if repo.get("has_issues") is False:
             missing.append("issues, which are turned off in this repository's settings")
         if missing:
-            detail = (
-                f"Connected to {repo.get('full_name', name)}, but missing "
-                + "; ".join(missing)
-                + "."
-            )
+            detail = f"Connected to {full_name}, but missing " + "; ".join(missing) + "."
         else:
-            detail = f"Connected to {repo.get('full_name', name)} with write and admin access."
+            detail = f"Connected to {full_name} with write and admin access."
         return {
             **base,
             "ok": not missing,
@@ -241,8 +340,8 @@ class GitHubService:
             "missing": missing,
             "can_create_issues": bool(permissions.get("push") or permissions.get("admin")),
             "can_create_webhooks": bool(permissions.get("admin")),
-            "default_branch": repo.get("default_branch"),
-            "private": repo.get("private"),
+            "default_branch": _str_or_none(repo.get("default_branch")),
+            "private": repo.get("private") if isinstance(repo.get("private"), bool) else None,
         }
 
     # -- story → issue ----------------------------------------------------------------------
@@ -250,6 +349,7 @@ class GitHubService:
         """The story's issue: created once, whatever the number of calls or retries."""
         if story.project_id != self.integration.project_id:
             raise PermanentError("This story belongs to another project than the integration's.")
+        self._ensure_acts_for_project()
         link, claimed = self._claim_issue(story)
         if not claimed:
             return IssueResult(link, created=False)
@@ -315,16 +415,23 @@ class GitHubService:
         with self._api() as gh:
             issues = gh.list_recent_issues(*self._repo)
         for issue in issues:
-            if marker in (issue.get("body") or "") and "pull_request" not in issue:
+            if not isinstance(issue, dict) or "pull_request" in issue:
+                continue
+            body = issue.get("body")
+            if isinstance(body, str) and marker in body:
                 return issue
         return None
 
     def _finish(self, link: GitHubIssueLink, issue: dict[str, Any]) -> GitHubIssueLink:
+        try:
+            number, fields = github_mirror.issue_fields(issue)
+        except github_mirror.Unusable as exc:
+            raise BadAnswer(f"GitHub's answer about the issue is unusable: {exc}") from None
         link.state = GitHubIssueLink.State.CREATED
-        link.issue_number = issue.get("number")
-        link.issue_url = issue.get("html_url") or ""
-        link.issue_state = issue.get("state") or "open"
-        link.issue_title = (issue.get("title") or "")[:300]
+        link.issue_number = number
+        link.issue_url = fields["issue_url"]
+        link.issue_state = fields["issue_state"] or "open"
+        link.issue_title = fields["issue_title"]
         link.claimed_at = None
         link.save()
         return link
@@ -361,8 +468,49 @@ class GitHubService:
                 url, pages = page.next_url, pages + 1
         return items, first.etag, pages
 
+    def run_sync(self) -> dict[str, Any] | None:
+        """A claimed sync (claim_sync): pull requests, then Actions runs when asked for, with
+        the outcome recorded on the row. RateLimited is recorded as waiting and raised again
+        (the task reschedules); any other failure is recorded and ends the sync."""
+        try:
+            result = self.sync_pull_requests()
+            if self.integration.sync_workflows:
+                result["workflow_runs"] = self.sync_workflow_runs()
+        except RateLimited as exc:
+            self._record_sync(
+                SyncState.QUEUED,
+                f"Waiting for GitHub's rate limit ({int(exc.retry_after or 60)} s).",
+                finished=False,
+            )
+            raise
+        except IntegrationError as exc:
+            self._record_sync(SyncState.FAILED, str(exc))
+            if not isinstance(exc, TemporaryError):
+                GitHubIntegration.objects.filter(pk=self.integration.pk).update(
+                    last_synced_at=timezone.now(), last_sync_result={"error": str(exc)}
+                )
+            logger.warning("github %s sync failed: %s", self.integration, exc)
+            return None
+        except Exception:
+            self._record_sync(SyncState.FAILED, "Internal error; see the worker's log.")
+            raise
+        self._record_sync(SyncState.SUCCEEDED, "")
+        return result
+
+    def _record_sync(self, state: str, error: str, *, finished: bool = True) -> None:
+        fields: dict[str, Any] = {"sync_state": state, "sync_error": error[:2000]}
+        if finished:
+            fields["sync_finished_at"] = timezone.now()
+        for name, value in fields.items():
+            setattr(self.integration, name, value)
+        GitHubIntegration.objects.filter(pk=self.integration.pk).update(**fields)
+
     def sync_pull_requests(self) -> dict[str, Any]:
-        """Mirror every pull request; answer counts created/updated/unchanged."""
+        """Mirror every pull request; answer counts created/updated/unchanged. Stops with
+        NoLongerMember when the owner may no longer act on the project, with DeadlineExceeded
+        past the service's deadline, and with TargetRefused on a next-page link that leaves
+        the API base URL's origin: nothing of that sync is stored."""
+        self._ensure_acts_for_project()
         items, etag, pages = self._fetch_all_pull_requests(self.integration.pulls_etag)
         if items is None:
             counts = {
@@ -401,4 +549,17 @@ class GitHubService:
         return github_mirror.upsert_workflow_runs(self.integration, runs)
 
 
-__all__ = ["WEBHOOK_EVENTS", "Busy", "GitHubService", "IssueResult", "webhook_url"]
+def _str_or_none(value: Any) -> str | None:
+    return value[:255] if isinstance(value, str) else None
+
+
+__all__ = [
+    "WEBHOOK_EVENTS",
+    "Busy",
+    "GitHubService",
+    "IssueResult",
+    "NoLongerMember",
+    "claim_sync",
+    "request_sync",
+    "webhook_url",
+]

@@ -44,37 +44,32 @@ def _reschedule(task, *, args: tuple, delay: float, **kwargs) -> datetime:
 
 
 @shared_task(name="integrations.github.sync_pull_requests", bind=True, ignore_result=True)
-def sync_pull_requests(self, integration_id: int, not_before: str | None = None) -> dict | None:
+def sync_pull_requests(
+    self, integration_id: int, not_before: str | None = None, requested_at: str | None = None
+) -> dict | None:
+    """One sync, bounded by GITHUB_SYNC_DEADLINE_SECONDS. Exits when another run is in progress
+    or a run finished after `requested_at` (the work is done): safe to run twice."""
     if _early(not_before):
         return None
-    integration = GitHubIntegration.objects.filter(pk=integration_id, is_active=True).first()
+    from apps.integrations_external.services.github_service import GitHubService, claim_sync
+
+    integration = claim_sync(
+        integration_id,
+        requested_at=datetime.fromisoformat(requested_at) if requested_at else None,
+    )
     if integration is None:
         return None
-    from apps.integrations_external.services.github_service import GitHubService
-
-    service = GitHubService(integration)
+    service = GitHubService(integration, deadline_seconds=settings.GITHUB_SYNC_DEADLINE_SECONDS)
     try:
-        result = service.sync_pull_requests()
-        if integration.sync_workflows:
-            result["workflow_runs"] = service.sync_workflow_runs()
-        return result
+        return service.run_sync()
     except RateLimited:
         until = integration.rate_limited_until or timezone.now() + timedelta(seconds=60)
         if integration.next_sync_at and integration.next_sync_at >= until:
             return None  # a run is already scheduled for then
         delay = (until - timezone.now()).total_seconds()
-        when = _reschedule(self, args=(integration_id,), delay=delay)
+        when = _reschedule(self, args=(integration_id,), delay=delay, requested_at=requested_at)
         GitHubIntegration.objects.filter(pk=integration_id).update(next_sync_at=when)
         logger.info("github %s sync rescheduled in %.0fs (rate limit)", integration, delay)
-        return None
-    except TemporaryError as exc:
-        logger.warning("github %s sync failed for now: %s", integration, exc)
-        return None  # the next periodic run tries again
-    except IntegrationError as exc:
-        GitHubIntegration.objects.filter(pk=integration_id).update(
-            last_synced_at=timezone.now(), last_sync_result={"error": str(exc)}
-        )
-        logger.warning("github %s sync failed: %s", integration, exc)
         return None
 
 
@@ -137,12 +132,19 @@ def sync_all() -> int:
 
 def on_user_story_created(sender, story, actor=None, **kwargs) -> None:
     """With `auto_create_issues`, a new story in the integration's project gets its issue in the
-    background (the task is enqueued after commit; no network I/O here)."""
-    ids = GitHubIntegration.objects.filter(
+    background (the task is enqueued after commit; no network I/O here). Integrations whose
+    owner may no longer act on the project are skipped (the task checks again)."""
+    from apps.integrations_external.selectors import github_integration_acts_for_project
+
+    integrations = GitHubIntegration.objects.filter(
         project_id=story.project_id, is_active=True, auto_create_issues=True
-    ).values_list("pk", flat=True)
-    for pk in ids:
-        transaction.on_commit(partial(create_issue_for_story.delay, pk, story.pk), robust=True)
+    ).select_related("owner", "project")
+    for integration in integrations:
+        if not github_integration_acts_for_project(integration):
+            continue
+        transaction.on_commit(
+            partial(create_issue_for_story.delay, integration.pk, story.pk), robust=True
+        )
 
 
 user_story_created.connect(on_user_story_created, dispatch_uid="integrations_external.github.story")

@@ -30,16 +30,23 @@ from apps.integrations_external.models.github import (
     GitHubIssueLink,
     GitHubPullRequest,
 )
+from apps.integrations_external.selectors import github_integration_acts_for_project
 from apps.integrations_external.serializers.github import (
     CreateIssueRequestSerializer,
     GitHubIntegrationSerializer,
     GitHubIssueLinkSerializer,
     GitHubPullRequestSerializer,
     GitHubWorkflowRunSerializer,
-    SyncResultSerializer,
+    SyncStatusSerializer,
     VerifyResultSerializer,
 )
-from apps.integrations_external.services.github_service import Busy, GitHubService
+from apps.integrations_external.services.github_service import (
+    WEBHOOK_EVENTS,
+    Busy,
+    GitHubService,
+    request_sync,
+    webhook_url,
+)
 from apps.integrations_external.services.github_webhooks import verify_and_handle_webhook
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
@@ -88,13 +95,19 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     def verify(self, request, pk=None) -> Response:
         return Response(GitHubService(self.get_object()).verify_connection())
 
-    @extend_schema(request=None, responses=SyncResultSerializer)
+    @extend_schema(request=None, responses={202: SyncStatusSerializer})
     @action(detail=True, methods=["post"], url_path="sync-prs")
     def sync_prs(self, request, pk=None) -> Response:
+        """Queue a sync (a worker runs it) and answer 202 with the sync's state; a sync already
+        queued or running is not queued twice."""
+        integration = self.get_object()
         try:
-            return Response(GitHubService(self.get_object()).sync_pull_requests())
+            queued = request_sync(integration)
         except IntegrationError as exc:
             return _error_response(exc)
+        integration.refresh_from_db()
+        data = SyncStatusSerializer(integration, context={"queued": queued}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=None, responses={201: OpenApiResponse(description="hook_id, events, url")}
@@ -103,14 +116,15 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     def create_webhook(self, request, pk=None) -> Response:
         integration = self.get_object()
         try:
-            hook = GitHubService(integration).create_webhook()
+            GitHubService(integration).create_webhook()
         except IntegrationError as exc:
             return _error_response(exc)
+        # What we asked GitHub for, and the id it gave (checked): no other remote data.
         return Response(
             {
-                "hook_id": hook.get("id"),
-                "events": hook.get("events"),
-                "url": hook.get("config", {}).get("url"),
+                "hook_id": integration.hook_id,
+                "events": WEBHOOK_EVENTS,
+                "url": webhook_url(integration),
             },
             status=status.HTTP_201_CREATED,
         )
@@ -119,9 +133,11 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], url_path="pull-requests")
     def pull_requests(self, request, pk=None) -> Response:
         integration = self.get_object()
-        qs = integration.pull_requests.prefetch_related(
-            Prefetch("stories", queryset=UserStory.objects.only("id", "title"))
-        )
+        # Story titles only while the integration still acts for the project.
+        stories = UserStory.objects.only("id", "title")
+        if not github_integration_acts_for_project(integration):
+            stories = stories.none()
+        qs = integration.pull_requests.prefetch_related(Prefetch("stories", queryset=stories))
         state = request.query_params.get("state")
         if state:
             qs = qs.filter(state=state)

@@ -122,34 +122,46 @@ def test_given_bad_token_when_verify_called_then_200_with_ok_false(
     assert "ghp_nope" not in json.dumps(resp.data)
 
 
-def test_when_sync_prs_called_then_counts_and_mirror_lists_linked_stories(
-    auth_client, integration, project, fake_github, repo
+def test_when_sync_prs_called_then_202_queued_and_worker_run_shown_with_mirror(
+    auth_client, integration, project, fake_github, repo, run_on_commit
 ):
     story = UserStoryFactory(project=project)
     fake_github.add_pull(repo, title=f"Implement {story.key}")
     fake_github.add_pull(repo)
 
-    resp = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
-    again = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    with run_on_commit():  # the task is queued after commit (eager here)
+        resp = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    with run_on_commit():
+        again = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    detail = auth_client.get(f"{BASE}{integration.pk}/")
     mirror = auth_client.get(f"{BASE}{integration.pk}/pull-requests/")
 
-    assert resp.status_code == 200
-    assert (resp.data["created"], resp.data["updated"], resp.data["unchanged"]) == (2, 0, 0)
-    assert again.data["unchanged"] == 2 and again.data["not_modified"] is True
+    assert resp.status_code == 202 and resp.data["queued"] is True
+    assert resp.data["sync_state"] == "queued" and resp.data["sync_requested_at"]
+    assert again.status_code == 202
+    assert detail.data["sync_state"] == "succeeded" and detail.data["sync_error"] == ""
+    assert detail.data["sync_started_at"] <= detail.data["sync_finished_at"]
+    assert detail.data["last_sync_result"]["not_modified"] is True  # the second run: 304
+    assert detail.data["last_sync_result"]["unchanged"] == 2
     rows = {row["number"]: row for row in mirror.data["results"]}
     assert rows[1]["stories"] == [{"id": story.pk, "key": story.key, "title": story.title}]
     assert rows[2]["stories"] == []
 
 
-def test_given_rate_limit_when_sync_prs_called_then_429_with_retry_after(
-    auth_client, integration, fake_github, repo
+def test_given_rate_limit_when_sync_runs_then_state_waits_and_next_request_429_with_retry_after(
+    auth_client, integration, fake_github, repo, run_on_commit
 ):
     fake_github.limit_next("secondary", seconds=30)
 
-    resp = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    with run_on_commit():
+        first = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    second = auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
 
-    assert resp.status_code == 429
-    assert resp["Retry-After"] == "30"
+    assert first.status_code == 202
+    integration.refresh_from_db()
+    assert integration.sync_state == "queued" and "rate limit" in integration.sync_error
+    assert second.status_code == 429
+    assert 29 <= int(second["Retry-After"]) <= 30
 
 
 def test_when_create_webhook_called_then_hook_created_as_github_expects(
@@ -233,11 +245,12 @@ def test_given_project_without_integration_then_400(auth_client, user):
 
 
 def test_story_github_view_lists_linked_pull_requests(
-    auth_client, integration, project, fake_github, repo
+    auth_client, integration, project, fake_github, repo, run_on_commit
 ):
     story = UserStoryFactory(project=project)
     fake_github.add_pull(repo, head=f"{story.key}-x")
-    auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
+    with run_on_commit():
+        auth_client.post(f"{BASE}{integration.pk}/sync-prs/")
 
     resp = auth_client.get(f"/api/v1/user-stories/{story.pk}/github/")
 

@@ -32,12 +32,11 @@ def test_github_documented_test_vector_verifies():
 @pytest.fixture
 def send(api_client):
     def post(integration, event, payload, *, delivery=None, secret=None, signature=None):
-        body = json.dumps(payload).encode()
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         key = (secret or integration.webhook_secret).encode()
-        headers = {
-            "HTTP_X_GITHUB_EVENT": event,
-            "HTTP_X_GITHUB_DELIVERY": delivery or str(uuid.uuid4()),
-        }
+        headers = {"HTTP_X_GITHUB_EVENT": event}
+        if delivery != "omit":
+            headers["HTTP_X_GITHUB_DELIVERY"] = delivery or str(uuid.uuid4())
         if signature != "omit":
             headers["HTTP_X_HUB_SIGNATURE_256"] = signature or (
                 "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
@@ -190,3 +189,86 @@ def test_given_unhandled_event_then_204(integration, send):
 def test_given_unknown_integration_then_404(integration, send):
     integration.pk = 999999
     assert send(integration, "ping", {}).status_code == 404
+
+
+def _deep(depth: int) -> bytes:
+    return b'{"action": "opened", "pull_request": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def _pr_with(**changes) -> dict:
+    payload = pr_payload()
+    payload["pull_request"].update(changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"),
+    [
+        ("pull_request", {"action": "opened", "pull_request": "number"}),
+        ("pull_request", json.dumps(_pr_with(number=1)).replace('"number": 1', '"number": 1e30')),
+        ("pull_request", _pr_with(number=10**30)),
+        ("pull_request", _pr_with(created_at="2026-13-01T10:00:00Z")),
+        ("pull_request", _pr_with(title=["not", "text"], html_url="x" * 5000)),
+        ("pull_request", _deep(5000)),
+        ("issues", {"action": "closed", "issue": {"number": "3"}}),
+        ("issues", {"action": "closed", "issue": {"number": 3, "state": {"deep": []}}}),
+        ("pull_request", b"\xff\xfe not json"),
+        ("pull_request", b"[1, 2]"),
+    ],
+    ids=[
+        "pull_request-is-a-string",
+        "number-1e30",
+        "number-10e30",
+        "month-13",
+        "title-not-text",
+        "deep-json",
+        "issue-number-text",
+        "issue-state-object",
+        "not-json",
+        "not-an-object",
+    ],
+)
+def test_given_signed_payload_we_cannot_use_then_400_and_recorded_never_500(
+    integration, send, event, payload
+):
+    body = payload.encode() if isinstance(payload, str) else payload
+    delivery = str(uuid.uuid4())
+
+    resp = send(integration, event, body, delivery=delivery)
+
+    assert resp.status_code == 400 and resp.json()["detail"]
+    assert not GitHubPullRequest.objects.exists()
+    recorded = GitHubWebhookDelivery.objects.get(delivery_id=delivery)
+    assert recorded.error == resp.json()["detail"][:300] and recorded.event == event
+
+
+def test_given_signed_workflow_run_with_bad_fields_then_400_not_500(make_integration, repo, send):
+    integration = make_integration(sync_workflows=True)
+    run = {"id": 1.5, "name": "CI"}
+
+    resp = send(integration, "workflow_run", {"action": "completed", "workflow_run": run})
+
+    assert resp.status_code == 400
+    assert not GitHubWorkflowRun.objects.exists()
+
+
+def test_given_signed_payload_without_delivery_id_then_400_every_time_and_nothing_applied(
+    integration, send, project, run_on_commit
+):
+    story = UserStoryFactory(project=project)
+    payload = pr_payload(title=f"{story.key} checkout", merged=True)
+
+    with run_on_commit():
+        answers = [send(integration, "pull_request", payload, delivery="omit") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert "X-GitHub-Delivery" in answers[0].json()["detail"]
+    assert not GitHubPullRequest.objects.exists()
+    assert not GitHubWebhookDelivery.objects.exists()
+    assert not Event.objects.filter(type="github.pull_request.merged").exists()
+
+
+def test_given_unsigned_payload_without_delivery_id_then_still_401(integration, send):
+    resp = send(integration, "pull_request", pr_payload(), delivery="omit", signature="omit")
+
+    assert resp.status_code == 401
