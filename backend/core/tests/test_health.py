@@ -18,9 +18,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_cached_worker_check():
-    """Each test asks the workers afresh (the deep check's result is cached for seconds)."""
-    cache.delete(health.WORKER_CHECK_CACHE_KEY)
-    yield
+    """Each test asks the workers afresh (the deep check's result is cached for seconds). Not
+    again afterwards: a test may have made the database (the cache's home) unreachable."""
     cache.delete(health.WORKER_CHECK_CACHE_KEY)
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations_external', '0001_initial'),
+        ('integrations_external', '0002_encrypted_webhook_headers'),
     ]
 
     operations = [
