@@ -1,4 +1,4 @@
-"""A workflow stays in its project: a member cannot move the owner's workflow elsewhere (issue 11)."""
+"""A workflow stays in its project: a member cannot move the owner's workflow (issue 11)."""
 
 import pytest
 
@@ -18,7 +18,8 @@ def test_given_a_members_own_project_when_moving_the_owners_workflow_there_then_
     workflow = WorkflowFactory(project=shared)
     body = {"project": elsewhere.pk, "name": workflow.name, "definition": {}}
 
-    resp = getattr(client_for(user), method)(f"/api/v1/workflows/{workflow.pk}/", body, format="json")
+    client = client_for(user)
+    resp = getattr(client, method)(f"/api/v1/workflows/{workflow.pk}/", body, format="json")
 
     assert resp.status_code == 400, resp.content
     assert "project" in resp.json()
