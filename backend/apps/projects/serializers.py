@@ -31,12 +31,23 @@ class HomeProjectField(VisibleProjectField):
         return project
 
 
+class MemberField(serializers.PrimaryKeyRelatedField):
+    """A user who may be added to a project. "No such user" and "not allowed" (e.g. inactive)
+    are one answer that names no id, so member ids cannot be used to enumerate accounts."""
+
+    default_error_messages = {
+        "does_not_exist": "Some of these users cannot be added to a project.",
+        "incorrect_type": "Members are user ids (integers).",
+    }
+
+    def get_queryset(self):
+        return get_user_model().objects.filter(is_active=True)
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     owner_username = serializers.CharField(source="owner.get_username", read_only=True)
-    members = serializers.PrimaryKeyRelatedField(
-        many=True, required=False, queryset=get_user_model().objects.filter(is_active=True)
-    )
+    members = MemberField(many=True, required=False)
 
     class Meta:
         model = Project
