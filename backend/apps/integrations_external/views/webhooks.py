@@ -1,7 +1,8 @@
 """API views of the webhooks part of the integrations.
 
-Endpoints and deliveries are their owner's alone: anyone else (staff included; staff use the
-admin) gets 404 for them and for every action on them.
+Who sees and does what is decided in permissions.py (docs/permissions.md): an endpoint without a
+project is its creator's alone (404 for anyone else, staff included: staff use the admin); one
+with a project is read by the project's people and managed by its owner or staff.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from apps.integrations_external.models import DeliveryStatus, WebhookDelivery
+from apps.integrations_external.permissions import IntegrationPermission
 from apps.integrations_external.selectors import webhook_deliveries_of, webhook_endpoints_of
 from apps.integrations_external.serializers.webhooks import (
     RecoverSerializer,
@@ -39,6 +41,7 @@ class WebhookDeliveryFilter(django_filters.FilterSet):
 
 class WebhookEndpointViewSet(viewsets.ModelViewSet):
     serializer_class = WebhookEndpointSerializer
+    permission_classes = [IntegrationPermission]
     filterset_fields = ["is_active", "project"]
     ordering_fields = ["created_at", "name", "last_triggered_at"]
 
@@ -72,7 +75,9 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
             request.query_params, queryset=WebhookDelivery.objects.filter(endpoint=endpoint)
         ).qs
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        return self.get_paginated_response(
+            WebhookDeliverySerializer(page, many=True, context=self.get_serializer_context()).data
+        )
 
     @action(
         detail=True,
@@ -106,6 +111,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
 
 class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = WebhookDeliveryFilter
+    permission_classes = [IntegrationPermission]
     ordering_fields = ["created_at", "completed_at"]
 
     def get_queryset(self):
