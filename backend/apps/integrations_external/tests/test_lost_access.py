@@ -44,8 +44,8 @@ def test_given_a_removed_member_then_their_github_integration_posts_no_story_and
     client_for,
     team,
     members_github,
-    fake_github,
-    run_on_commit,  # noqa: F811
+    fake_github,  # noqa: F811
+    run_on_commit,
 ):
     owner, member, project = team
     as_owner = client_for(owner)
