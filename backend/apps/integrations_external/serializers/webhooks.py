@@ -43,8 +43,9 @@ PUBLIC_REQUEST_HEADERS = frozenset(
 
 
 def _caller_manages(context: dict, endpoint: WebhookEndpoint) -> bool:
+    """Without a request (no caller to ask about) the masked form is shown."""
     request = context.get("request")
-    return request is None or permissions.can_manage(request.user, endpoint)
+    return request is not None and permissions.can_manage(request.user, endpoint)
 
 
 def origin_only(url: str) -> str:
