@@ -29,11 +29,11 @@ def project_create(
 def project_update(*, project: Project, actor: AbstractBaseUser, data: dict[str, Any]) -> Project:
     changed: list[str] = []
     members = data.pop("members", None)
+    people_before = _people(project)  # before any change: an owner change removes someone too
     for field, value in data.items():
         if getattr(project, field) != value:
             setattr(project, field, value)
             changed.append(field)
-    people_before = _people(project)
     if changed:
         project.save()
     if members is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.projects import services
 from apps.projects.models import Project
 from apps.projects.signals import project_access_lost, project_updated
 from apps.projects.tests.factories import ProjectFactory, UserFactory
@@ -98,3 +99,13 @@ def test_given_the_owner_removes_a_member_when_updating_then_access_lost_names_t
 
     assert resp.status_code == 200
     assert [c["user_ids"] for c in lost] == [[member.pk]]
+
+
+def test_given_a_new_owner_when_updating_then_the_former_owner_loses_access(user, record_signal):
+    newcomer = UserFactory()
+    project = ProjectFactory(owner=user)
+    lost = record_signal(project_access_lost)
+
+    services.project_update(project=project, actor=user, data={"owner": newcomer})
+
+    assert [c["user_ids"] for c in lost] == [[user.pk]]
