@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from apps.integrations_external.events import publish
 from apps.integrations_external.models import SlackIntegration, WebhookDelivery, WebhookEndpoint
-from apps.integrations_external.models.github import GitHubIntegration
+from apps.integrations_external.models.github import GitHubIntegration, GitHubPullRequest
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
-from apps.projects.tests.factories import ProjectFactory, UserFactory
+from apps.projects.tests.factories import ProjectFactory, UserFactory, UserStoryFactory
 from tests_support.fake_github import fake_github  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +155,20 @@ def test_given_a_turned_off_integration_when_the_owner_turns_it_on_then_the_reas
 
     assert resp.status_code == 200
     assert resp.json()["disabled_reason"] == "" and resp.json()["disabled_at"] is None
+
+
+def test_given_a_removed_members_repository_then_the_story_shows_none_of_its_pull_requests(
+    client_for, team, members_github
+):
+    owner, _, project = team
+    story = UserStoryFactory(project=project)
+    pull = GitHubPullRequest.objects.create(
+        integration=members_github, number=7, title=f"{story.key} fix", state="open"
+    )
+    pull.stories.add(story)
+    url = f"/api/v1/user-stories/{story.pk}/github/"
+    assert len(client_for(owner).get(url).json()["pull_requests"]) == 1
+
+    client_for(owner).patch(f"/api/v1/projects/{project.pk}/", {"members": []}, format="json")
+
+    assert client_for(owner).get(url).json()["pull_requests"] == []
