@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.commands.models import Command, CommandExecution
-from apps.projects.serializers import VisibleProjectField
+from apps.projects.serializers import HomeProjectField
 
 # Output longer than this is refused (400) rather than silently cut at the API edge. It stays
 # below Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), above which the whole body is refused (413).
@@ -11,7 +11,7 @@ MAX_SUBMITTED_OUTPUT = 2 * 1024 * 1024
 
 
 class CommandSerializer(serializers.ModelSerializer):
-    project = VisibleProjectField()
+    project = HomeProjectField()
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:

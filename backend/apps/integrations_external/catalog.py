@@ -84,7 +84,12 @@ def _seconds(duration) -> float | None:
 def project_data(project) -> dict[str, Any] | None:
     if project is None:
         return None
-    return {"id": project.pk, "name": project.name}
+    # The owner: a project email says whose project it is (why the recipient gets it).
+    return {
+        "id": project.pk,
+        "name": project.name,
+        "owner": {"id": project.owner_id, "username": project.owner.get_username()},
+    }
 
 
 def actor_data(user) -> dict[str, Any] | None:

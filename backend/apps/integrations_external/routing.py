@@ -3,7 +3,9 @@
 A target (webhook endpoint, Slack integration, a person's email settings) receives an event when
   - it is active and its switch for the event's category is on (custom types: subscribed by name);
   - its owner may see the event's project (owner or member), and its own project scope, if
-    any, is that project;
+    any, is that project (membership is read here, at routing: someone removed from a project
+    stops receiving its events at once); a target scoped to the event's project may also be
+    owned by staff, who may add integrations to any project (docs/permissions.md);
   - system alerts: only targets owned by staff;
   - events without a project (custom ones): only the publisher's own targets.
 """
@@ -38,6 +40,9 @@ def targets_for(event: Event, channel: Channel) -> list:
     owners = owner_q(event, channel.owner_path)
     if owners is None:
         return []
+    if channel.project_scoped and event.project_id is not None and event.type != "system.alert":
+        staff = {f"{channel.owner_path}__is_staff": True, f"{channel.owner_path}__is_active": True}
+        owners |= Q(project_id=event.project_id, **staff)
     model = channel.target_queryset().model
     switch = getattr(model, "EVENT_SWITCHES", {}).get(category)
     if category == catalog.CUSTOM:

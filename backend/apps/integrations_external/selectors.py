@@ -1,8 +1,8 @@
 """Who sees which webhooks, deliveries and events (read-side queries of the API).
 
-Webhook endpoints and their deliveries belong to one person: the API shows each user their own
-only, staff included (staff manage everyone's in the admin). Events are visible to whoever can
-see their project; project-less events to their publisher; staff see every event.
+Integrations follow permissions.py (docs/permissions.md): a project-scoped one is read by whoever
+can see its project, an unscoped one by its creator only. Events are visible to whoever can see
+their project; project-less events to their publisher; staff see every event.
 """
 
 from __future__ import annotations
@@ -14,21 +14,33 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
 from apps.integrations_external.delivery import channels
-from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
+from apps.integrations_external.models import (
+    Event,
+    SlackIntegration,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from apps.integrations_external.models.github import GitHubIntegration
+from apps.integrations_external.permissions import readable_q
 from apps.projects.selectors import projects_visible_to, user_can_see_project
 
 
 def webhook_endpoints_of(user: AbstractBaseUser) -> QuerySet[WebhookEndpoint]:
-    if not user.is_authenticated:
-        return WebhookEndpoint.objects.none()
-    return WebhookEndpoint.objects.filter(owner=user).select_related("project")
+    return WebhookEndpoint.objects.filter(readable_q(user)).select_related("project")
 
 
 def webhook_deliveries_of(user: AbstractBaseUser) -> QuerySet[WebhookDelivery]:
-    if not user.is_authenticated:
-        return WebhookDelivery.objects.none()
-    return WebhookDelivery.objects.filter(endpoint__owner=user).select_related("endpoint")
+    return WebhookDelivery.objects.filter(readable_q(user, "endpoint__")).select_related(
+        "endpoint", "endpoint__project"
+    )
+
+
+def slack_integrations_of(user: AbstractBaseUser) -> QuerySet[SlackIntegration]:
+    return SlackIntegration.objects.filter(readable_q(user)).select_related("project")
+
+
+def github_integrations_of(user: AbstractBaseUser) -> QuerySet[GitHubIntegration]:
+    return GitHubIntegration.objects.filter(readable_q(user)).select_related("project")
 
 
 def events_visible_to(user: AbstractBaseUser) -> QuerySet[Event]:

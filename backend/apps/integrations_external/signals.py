@@ -1,7 +1,8 @@
 """Receivers of the platform's domain signals: record the event, schedule its fan-out.
 
 They run after the platform's transaction committed (core apps send on commit) and never do
-network I/O; any failure is logged by the sender and never reaches the platform action.
+network I/O; any failure is logged by the sender and never reaches the platform action. The one
+exception is project_access_lost, received inside the transaction that removed someone.
 """
 
 from __future__ import annotations
@@ -68,10 +69,17 @@ def on_system_alert_raised(sender, alert, actor=None, **kwargs) -> None:
     publish("system.alert", catalog.system_alert_data(alert), actor=actor, fan_out_later=True)
 
 
+def on_project_access_lost(sender, project, user_ids, actor=None, **kwargs) -> None:
+    # Sent inside the transaction that removed them: their integrations stop with it.
+    from apps.integrations_external.services.access import integrations_stop_for_lost_access
+
+    integrations_stop_for_lost_access(project=project, user_ids=user_ids)
+
+
 def connect() -> None:
     from apps.alerts.signals import system_alert_raised
     from apps.commands.signals import command_execution_finished
-    from apps.projects.signals import project_updated, user_story_created
+    from apps.projects.signals import project_access_lost, project_updated, user_story_created
     from apps.workflows.signals import workflow_execution_finished
 
     uid = "integrations_external"
@@ -79,4 +87,5 @@ def connect() -> None:
     command_execution_finished.connect(on_command_execution_completed, dispatch_uid=f"{uid}.cmd")
     project_updated.connect(on_project_updated, dispatch_uid=f"{uid}.project")
     user_story_created.connect(on_user_story_created, dispatch_uid=f"{uid}.story")
+    project_access_lost.connect(on_project_access_lost, dispatch_uid=f"{uid}.access_lost")
     system_alert_raised.connect(on_system_alert_raised, dispatch_uid=f"{uid}.alert")

@@ -32,6 +32,11 @@ def user_can_see_project(user: AbstractBaseUser, project: Project | None) -> boo
     )
 
 
+def user_can_manage_project(user: AbstractBaseUser, project: Project) -> bool:
+    """Change or delete the project itself, and manage its integrations: its owner or staff."""
+    return user.is_active and (user.is_staff or project.owner_id == user.pk)
+
+
 def user_stories_visible_to(user: AbstractBaseUser) -> QuerySet[UserStory]:
     return UserStory.objects.filter(project__in=projects_visible_to(user)).select_related(
         "project", "created_by"

@@ -20,12 +20,37 @@ class VisibleProjectField(serializers.PrimaryKeyRelatedField):
         return projects_visible_to(request.user)
 
 
+class HomeProjectField(VisibleProjectField):
+    """The project an object lives in (a story, workflow, command): chosen at creation, then
+    fixed. Moving it would hand its history (executions, keys, links) to another project's
+    people, so a different project on update is a 400; the same one is accepted (PUT)."""
+
+    def to_internal_value(self, data):
+        project = super().to_internal_value(data)
+        instance = getattr(self.parent, "instance", None)
+        if instance is not None and project.pk != instance.project_id:
+            noun = instance._meta.verbose_name
+            raise serializers.ValidationError(f"A {noun} cannot move to another project.")
+        return project
+
+
+class MemberField(serializers.PrimaryKeyRelatedField):
+    """A user who may be added to a project. "No such user" and "not allowed" (e.g. inactive)
+    are one answer that names no id, so member ids cannot be used to enumerate accounts."""
+
+    default_error_messages = {
+        "does_not_exist": "Some of these users cannot be added to a project.",
+        "incorrect_type": "Members are user ids (integers).",
+    }
+
+    def get_queryset(self):
+        return get_user_model().objects.filter(is_active=True)
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(read_only=True)
     owner_username = serializers.CharField(source="owner.get_username", read_only=True)
-    members = serializers.PrimaryKeyRelatedField(
-        many=True, required=False, queryset=get_user_model().objects.filter(is_active=True)
-    )
+    members = MemberField(many=True, required=False)
 
     class Meta:
         model = Project
@@ -43,7 +68,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class UserStorySerializer(serializers.ModelSerializer):
-    project = VisibleProjectField()
+    project = HomeProjectField()
     key = serializers.CharField(read_only=True)
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -63,9 +88,3 @@ class UserStorySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def validate_project(self, project: Project) -> Project:
-        # A story cannot be moved to another project: its key and links belong to this one.
-        if self.instance is not None and project.pk != self.instance.project_id:
-            raise serializers.ValidationError("A story cannot move to another project.")
-        return project

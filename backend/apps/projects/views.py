@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from rest_framework import permissions, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from apps.projects import services
 from apps.projects.models import Project
-from apps.projects.selectors import projects_visible_to, user_stories_visible_to
+from apps.projects.selectors import (
+    projects_visible_to,
+    user_can_manage_project,
+    user_stories_visible_to,
+)
 from apps.projects.serializers import ProjectSerializer, UserStorySerializer
 
 
@@ -14,9 +22,9 @@ class IsProjectOwnerOrReadOnly(permissions.BasePermission):
     message = "Only the project's owner can change or delete it."
 
     def has_object_permission(self, request, view, obj: Project) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return request.user.is_staff or obj.owner_id == request.user.pk
+        if request.method in permissions.SAFE_METHODS or view.action == "leave":
+            return True  # leaving is for members: the service refuses the owner
+        return user_can_manage_project(request.user, obj)
 
 
 class ProjectViewSet(viewsets.ModelViewSet):
@@ -42,6 +50,24 @@ class ProjectViewSet(viewsets.ModelViewSet):
             actor=self.request.user,
             data=dict(serializer.validated_data),
         )
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["get", "post"])
+    def leave(self, request: Request, pk: str | None = None) -> Response:
+        """POST: stop being a member (the owner cannot). GET (the link in project emails) says
+        which project this is and how to leave it."""
+        project = self.get_object()
+        if request.method == "GET":
+            return Response(
+                {
+                    "project": project.pk,
+                    "name": project.name,
+                    "owner_username": project.owner.get_username(),
+                    "detail": "POST to this address to leave the project.",
+                }
+            )
+        services.project_leave(project=project, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UserStoryViewSet(viewsets.ModelViewSet):

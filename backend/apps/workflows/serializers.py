@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.projects.serializers import VisibleProjectField
+from apps.projects.serializers import HomeProjectField
 from apps.workflows.models import Workflow, WorkflowExecution
 
 
 class WorkflowSerializer(serializers.ModelSerializer):
-    project = VisibleProjectField()
+    project = HomeProjectField()
     created_by = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:

@@ -269,6 +269,24 @@ BUILDERS = {
 }
 
 
+def _membership(data: dict[str, Any], user) -> dict[str, Any] | None:
+    """Why `user` gets a project's email: the project, its owner, and (for a member) where to
+    leave it. From the payload, like the rest of the message."""
+    project = data.get("project")
+    if not isinstance(project, dict) or not project.get("name") or user is None:
+        return None
+    owner = project.get("owner") if isinstance(project.get("owner"), dict) else {}
+    is_owner = owner.get("id") == user.pk
+    project_id = project.get("id")
+    can_leave = isinstance(project_id, int) and not isinstance(project_id, bool) and not is_owner
+    return {
+        "project_name": project["name"],
+        "owner_name": owner.get("username") or "",
+        "is_owner": is_owner,
+        "leave_url": public_url(f"/api/v1/projects/{project_id}/leave/") if can_leave else "",
+    }
+
+
 def render(
     event_type: str, data: dict[str, Any], *, user, switch: str | None = None
 ) -> RenderedEmail:
@@ -286,6 +304,7 @@ def render(
         unsubscribe_url=unsubscribe_url(user.pk, switch),
         switch=switch,
         switch_label=SWITCH_LABELS.get(switch, switch),
+        membership=_membership(data, user),
         data=data,
     )
     text = render_to_string(f"{TEMPLATE_DIR}/{template}.txt", context)

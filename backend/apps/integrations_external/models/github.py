@@ -53,6 +53,8 @@ class GitHubIntegration(models.Model):
         "last_verification_detail",
         "rate_limited_until",
         "rate_limit_remaining",
+        "disabled_at",
+        "disabled_reason",
         "created_at",
         "updated_at",
     )
@@ -93,6 +95,9 @@ class GitHubIntegration(models.Model):
     next_sync_at = models.DateTimeField(null=True, blank=True)
     # A lease: mutating calls (create issue/hook) are made one at a time per integration.
     mutation_lease_until = models.DateTimeField(null=True, blank=True)
+    # Why it is off when the system turned it off (e.g. its creator left the project).
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,6 +27,8 @@ class SlackIntegration(OwnedTargetBase):
         "last_verification_ok",
         "last_verification_detail",
         "last_message_at",
+        "disabled_at",
+        "disabled_reason",
         "created_at",
         "updated_at",
     )
@@ -70,6 +72,9 @@ class SlackIntegration(OwnedTargetBase):
     last_verification_ok = models.BooleanField(null=True, blank=True)
     last_verification_detail = models.TextField(blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # Why it is off when the system turned it off (e.g. its creator left the project).
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
     # Pacing: Slack allows about one message per second per channel. Claimed with an atomic
     # conditional UPDATE, so every worker process shares it.
     next_send_at = models.DateTimeField(null=True, blank=True)

@@ -17,13 +17,16 @@ from apps.integrations_external.models.github import (
     GitHubPullRequest,
     GitHubWorkflowRun,
 )
-from apps.projects.serializers import VisibleProjectField
+from apps.integrations_external.serializers.fields import (
+    IntegrationProjectField,
+    check_still_acting,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class GitHubIntegrationSerializer(serializers.ModelSerializer):
-    project = VisibleProjectField()
+    project = IntegrationProjectField()
     access_token = serializers.CharField(write_only=True, max_length=500, trim_whitespace=True)
     webhook_secret = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=200
@@ -72,6 +75,10 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
             instance.rate_limited_until = None
             instance.next_sync_at = None
         return super().update(instance, validated_data)
+
+    def validate(self, attrs: dict) -> dict:
+        check_still_acting(self.instance, attrs)
+        return attrs
 
     def get_has_access_token(self, obj: GitHubIntegration) -> bool:
         return bool(obj.access_token)

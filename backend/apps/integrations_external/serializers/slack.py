@@ -7,7 +7,10 @@ import re
 from rest_framework import serializers
 
 from apps.integrations_external.models import SlackDelivery, SlackDeliveryAttempt, SlackIntegration
-from apps.projects.serializers import VisibleProjectField
+from apps.integrations_external.serializers.fields import (
+    IntegrationProjectField,
+    check_still_acting,
+)
 
 BOT_TOKEN_RE = re.compile(r"^xoxb-[A-Za-z0-9-]{6,}$")
 
@@ -21,7 +24,7 @@ class SlackIntegrationSerializer(serializers.ModelSerializer):
         help_text="The bot's token (xoxb-…). Write-only: it is never returned.",
     )
     has_bot_token = serializers.SerializerMethodField()
-    project = VisibleProjectField(required=False, allow_null=True)
+    project = IntegrationProjectField(required=False, allow_null=True)
 
     class Meta:
         model = SlackIntegration
@@ -55,6 +58,7 @@ class SlackIntegrationSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict) -> dict:
         if self.instance is None and not attrs.get("bot_token"):
             raise serializers.ValidationError({"bot_token": ["This field is required."]})
+        check_still_acting(self.instance, attrs)
         return attrs
 
 

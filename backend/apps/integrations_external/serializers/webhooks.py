@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
-from apps.integrations_external import catalog
+from apps.integrations_external import catalog, permissions
 from apps.integrations_external.clients.base import TargetRefused
 from apps.integrations_external.delivery import ssrf
 from apps.integrations_external.delivery.transports.webhook import is_reserved_header
@@ -22,7 +22,10 @@ from apps.integrations_external.models import (
     WebhookDeliveryAttempt,
     WebhookEndpoint,
 )
-from apps.projects.serializers import VisibleProjectField
+from apps.integrations_external.serializers.fields import (
+    IntegrationProjectField,
+    check_still_acting,
+)
 
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24
@@ -30,6 +33,28 @@ MAX_SECRET_BYTES = 64
 MAX_HEADERS = 20
 MAX_CUSTOM_EVENTS = 100
 HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+MASK = "********"
+# Attempt headers a reader may see in full: the platform's own, which carry no credential.
+PUBLIC_REQUEST_HEADERS = frozenset(
+    {"content-type", "user-agent", "webhook-id", "webhook-timestamp", "webhook-signature"}
+)
+
+
+def _caller_manages(context: dict, endpoint: WebhookEndpoint) -> bool:
+    """Without a request (no caller to ask about) the masked form is shown."""
+    request = context.get("request")
+    return request is not None and permissions.can_manage(request.user, endpoint)
+
+
+def origin_only(url: str) -> str:
+    """`https://host:port/…`: where it points, without what may be a credential."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
+    except ValueError:
+        return MASK
 
 
 def secret_hint(secret: str) -> str:
@@ -61,7 +86,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         "change it later with rotate-secret.",
     )
     secret_hint = serializers.SerializerMethodField()
-    project = VisibleProjectField(required=False, allow_null=True)
+    project = IntegrationProjectField(required=False, allow_null=True)
     retry_count = serializers.IntegerField(min_value=0, max_value=15, required=False)
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=30, required=False)
     headers = serializers.JSONField(
@@ -108,7 +133,15 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         if self.context.get("reveal_secret"):
             data["secret"] = instance.secret
+        if not _caller_manages(self.context, instance):
+            # A project member reads it: the URL's path and query may hold credentials (tokens
+            # in URLs are common), so only its origin shows (header values show to nobody).
+            data["url"] = origin_only(instance.url)
         return data
+
+    def validate(self, attrs: dict) -> dict:
+        check_still_acting(self.instance, attrs)
+        return attrs
 
     def validate_url(self, value: str) -> str:
         value = value.strip()
@@ -241,3 +274,13 @@ class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
     class Meta(WebhookDeliverySerializer.Meta):
         fields = [*WebhookDeliverySerializer.Meta.fields, "payload", "attempts"]
         read_only_fields = fields
+
+    def to_representation(self, instance: WebhookDelivery) -> dict:
+        data = super().to_representation(instance)
+        if not _caller_manages(self.context, instance.endpoint):
+            for attempt in data.get("attempts") or []:
+                attempt["request_headers"] = {
+                    name: value if name.lower() in PUBLIC_REQUEST_HEADERS else MASK
+                    for name, value in (attempt.get("request_headers") or {}).items()
+                }
+        return data

@@ -1,7 +1,7 @@
 """API views of the github part of the integrations (thin: the work is in GitHubService).
 
-Under /api/v1/integrations-external/: `github/` and `github/{id}/` (the caller's own integrations;
-anyone else's answer 404), `verify/`, `sync-prs/`, `pull-requests/`, `create-webhook/`,
+Under /api/v1/integrations-external/: `github/` and `github/{id}/` (who sees and does what:
+permissions.py, docs/permissions.md), `verify/`, `sync-prs/`, `pull-requests/`, `create-webhook/`,
 `workflow-runs/`, and the unauthenticated receiver `github/{id}/webhook/` (signature-checked).
 Under /api/v1/ (views/github_stories.py): `user-stories/{id}/create-github-issue/` and
 `user-stories/{id}/github/`.
@@ -30,7 +30,15 @@ from apps.integrations_external.models.github import (
     GitHubIssueLink,
     GitHubPullRequest,
 )
-from apps.integrations_external.selectors import github_integration_acts_for_project
+from apps.integrations_external.permissions import (
+    IntegrationPermission,
+    acting_owner_q,
+    check_manage_project,
+)
+from apps.integrations_external.selectors import (
+    github_integration_acts_for_project,
+    github_integrations_of,
+)
 from apps.integrations_external.serializers.github import (
     CreateIssueRequestSerializer,
     GitHubIntegrationSerializer,
@@ -40,6 +48,7 @@ from apps.integrations_external.serializers.github import (
     SyncStatusSerializer,
     VerifyResultSerializer,
 )
+from apps.integrations_external.services.access import activation_fields
 from apps.integrations_external.services.github_service import (
     WEBHOOK_EVENTS,
     Busy,
@@ -70,7 +79,7 @@ def _error_response(exc: IntegrationError) -> Response:
 
 class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     serializer_class = GitHubIntegrationSerializer
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [IntegrationPermission]
     filterset_fields = ["project", "is_active"]
     ordering_fields = ["created_at", "updated_at"]
     throttle_scopes = {"verify": "outbound", "sync_prs": "outbound", "create_webhook": "outbound"}
@@ -78,10 +87,13 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return GitHubIntegration.objects.none()
-        return GitHubIntegration.objects.filter(owner=self.request.user).select_related("project")
+        return github_integrations_of(self.request.user)
 
     def perform_create(self, serializer: GitHubIntegrationSerializer) -> None:
         serializer.save(owner=self.request.user)
+
+    def perform_update(self, serializer: GitHubIntegrationSerializer) -> None:
+        serializer.save(**activation_fields(serializer.instance, serializer.validated_data))
 
     def create(self, request, *args, **kwargs) -> Response:
         response = super().create(request, *args, **kwargs)
@@ -184,9 +196,12 @@ class StoryCreateGitHubIssueView(APIView):
     @extend_schema(request=CreateIssueRequestSerializer, responses=GitHubIssueLinkSerializer)
     def post(self, request, pk: int) -> Response:
         story = _visible_story(request, pk)
+        check_manage_project(request.user, story.project)
         params = CreateIssueRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        candidates = GitHubIntegration.objects.filter(project_id=story.project_id, is_active=True)
+        candidates = GitHubIntegration.objects.filter(
+            acting_owner_q(story.project), project_id=story.project_id, is_active=True
+        )
         wanted = params.validated_data.get("integration")
         if wanted is not None:
             candidates = candidates.filter(pk=wanted)
@@ -219,8 +234,15 @@ class StoryGitHubView(APIView):
     @extend_schema(responses={200: OpenApiResponse(description="story, issues, pull_requests")})
     def get(self, request, pk: int) -> Response:
         story = _visible_story(request, pk)
-        links = GitHubIssueLink.objects.filter(story=story).select_related("integration")
-        pulls = GitHubPullRequest.objects.filter(stories=story).prefetch_related("stories")
+        # Only what integrations still acting on the project brought in: a removed member's
+        # repository does not speak for the project any more.
+        acting = acting_owner_q(story.project, "integration__")
+        links = GitHubIssueLink.objects.filter(acting, story=story).select_related("integration")
+        pulls = (
+            GitHubPullRequest.objects.filter(acting, stories=story)
+            .distinct()
+            .prefetch_related("stories")
+        )
         return Response(
             {
                 "story": {"id": story.pk, "key": story.key},

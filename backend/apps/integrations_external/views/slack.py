@@ -1,6 +1,6 @@
 """API of the Slack integration: `/api/v1/integrations-external/slack/…`.
 
-Owners only: someone else's integration is a 404. Logic lives in SlackService.
+Who sees and does what: permissions.py (docs/permissions.md). Logic lives in SlackService.
 """
 
 from __future__ import annotations
@@ -13,16 +13,20 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from apps.integrations_external.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.permissions import IntegrationPermission
+from apps.integrations_external.selectors import slack_integrations_of
 from apps.integrations_external.serializers.slack import (
     SlackDeliverySerializer,
     SlackIntegrationSerializer,
     SlackVerificationSerializer,
 )
+from apps.integrations_external.services.access import activation_fields
 from apps.integrations_external.services.slack_service import SlackService
 
 
 class SlackIntegrationViewSet(viewsets.ModelViewSet):
     serializer_class = SlackIntegrationSerializer
+    permission_classes = [IntegrationPermission]
     filterset_fields = ["project", "is_active", "is_healthy"]
     ordering_fields = ["created_at", "channel_name"]
     throttle_scopes = {"verify": "outbound", "test_message": "outbound"}
@@ -30,14 +34,16 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return SlackIntegration.objects.none()
-        return SlackIntegration.objects.filter(owner=self.request.user).select_related("project")
+        return slack_integrations_of(self.request.user)
 
     def perform_create(self, serializer: SlackIntegrationSerializer) -> None:
         serializer.save(owner=self.request.user)
 
     def perform_update(self, serializer: SlackIntegrationSerializer) -> None:
         token_before, channel_before = serializer.instance.bot_token, serializer.instance.channel_id
-        integration = serializer.save()
+        integration = serializer.save(
+            **activation_fields(serializer.instance, serializer.validated_data)
+        )
         SlackService.settings_changed(integration, token_before, channel_before)
 
     @extend_schema(request=None, responses=SlackVerificationSerializer)

@@ -1,7 +1,8 @@
 """API views of the webhooks part of the integrations.
 
-Endpoints and deliveries are their owner's alone: anyone else (staff included; staff use the
-admin) gets 404 for them and for every action on them.
+Who sees and does what is decided in permissions.py (docs/permissions.md): an endpoint without a
+project is its creator's alone (404 for anyone else, staff included: staff use the admin); one
+with a project is read by the project's people and managed by its owner or staff.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from apps.integrations_external.models import DeliveryStatus, WebhookDelivery
+from apps.integrations_external.permissions import IntegrationPermission
 from apps.integrations_external.selectors import webhook_deliveries_of, webhook_endpoints_of
 from apps.integrations_external.serializers.webhooks import (
     RecoverSerializer,
@@ -41,6 +43,7 @@ class WebhookDeliveryFilter(FilterSet):
 
 class WebhookEndpointViewSet(viewsets.ModelViewSet):
     serializer_class = WebhookEndpointSerializer
+    permission_classes = [IntegrationPermission]
     filterset_fields = ["is_active", "project"]
     ordering_fields = ["created_at", "name", "last_triggered_at"]
     throttle_scopes = {"test": "outbound", "recover": "resend"}
@@ -78,7 +81,9 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
             raise ValidationError(filterset.errors)
         queryset = filterset.qs
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+        return self.get_paginated_response(
+            WebhookDeliverySerializer(page, many=True, context=self.get_serializer_context()).data
+        )
 
     @action(
         detail=True,
@@ -112,6 +117,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
 
 class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = WebhookDeliveryFilter
+    permission_classes = [IntegrationPermission]
     ordering_fields = ["created_at", "completed_at"]
     throttle_scopes = {"redeliver": "resend"}
 

@@ -66,12 +66,14 @@ def test_given_project_user_cannot_see_when_created_then_400(user, other_user, c
     assert not SlackIntegration.objects.exists()
 
 
-def test_given_member_project_when_created_then_allowed(user, other_user, client_for):
+def test_given_member_project_when_created_then_403(user, other_user, client_for):
+    # Issue 11: only the project's owner (or staff) adds integrations to it.
     shared = ProjectFactory(owner=other_user, members=[user])
 
     resp = client_for(user).post(URL, payload(project=shared.pk))
 
-    assert resp.status_code == 201
+    assert resp.status_code == 403
+    assert not SlackIntegration.objects.exists()
 
 
 def test_given_someone_elses_integration_when_accessed_then_404_everywhere(
