@@ -1,7 +1,10 @@
 """Receivers of the platform's domain signals: record the event, schedule its fan-out.
 
-They run after the platform's transaction committed (core apps send on commit) and never do
-network I/O; any failure is logged by the sender and never reaches the platform action.
+The transactional outbox: they are connected `in_transaction`, so the Event row is written in
+the platform action's own transaction and commits or rolls back with the change; only the
+fan-out task is queued, after commit (the sweeper re-enqueues it if that message is lost, or if
+the process dies between the commit and its after-commit hooks). They never do network I/O.
+The payload is built here, from the state the action is about to commit.
 """
 
 from __future__ import annotations
@@ -75,8 +78,11 @@ def connect() -> None:
     from apps.workflows.signals import workflow_execution_finished
 
     uid = "integrations_external"
-    workflow_execution_finished.connect(on_workflow_execution_completed, dispatch_uid=f"{uid}.wf")
-    command_execution_finished.connect(on_command_execution_completed, dispatch_uid=f"{uid}.cmd")
-    project_updated.connect(on_project_updated, dispatch_uid=f"{uid}.project")
-    user_story_created.connect(on_user_story_created, dispatch_uid=f"{uid}.story")
-    system_alert_raised.connect(on_system_alert_raised, dispatch_uid=f"{uid}.alert")
+    for signal, receiver, name in [
+        (workflow_execution_finished, on_workflow_execution_completed, "wf"),
+        (command_execution_finished, on_command_execution_completed, "cmd"),
+        (project_updated, on_project_updated, "project"),
+        (user_story_created, on_user_story_created, "story"),
+        (system_alert_raised, on_system_alert_raised, "alert"),
+    ]:
+        signal.in_transaction.connect(receiver, dispatch_uid=f"{uid}.{name}")
