@@ -1,4 +1,10 @@
-"""Sending domain signals once, after the transaction that made the change commits."""
+"""Domain signals: an in-transaction part for the outbox, then a send after commit.
+
+A platform action sends its signal from inside its transaction. Receivers connected to
+`signal.in_transaction` run there and then: what they write commits or rolls back with the
+change (the integrations record the event, their outbox, this way). Receivers connected to the
+signal itself run once the transaction has committed, and never on rollback.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,27 @@ from django.dispatch import Signal
 logger = logging.getLogger(__name__)
 
 
-def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
-    """Send `signal` after commit; a failing receiver is logged, never raised to the caller.
+class DomainSignal(Signal):
+    """A signal with a second set of receivers, `in_transaction`, run at the send.
 
-    Receivers (the integrations) must never break or roll back the platform action.
+    In-transaction receivers must only write rows in the action's database (no network I/O,
+    no tasks except through `transaction.on_commit`). Their errors are not caught: an action
+    that cannot record its event fails and rolls back rather than commit without it.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_transaction = Signal()
+
+
+def send_on_commit(signal: DomainSignal, sender: type, **kwargs: Any) -> None:
+    """Run `signal`'s in-transaction receivers now, then send `signal` after commit; a failing
+    after-commit receiver is logged, never raised to the caller.
+
+    After-commit receivers (the integrations' other work) must never break or roll back the
+    platform action.
+    """
+    signal.in_transaction.send(sender=sender, **kwargs)
 
     def _send() -> None:
         for receiver, result in signal.send_robust(sender=sender, **kwargs):

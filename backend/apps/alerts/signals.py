@@ -1,8 +1,10 @@
-"""Domain signals of alerts, sent once and only after the change commits.
+"""Domain signals of alerts, sent once per transition: to
+`<signal>.in_transaction` receivers inside the change's transaction, to the others after it
+commits (never on rollback).
 
 system_alert_raised(sender=SystemAlert, alert, actor)
 """
 
-from django.dispatch import Signal
+from core.signals import DomainSignal
 
-system_alert_raised = Signal()
+system_alert_raised = DomainSignal()

@@ -1,8 +1,11 @@
 """Receivers of the platform's domain signals: record the event, schedule its fan-out.
 
-They run after the platform's transaction committed (core apps send on commit) and never do
-network I/O; any failure is logged by the sender and never reaches the platform action. The one
-exception is project_access_lost, received inside the transaction that removed someone.
+The transactional outbox: they are connected `in_transaction`, so the Event row is written in
+the platform action's own transaction and commits or rolls back with the change; only the
+fan-out task is queued, after commit (the sweeper re-enqueues it if that message is lost, or if
+the process dies between the commit and its after-commit hooks). They never do network I/O.
+The payload is built here, from the state the action is about to commit. project_access_lost
+is a plain signal, also received inside the transaction that removed someone.
 """
 
 from __future__ import annotations
@@ -83,9 +86,12 @@ def connect() -> None:
     from apps.workflows.signals import workflow_execution_finished
 
     uid = "integrations_external"
-    workflow_execution_finished.connect(on_workflow_execution_completed, dispatch_uid=f"{uid}.wf")
-    command_execution_finished.connect(on_command_execution_completed, dispatch_uid=f"{uid}.cmd")
-    project_updated.connect(on_project_updated, dispatch_uid=f"{uid}.project")
-    user_story_created.connect(on_user_story_created, dispatch_uid=f"{uid}.story")
+    for signal, receiver, name in [
+        (workflow_execution_finished, on_workflow_execution_completed, "wf"),
+        (command_execution_finished, on_command_execution_completed, "cmd"),
+        (project_updated, on_project_updated, "project"),
+        (user_story_created, on_user_story_created, "story"),
+        (system_alert_raised, on_system_alert_raised, "alert"),
+    ]:
+        signal.in_transaction.connect(receiver, dispatch_uid=f"{uid}.{name}")
     project_access_lost.connect(on_project_access_lost, dispatch_uid=f"{uid}.access_lost")
-    system_alert_raised.connect(on_system_alert_raised, dispatch_uid=f"{uid}.alert")

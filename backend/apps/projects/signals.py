@@ -1,4 +1,6 @@
-"""Domain signals of projects, sent once and only after the change commits.
+"""Domain signals of projects, sent once per transition: to
+`<signal>.in_transaction` receivers inside the change's transaction, to the others after it
+commits (never on rollback).
 
 project_updated(sender=Project, project, changed_fields: list[str], actor)
 user_story_created(sender=UserStory, story, actor)
@@ -11,6 +13,8 @@ transaction; a failing receiver rolls the removal back rather than leave them ac
 
 from django.dispatch import Signal
 
-project_updated = Signal()
-user_story_created = Signal()
+from core.signals import DomainSignal
+
+project_updated = DomainSignal()
+user_story_created = DomainSignal()
 project_access_lost = Signal()

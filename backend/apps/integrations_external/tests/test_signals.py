@@ -1,16 +1,26 @@
 """Domain signals → events: one event per transition, the catalog's data, never on rollback,
-and a failing integration never breaks the platform action."""
+written in the action's transaction (the outbox), and a failing integration never breaks the
+platform action."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 from django.db import transaction
+from standardwebhooks import Webhook
 
 from apps.alerts.services import system_alert_raise
 from apps.commands.models import Command, CommandExecution
 from apps.commands.services import command_execution_complete
-from apps.integrations_external.models import Event
+from apps.integrations_external.models import Event, WebhookDelivery
+from apps.integrations_external.tasks.delivery import sweep_deliveries
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.projects.services import project_update, user_story_create
 from apps.workflows.services import workflow_execution_complete, workflow_execution_fail
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+from tests_support import services as test_services
+from tests_support.crash_after_commit import CRASHED
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +99,24 @@ def test_given_a_rolled_back_transaction_when_the_workflow_completed_inside_then
     assert not Event.objects.exists()
 
 
+def test_given_a_workflow_completed_when_not_yet_committed_then_its_event_is_written_and_waits(
+    user, project, receiver, django_capture_on_commit_callbacks
+):
+    WebhookEndpointFactory(owner=user, url=receiver.url)
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    with django_capture_on_commit_callbacks(execute=False):
+        workflow_execution_complete(execution=execution, actor=user)
+        # In the action's own transaction, before its commit: the outbox row is there...
+        [event] = Event.objects.all()
+
+    assert event.type == "workflow.completed"
+    assert event.data["execution"]["status"] == "completed"
+    # ...and only the fan-out waits for the commit.
+    assert event.fanned_out_at is None
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_given_a_receiver_that_raises_when_the_api_completes_a_workflow_then_it_still_answers_200(
     user, project, client_for, run_on_commit, caplog
 ):
@@ -110,3 +138,39 @@ def test_given_a_receiver_that_raises_when_the_api_completes_a_workflow_then_it_
     assert response.status_code == 200
     assert "integration down" in caplog.text
     assert Event.objects.filter(type="workflow.completed").count() == 1  # ours still ran
+
+
+def test_given_the_process_dies_between_commit_and_its_hooks_then_the_sweeper_delivers_the_event(
+    transactional_db, user, project, receiver, settings
+):
+    settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0  # the test plays beat: it calls the sweeper
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    crashed = subprocess.run(
+        [sys.executable, "-m", "tests_support.crash_after_commit", str(execution.pk), str(user.pk)],
+        cwd=test_services.BACKEND_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "core.settings.test",
+            "DATABASE_URL": test_services.test_database_url(),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert crashed.returncode == CRASHED, crashed.stderr[-3000:]
+    execution.refresh_from_db()
+    assert execution.status == "completed"  # the action committed, its hooks never ran
+    [event] = Event.objects.all()  # ...and its event committed with it
+    assert (event.type, event.fanned_out_at) == ("workflow.completed", None)
+
+    sweep_deliveries()
+
+    [request] = receiver.wait_for(1)
+    payload = Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert payload["id"] == event.id
+    assert payload["data"]["execution"]["status"] == "completed"
+    assert payload["data"]["execution"]["result"] == {"crash": True}
+    assert WebhookDelivery.objects.get(endpoint=endpoint).status == "success"
