@@ -8,6 +8,13 @@ import os
 os.environ.setdefault("TESTING", "1")
 os.environ.setdefault("INTEGRATIONS_ALLOW_PRIVATE_TARGETS", "true")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# Metrics files of this test process (and the real workers it starts, which inherit the
+# variable) only: test runs side by side never add up each other's counters.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from core import env as _env
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_env.VAR_DIR / "prometheus-test" / str(os.getpid()))
+    _env.reset_metrics_dir()
 
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS
