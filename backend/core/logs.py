@@ -9,6 +9,7 @@ event and deliveries it was about.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import inspect
 import json
@@ -16,10 +17,12 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 _CONTEXT: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
-    "log_context", default={}
+    "log_context", default=_EMPTY
 )
 
 # Attributes every LogRecord has: anything else on a record came from `extra=`.
@@ -90,16 +93,16 @@ def task_fields(task: Any, task_id: str, args: tuple, kwargs: dict) -> dict[str,
 
 
 def _on_task_prerun(task_id: str, task: Any, args: tuple = (), kwargs: dict | None = None, **_):
-    _TOKENS[task_id] = _CONTEXT.set({**_CONTEXT.get(), **task_fields(task, task_id, args, kwargs or {})})
+    fields = task_fields(task, task_id, args, kwargs or {})
+    _TOKENS[task_id] = _CONTEXT.set({**_CONTEXT.get(), **fields})
 
 
 def _on_task_postrun(task_id: str, **_: Any) -> None:
     token = _TOKENS.pop(task_id, None)
     if token is not None:
-        try:
+        # Set in another context (thread): nothing of ours to undo here.
+        with contextlib.suppress(ValueError):
             _CONTEXT.reset(token)
-        except ValueError:  # set in another context (thread): nothing of ours to undo here
-            pass
 
 
 def connect_celery() -> None:

@@ -13,7 +13,8 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     from core import env as _env
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_env.VAR_DIR / "prometheus-test" / str(os.getpid()))
+    _metrics_dir = _env.VAR_DIR / "prometheus-test" / str(os.getpid())
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
     _env.reset_metrics_dir()
 
 from .base import *  # noqa: F403

@@ -112,7 +112,8 @@ def problems(limit: int = 50) -> list[Problem]:
             reason = f"disabled: {e.disabled_reason or 'switched off'}"
         since = e.failing_since if e.is_active else e.disabled_at
         # The host only: a URL's path or query may carry a receiver's token.
-        found.append(Problem("webhook", e.pk, e.name or urlsplit(e.url).hostname or "", reason, since))
+        name = e.name or urlsplit(e.url).hostname or ""
+        found.append(Problem("webhook", e.pk, name, reason, since))
     for s in SlackIntegration.objects.filter(is_active=True, is_healthy=False).order_by("pk")[
         :limit
     ]:

@@ -24,8 +24,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         out = self.stdout
-        header = f"{'channel':<10} {'due':>8} {'in flight':>10} {'failed 1h':>10} {'oldest due':>11}"
-        out.write(header)
+        out.write(
+            f"{'channel':<10} {'due':>8} {'in flight':>10} {'failed 1h':>10} {'oldest due':>11}"
+        )
         for b in selectors.backlogs():
             out.write(
                 f"{b.channel:<10} {b.due:>8} {b.in_flight:>10} {b.failed_last_hour:>10} "
