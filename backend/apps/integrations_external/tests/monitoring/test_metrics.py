@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.integrations_external.events import fan_out
 from apps.integrations_external.models import Event, WebhookDelivery
+from apps.integrations_external.monitoring.metrics import ATTEMPT_SECONDS, observe_many
 from apps.integrations_external.tasks.delivery import deliver
 from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.monitoring.scrape import scrape, value
@@ -96,3 +97,16 @@ def test_given_failing_disabled_endpoints_and_unhealthy_slack_when_scraped_then_
     assert value(samples, "hub_webhook_endpoints_disabled") == 1
     assert value(samples, "hub_integrations_unhealthy", kind="slack") == 1
     assert value(samples, "hub_integrations_unhealthy", kind="github") == 0
+
+
+def test_observe_many_counts_as_observing_one_by_one():
+    one_by_one = ATTEMPT_SECONDS.labels("test-one-by-one")
+    batched = ATTEMPT_SECONDS.labels("test-batched")
+    amounts = [0.0, 1e-9, 0.005, 0.0051, 0.01, 0.2, 0.2, 30, 31, 1000]
+
+    for amount in amounts:
+        one_by_one.observe(amount)
+    observe_many(batched, amounts)
+
+    assert [b.get() for b in batched._buckets] == [b.get() for b in one_by_one._buckets]
+    assert batched._sum.get() == pytest.approx(one_by_one._sum.get())
