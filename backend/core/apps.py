@@ -9,7 +9,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Platform core"
 
     def ready(self) -> None:
+        import logging
+
+        from django.conf import settings
+
         from core import logs, metrics
 
+        if settings.LOG_FORMAT == "json":
+            # Python's warnings go to stderr as bare text otherwise, breaking one-object lines.
+            logging.captureWarnings(True)
         logs.connect_celery()
         metrics.connect_celery()
