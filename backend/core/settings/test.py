@@ -16,6 +16,12 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _metrics_dir = _env.VAR_DIR / "prometheus-test" / str(os.getpid())
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
     _env.reset_metrics_dir()
+    # Only the process that made it removes it (the workers it starts inherit the variable and
+    # skip this branch).
+    import atexit
+    import shutil
+
+    atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
 
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS
