@@ -12,19 +12,24 @@ Read from the database at scrape time (DeliveryStateCollector):
 - `hub_delivery_due{channel}`: deliveries due and not held by a worker.
 - `hub_webhook_endpoints_failing`, `hub_webhook_endpoints_disabled`.
 - `hub_integrations_unhealthy{kind}`.
+- `hub_state_query_ok`: 0 when the database could not answer (the gauges above are missing).
 """
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 
+from django.db import DatabaseError, transaction
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from apps.integrations_external.models.deliveries import DeliveryStatus
+
+logger = logging.getLogger(__name__)
 
 DELIVERIES = Counter(
     "hub_deliveries", "Delivery attempts recorded, by channel and outcome.", ["channel", "outcome"]
@@ -81,12 +86,30 @@ def record_results(channel_name: str, results: Iterable[tuple]) -> None:
 
 
 class DeliveryStateCollector(Collector):
-    """Gauges of the pipeline's state, computed from the database at each scrape."""
+    """Gauges of the pipeline's state, computed from the database at each scrape.
+
+    When the database cannot answer, the scrape still serves the processes' counters, with
+    `hub_state_query_ok` 0 instead of the gauges: an outage must not hide what was counted.
+    """
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from apps.integrations_external.monitoring import selectors
 
-        backlogs = selectors.backlogs()
+        try:
+            # A savepoint: a failed query must not leave the request's transaction aborted.
+            with transaction.atomic():
+                backlogs = selectors.backlogs()
+                health = selectors.webhook_endpoint_health()
+                unhealthy_counts = selectors.unhealthy_integration_counts()
+        except DatabaseError as exc:
+            logger.warning("metrics: the state gauges could not be read: %s", exc)
+            yield GaugeMetricFamily(
+                "hub_state_query_ok", "Whether the state gauges could be read (1) or not (0).", 0
+            )
+            return
+        yield GaugeMetricFamily(
+            "hub_state_query_ok", "Whether the state gauges could be read (1) or not (0).", 1
+        )
         age = GaugeMetricFamily(
             "hub_delivery_oldest_due_age_seconds",
             "Seconds the oldest due delivery no worker holds has been waiting (0: none).",
@@ -100,7 +123,6 @@ class DeliveryStateCollector(Collector):
             due.add_metric([b.channel], b.due)
         yield age
         yield due
-        health = selectors.webhook_endpoint_health()
         yield GaugeMetricFamily(
             "hub_webhook_endpoints_failing",
             "Active webhook endpoints whose deliveries are failing.",
@@ -116,6 +138,6 @@ class DeliveryStateCollector(Collector):
             "Active integrations that cannot work now (bad token, failed sync…).",
             labels=["kind"],
         )
-        for kind, count in sorted(selectors.unhealthy_integration_counts().items()):
+        for kind, count in sorted(unhealthy_counts.items()):
             unhealthy.add_metric([kind], count)
         yield unhealthy

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.integrations_external.events import fan_out
@@ -110,3 +111,22 @@ def test_observe_many_counts_as_observing_one_by_one():
 
     assert [b.get() for b in batched._buckets] == [b.get() for b in one_by_one._buckets]
     assert batched._sum.get() == pytest.approx(one_by_one._sum.get())
+
+
+def test_given_the_database_cannot_answer_when_scraped_then_counters_are_still_served(
+    client, user, project, receiver
+):
+    deliver("webhook", _record_event(project, user, [WebhookEndpointFactory(url=receiver.url)]))
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')
+
+    samples = scrape(client)
+
+    assert value(samples, "hub_state_query_ok") == 0
+    assert value(samples, "hub_deliveries_total", channel="webhook", outcome="success") >= 1
+    assert ("hub_delivery_due", frozenset({("channel", "webhook")})) not in samples
+
+
+def test_given_the_database_answers_when_scraped_then_state_query_ok(client):
+    assert value(scrape(client), "hub_state_query_ok") == 1
