@@ -21,7 +21,9 @@ install: $(STAMP)
 ## run: web (gunicorn), worker and beat (Celery) together; Ctrl-C stops all three
 # honcho gives each process its own PORT (web: $PORT, worker: +100, beat: +200), so the links
 # that workers put in messages need PUBLIC_BASE_URL fixed here, from the web port.
+# The metrics folder is emptied once, before any of the three starts (see docs/operations.md).
 run: install
+	cd backend && $(PY) -c "from core import env; env.reset_metrics_dir()"
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://127.0.0.1:$${PORT:-8000}} \
 	  $(VENV)/bin/honcho -f Procfile -d . start --port $${PORT:-8000}
 

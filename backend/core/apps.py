@@ -2,8 +2,21 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """The platform's shared plumbing: worker heartbeats, health, management commands."""
+    """The platform's shared plumbing: worker heartbeats, health, metrics, management commands."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "core"
     verbose_name = "Platform core"
+
+    def ready(self) -> None:
+        import logging
+
+        from django.conf import settings
+
+        from core import logs, metrics
+
+        if settings.LOG_FORMAT == "json":
+            # Python's warnings go to stderr as bare text otherwise, breaking one-object lines.
+            logging.captureWarnings(True)
+        logs.connect_celery()
+        metrics.connect_celery()

@@ -88,6 +88,23 @@ def var_path(*parts: str) -> Path:
     return path
 
 
+def metrics_dir() -> Path:
+    """Where prometheus-client's processes (gunicorn and Celery workers) keep their counters,
+    one file per process, summed at scrape time. Default: var/prometheus."""
+    return Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))).resolve()
+
+
+def reset_metrics_dir() -> Path:
+    """Empty the metrics folder: run once before any process of a deployment starts (`make run`
+    does), never while processes write into it; dead processes' files would add up forever."""
+    import shutil
+
+    path = metrics_dir()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def generated_secret(name: str, filename: str, factory, *, allowed: bool) -> str:
     """Return env var `name`, else a value generated once into var/`filename`.
 

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from core.api.throttling import throttle_login
 from core.health import healthz
+from core.metrics import metrics_view
 
 api_v1 = [
     path("", include("apps.projects.urls")),
@@ -16,6 +17,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/login/", throttle_login(admin.site.login)),  # before the admin's own route
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

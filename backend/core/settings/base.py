@@ -355,16 +355,49 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Metrics (GET /metrics, Prometheus) ------------------------------------------------------
+# prometheus-client's multiprocess mode: every process (gunicorn's workers, Celery's pool
+# children) writes its counters into this folder, and a scrape adds them up. The library picks
+# the mode when it is first imported, so the variable is exported here, before any import of
+# it, and inherited by every child process.
+PROMETHEUS_MULTIPROC_DIR = str(env.metrics_dir())
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+os.makedirs(PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
+# /metrics answers loopback clients (not ones forwarded by a proxy), and anyone presenting
+# `Authorization: Bearer <METRICS_TOKEN>` when it is set; others get 404 (or 401 with a token).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Collectors computed at scrape time (gauges read from the database), besides the counters.
+METRICS_COLLECTORS = ["apps.integrations_external.monitoring.metrics.DeliveryStateCollector"]
+
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "text" (default): one readable line per record. "json": one JSON object per line, with the
+# ids of the event and deliveries (and the Celery task) a record belongs to (core/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Celery's worker and beat replace the root logger's handlers with their own plain ones unless
+# told not to: JSON lines must come from every process.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

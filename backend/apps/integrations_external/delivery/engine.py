@@ -29,6 +29,7 @@ from apps.integrations_external.delivery import backoff, rows
 from apps.integrations_external.delivery.channels import Channel, SendResult
 from apps.integrations_external.delivery.scheduling import enqueue_on_commit
 from apps.integrations_external.models.deliveries import OPEN_STATUSES, DeliveryBase, DeliveryStatus
+from apps.integrations_external.monitoring import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> 
         channel.after_results(results)
         for delay, ids in retry_soon.items():
             enqueue_on_commit(channel.name, ids, countdown=delay)
+    metrics.record_results(channel.name, results)
 
 
 # No transport waits longer than this for one attempt (webhook timeouts are 1–30 s).

@@ -1,0 +1,1 @@
+"""What operators watch: the delivery backlog, failing targets, and the Prometheus metrics."""

@@ -1,0 +1,132 @@
+"""`/metrics` after real deliveries through the engine to a loopback receiver (eager Celery)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.integrations_external.events import fan_out
+from apps.integrations_external.models import Event, WebhookDelivery
+from apps.integrations_external.monitoring.metrics import ATTEMPT_SECONDS, observe_many
+from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.monitoring.scrape import scrape, value
+from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+def _record_event(project, user, endpoints) -> list[int]:
+    event = Event.objects.create(
+        type="workflow.completed",
+        occurred_at=timezone.now(),
+        fanned_out_at=timezone.now(),
+        project=project,
+        actor=user,
+    )
+    return fan_out(event, {"webhook": endpoints})["webhook"]
+
+
+def test_given_deliveries_sent_when_scraped_then_counted_by_outcome_with_their_durations(
+    client, user, project, receiver
+):
+    receiver.handler = lambda request: Reply(500) if "/bad" in request.path else Reply(200)
+    good = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(2)]
+    flaky = WebhookEndpointFactory(owner=user, url=receiver.url + "/bad", retry_count=1)
+    broken = WebhookEndpointFactory(owner=user, url=receiver.url + "/bad", retry_count=0)
+    ids = _record_event(project, user, [*good, flaky, broken])
+    before = scrape(client)
+
+    deliver("webhook", ids)
+
+    after = scrape(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("hub_deliveries_total", channel="webhook", outcome="success") == 2
+    assert delta("hub_deliveries_total", channel="webhook", outcome="retry") == 1
+    assert delta("hub_deliveries_total", channel="webhook", outcome="failed") == 1
+    assert delta("hub_delivery_attempt_duration_seconds_count", channel="webhook") == 4
+    assert delta("hub_delivery_attempt_duration_seconds_bucket", channel="webhook", le="+Inf") == 4
+
+
+def test_given_a_delivery_due_for_five_minutes_when_scraped_then_its_age_is_the_backlog_age(
+    client, user, project
+):
+    endpoint = WebhookEndpointFactory(owner=user)
+    [old, new] = _record_event(project, user, [endpoint, WebhookEndpointFactory(owner=user)])
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=old).update(next_attempt_at=now - timedelta(seconds=300))
+    # Leased by a worker (in flight), not waiting: it does not count.
+    WebhookDelivery.objects.filter(pk=new).update(
+        next_attempt_at=now - timedelta(seconds=900), locked_until=now + timedelta(seconds=60)
+    )
+
+    samples = scrape(client)
+
+    age = value(samples, "hub_delivery_oldest_due_age_seconds", channel="webhook")
+    assert 300 <= age < 360
+    assert value(samples, "hub_delivery_due", channel="webhook") == 1
+    assert value(samples, "hub_delivery_oldest_due_age_seconds", channel="email") == 0
+
+
+def test_given_nothing_due_when_scraped_then_backlog_age_is_zero(client, user, project, receiver):
+    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)])
+    deliver("webhook", ids)
+
+    samples = scrape(client)
+
+    assert value(samples, "hub_delivery_oldest_due_age_seconds", channel="webhook") == 0
+    assert value(samples, "hub_delivery_due", channel="webhook") == 0
+
+
+def test_given_failing_disabled_endpoints_and_unhealthy_slack_when_scraped_then_gauges_count_them(
+    client, user
+):
+    WebhookEndpointFactory(owner=user)  # healthy
+    WebhookEndpointFactory(owner=user, failing_since=timezone.now(), consecutive_failures=3)
+    WebhookEndpointFactory(owner=user, is_active=False, disabled_reason="410 Gone")
+    SlackIntegrationFactory(owner=user, is_healthy=False, health_reason="invalid_auth")
+    SlackIntegrationFactory(owner=user)
+
+    samples = scrape(client)
+
+    assert value(samples, "hub_webhook_endpoints_failing") == 1
+    assert value(samples, "hub_webhook_endpoints_disabled") == 1
+    assert value(samples, "hub_integrations_unhealthy", kind="slack") == 1
+    assert value(samples, "hub_integrations_unhealthy", kind="github") == 0
+
+
+def test_observe_many_counts_as_observing_one_by_one():
+    one_by_one = ATTEMPT_SECONDS.labels("test-one-by-one")
+    batched = ATTEMPT_SECONDS.labels("test-batched")
+    amounts = [0.0, 1e-9, 0.005, 0.0051, 0.01, 0.2, 0.2, 30, 31, 1000]
+
+    for amount in amounts:
+        one_by_one.observe(amount)
+    observe_many(batched, amounts)
+
+    assert [b.get() for b in batched._buckets] == [b.get() for b in one_by_one._buckets]
+    assert batched._sum.get() == pytest.approx(one_by_one._sum.get())
+
+
+def test_given_the_database_cannot_answer_when_scraped_then_counters_are_still_served(
+    client, user, project, receiver
+):
+    deliver("webhook", _record_event(project, user, [WebhookEndpointFactory(url=receiver.url)]))
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:  # undone with the test's transaction
+        cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')
+
+    samples = scrape(client)
+
+    assert value(samples, "hub_state_query_ok") == 0
+    assert value(samples, "hub_deliveries_total", channel="webhook", outcome="success") >= 1
+    assert ("hub_delivery_due", frozenset({("channel", "webhook")})) not in samples
+
+
+def test_given_the_database_answers_when_scraped_then_state_query_ok(client):
+    assert value(scrape(client), "hub_state_query_ok") == 1

@@ -1,0 +1,33 @@
+"""`/metrics` adds up what real Celery worker processes (prefork children) counted."""
+
+import pytest
+
+from apps.integrations_external.events import publish
+from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.tests.delivery.test_real_workers import _all_succeeded, _start
+from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.monitoring.scrape import scrape, value
+from apps.projects.tests.factories import ProjectFactory, UserFactory
+from tests_support.services import wait_until
+
+pytestmark = pytest.mark.services
+
+
+def test_given_deliveries_sent_by_a_worker_pool_when_scraped_from_the_web_then_all_are_counted(
+    tasks_through_redis, celery_worker_process, receiver, client
+):
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner)
+    endpoints = [WebhookEndpointFactory(owner=owner, url=receiver.url) for _ in range(4)]
+    ids = [e.pk for e in endpoints]
+    worker = _start(celery_worker_process, tasks_through_redis, concurrency=2)
+    before = scrape(client)
+
+    for _ in range(5):  # several messages, so both pool children take some
+        publish("workflow.completed", {}, project=project, actor=owner)
+    wait_until(lambda: _all_succeeded(ids, 20, worker), timeout=60, message="20 deliveries")
+
+    after = scrape(client)  # this test process sent nothing itself
+    success = ("hub_deliveries_total", {"channel": "webhook", "outcome": "success"})
+    assert value(after, success[0], **success[1]) - value(before, success[0], **success[1]) == 20
+    assert WebhookDelivery.objects.filter(endpoint_id__in=ids, status="success").count() == 20
