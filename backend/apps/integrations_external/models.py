@@ -1,17 +1,26 @@
-from apps.integrations_external.models.deliveries import DeliveryStatus
-from apps.integrations_external.models.email import (
+"""The app's models, defined in the pipeline and in each provider's package; imported here so
+Django registers them under the one app label (`integrations_external`)."""
+
+from apps.integrations_external.email.models import (
     EmailDelivery,
     EmailDeliveryAttempt,
     EmailNotificationSettings,
+    SentSummary,
 )
-from apps.integrations_external.models.events import Event
-from apps.integrations_external.models.github import GitHubIntegration
-from apps.integrations_external.models.slack import (
+from apps.integrations_external.github.models import (
+    GitHubIntegration,
+    GitHubIssueLink,
+    GitHubPullRequest,
+    GitHubWebhookDelivery,
+    GitHubWorkflowRun,
+)
+from apps.integrations_external.pipeline.models import DeliveryStatus, Event
+from apps.integrations_external.slack.models import (
     SlackDelivery,
     SlackDeliveryAttempt,
     SlackIntegration,
 )
-from apps.integrations_external.models.webhooks import (
+from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
@@ -24,6 +33,11 @@ __all__ = [
     "EmailNotificationSettings",
     "Event",
     "GitHubIntegration",
+    "GitHubIssueLink",
+    "GitHubPullRequest",
+    "GitHubWebhookDelivery",
+    "GitHubWorkflowRun",
+    "SentSummary",
     "SlackDelivery",
     "SlackDeliveryAttempt",
     "SlackIntegration",

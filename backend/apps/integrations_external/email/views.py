@@ -111,15 +111,3 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "confirm"})
     EmailService.unsubscribe(token)
     return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "done"})
-
-
-urlpatterns: list = [
-    path(
-        "email/",
-        EmailSettingsView.as_view(http_method_names=["get", "put", "patch", "options"]),
-        name="email-settings",
-    ),
-    path("email/test-email/", TestEmailView.as_view(), name="email-test"),
-    path("email/deliveries/", EmailDeliveryListView.as_view(), name="email-deliveries"),
-    path("email/unsubscribe/<str:token>/", unsubscribe, name="email-unsubscribe"),
-]

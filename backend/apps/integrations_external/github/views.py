@@ -3,7 +3,7 @@
 Under /api/v1/integrations-external/: `github/` and `github/{id}/` (who sees and does what:
 permissions.py, docs/permissions.md), `verify/`, `sync-prs/`, `pull-requests/`, `create-webhook/`,
 `workflow-runs/`, and the unauthenticated receiver `github/{id}/webhook/` (signature-checked).
-Under /api/v1/ (views/github_stories.py): `user-stories/{id}/create-github-issue/` and
+Under /api/v1/ (github/story_urls.py): `user-stories/{id}/create-github-issue/` and
 `user-stories/{id}/github/`.
 """
 
@@ -250,42 +250,3 @@ class StoryGitHubView(APIView):
                 "pull_requests": GitHubPullRequestSerializer(pulls, many=True).data,
             }
         )
-
-
-_list = GitHubIntegrationViewSet.as_view({"get": "list", "post": "create"})
-_detail = GitHubIntegrationViewSet.as_view(
-    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
-)
-
-
-def _act(name: str, method: str):
-    return GitHubIntegrationViewSet.as_view({method: name})
-
-
-urlpatterns: list = [
-    path("github/", _list, name="github-list"),
-    path("github/<int:pk>/", _detail, name="github-detail"),
-    path("github/<int:pk>/verify/", _act("verify", "post"), name="github-verify"),
-    path("github/<int:pk>/sync-prs/", _act("sync_prs", "post"), name="github-sync-prs"),
-    path(
-        "github/<int:pk>/create-webhook/",
-        _act("create_webhook", "post"),
-        name="github-create-webhook",
-    ),
-    path(
-        "github/<int:pk>/pull-requests/", _act("pull_requests", "get"), name="github-pull-requests"
-    ),
-    path(
-        "github/<int:pk>/workflow-runs/", _act("workflow_runs", "get"), name="github-workflow-runs"
-    ),
-    path("github/<int:pk>/webhook/", GitHubWebhookView.as_view(), name="github-webhook"),
-]
-
-story_urlpatterns: list = [
-    path(
-        "user-stories/<int:pk>/create-github-issue/",
-        StoryCreateGitHubIssueView.as_view(),
-        name="user-story-create-github-issue",
-    ),
-    path("user-stories/<int:pk>/github/", StoryGitHubView.as_view(), name="user-story-github"),
-]

@@ -1,13 +1,7 @@
-"""The shared base of every outgoing client: the product's User-Agent, a default timeout, and
-the few named exceptions every client turns its library's errors into, so the engine and the
-API treat Slack, GitHub, SMTP and webhook failures alike."""
+"""The few named exceptions every outgoing client turns its library's errors into, so the engine
+and the API treat Slack, GitHub, SMTP and webhook failures alike."""
 
 from __future__ import annotations
-
-import httpx
-
-USER_AGENT = "IntegrationsHub/1.0 (+workflow platform webhooks)"
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 class IntegrationError(Exception):
@@ -50,8 +44,6 @@ class TargetRefused(PermanentError):
 
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
-    "USER_AGENT",
     "AuthError",
     "IntegrationError",
     "NotFound",

@@ -26,23 +26,3 @@ def honour_retry_after(seconds: float | None, fallback: float) -> float:
     return min(float(seconds), settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    from django.utils import timezone
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, (when - timezone.now()).total_seconds())

@@ -1,8 +1,7 @@
-"""Who sees which webhooks, deliveries and events (read-side queries of the API).
+"""Who sees which events, and the summary of their deliveries (read side of the events API).
 
-Integrations follow permissions.py (docs/permissions.md): a project-scoped one is read by whoever
-can see its project, an unscoped one by its creator only. Events are visible to whoever can see
-their project; project-less events to their publisher; staff see every event.
+Events are visible to whoever can see their project; project-less events to their publisher;
+staff see every event. A delivery summary counts only deliveries to the caller's own targets.
 """
 
 from __future__ import annotations
@@ -13,34 +12,9 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q, QuerySet
 
-from apps.integrations_external.delivery import channels
-from apps.integrations_external.models import (
-    Event,
-    SlackIntegration,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from apps.integrations_external.models.github import GitHubIntegration
-from apps.integrations_external.permissions import readable_q
-from apps.projects.selectors import projects_visible_to, user_can_see_project
-
-
-def webhook_endpoints_of(user: AbstractBaseUser) -> QuerySet[WebhookEndpoint]:
-    return WebhookEndpoint.objects.filter(readable_q(user)).select_related("project")
-
-
-def webhook_deliveries_of(user: AbstractBaseUser) -> QuerySet[WebhookDelivery]:
-    return WebhookDelivery.objects.filter(readable_q(user, "endpoint__")).select_related(
-        "endpoint", "endpoint__project"
-    )
-
-
-def slack_integrations_of(user: AbstractBaseUser) -> QuerySet[SlackIntegration]:
-    return SlackIntegration.objects.filter(readable_q(user)).select_related("project")
-
-
-def github_integrations_of(user: AbstractBaseUser) -> QuerySet[GitHubIntegration]:
-    return GitHubIntegration.objects.filter(readable_q(user)).select_related("project")
+from apps.integrations_external.pipeline import channels
+from apps.integrations_external.pipeline.models import Event
+from apps.projects.selectors import projects_visible_to
 
 
 def events_visible_to(user: AbstractBaseUser) -> QuerySet[Event]:
@@ -81,9 +55,3 @@ def delivery_summaries(events: Iterable[Event], user: AbstractBaseUser) -> dict[
     return summary
 
 
-def github_integration_acts_for_project(integration: GitHubIntegration) -> bool:
-    """Whether the integration may still act on its project (create issues, link pull requests
-    to stories, publish into it, show story titles): only while its owner is an active user who
-    is staff, the project's owner or a member. Checked at each use, so leaving a project stops
-    everything of theirs at once."""
-    return user_can_see_project(integration.owner, integration.project)

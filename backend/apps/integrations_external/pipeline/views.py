@@ -63,9 +63,3 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             data["type"], data.get("data") or {}, project=data.get("project"), actor=request.user
         )
         return Response({"id": event.pk, "type": event.type}, status=status.HTTP_202_ACCEPTED)
-
-
-router = SimpleRouter()
-router.register("events", EventViewSet, basename="event")
-
-urlpatterns = router.urls

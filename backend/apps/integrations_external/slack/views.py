@@ -78,9 +78,3 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
         if page is not None:
             return self.get_paginated_response(serializer.data)
         return Response(serializer.data)
-
-
-router = SimpleRouter()
-router.register("slack", SlackIntegrationViewSet, basename="slack-integration")
-
-urlpatterns = router.urls

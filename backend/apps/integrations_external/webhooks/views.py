@@ -137,10 +137,3 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         """Send again as a new delivery with the same webhook-id (409 while still in progress)."""
         copy = WebhookService.redeliver(self.get_object())
         return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)
-
-
-router = SimpleRouter()
-router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
-router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
-
-urlpatterns = router.urls
