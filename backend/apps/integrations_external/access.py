@@ -10,15 +10,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations_external.models import (
-    DeliveryStatus,
-    SlackDelivery,
-    SlackIntegration,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from apps.integrations_external.models.deliveries import OPEN_STATUSES
-from apps.integrations_external.models.github import GitHubIntegration
+from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus
+from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.projects.models import Project
 from apps.projects.selectors import user_can_see_project
 

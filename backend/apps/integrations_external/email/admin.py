@@ -6,17 +6,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from apps.integrations_external.admin.common import AttemptInline
-from apps.integrations_external.delivery.engine import reopen
-from apps.integrations_external.delivery.scheduling import enqueue_on_commit
-from apps.integrations_external.models import (
-    DeliveryStatus,
+from apps.integrations_external.email.models import (
     EmailDelivery,
     EmailDeliveryAttempt,
     EmailNotificationSettings,
+    SentSummary,
 )
-from apps.integrations_external.models.email import SentSummary
-from apps.integrations_external.services.email_service import EmailService, NoEmailAddress
+from apps.integrations_external.email.services import EmailService, NoEmailAddress
+from apps.integrations_external.pipeline.admin import AttemptInline
+from apps.integrations_external.pipeline.engine import reopen
+from apps.integrations_external.pipeline.models import DeliveryStatus
+from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
 
 
 @admin.register(EmailNotificationSettings)

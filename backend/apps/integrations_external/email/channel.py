@@ -12,8 +12,9 @@ import smtplib
 
 from django.contrib.auth import get_user_model
 
-from apps.integrations_external.delivery.channels import Channel, SendResult, register
-from apps.integrations_external.models import EmailDelivery, EmailNotificationSettings, Event
+from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
+from apps.integrations_external.pipeline.channels import Channel, SendResult, register
+from apps.integrations_external.pipeline.models import Event
 
 
 def prepare(event: Event) -> None:
@@ -71,8 +72,8 @@ class EmailTransport:
     """
 
     def send(self, delivery: EmailDelivery) -> SendResult:
-        from apps.integrations_external.messages.email import outgoing_for
-        from apps.integrations_external.services.email_service import EmailService
+        from apps.integrations_external.email.messages import outgoing_for
+        from apps.integrations_external.email.services import EmailService
 
         outgoing, rendered = outgoing_for(delivery)
         fields = {"subject": outgoing.subject, "message_id": outgoing.headers["Message-ID"]}

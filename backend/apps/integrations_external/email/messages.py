@@ -17,13 +17,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 
 from apps.integrations_external import catalog
-from apps.integrations_external.services.email_service import (
-    ALL_SWITCHES,
-    OutgoingEmail,
-    public_url,
-    sender_domain,
-    unsubscribe_url,
-)
+from apps.integrations_external.email.services import OutgoingEmail, public_url, sender_domain
+from apps.integrations_external.email.unsubscribe import ALL_SWITCHES, unsubscribe_url
 
 TEMPLATE_DIR = "integrations_external/email"
 SUBJECT_LIMIT = 200
@@ -60,7 +55,7 @@ def switch_for(event_type: str) -> str:
     """The setting that governs an event type's email."""
     if event_type in SPECIAL_SWITCHES:
         return SPECIAL_SWITCHES[event_type]
-    from apps.integrations_external.models import EmailNotificationSettings
+    from apps.integrations_external.email.models import EmailNotificationSettings
 
     return EmailNotificationSettings.EVENT_SWITCHES.get(
         catalog.category_of(event_type), ALL_SWITCHES

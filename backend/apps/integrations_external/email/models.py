@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from apps.integrations_external.models.deliveries import DeliveryAttemptBase, DeliveryBase
+from apps.integrations_external.pipeline.models import DeliveryAttemptBase, DeliveryBase
 
 
 class EmailNotificationSettings(models.Model):

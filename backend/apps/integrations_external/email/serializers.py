@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.integrations_external.models import EmailDelivery, EmailNotificationSettings
+from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
 
 SWITCHES = list(EmailNotificationSettings.SWITCHES)
 

@@ -15,25 +15,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.models import EmailDelivery, EmailNotificationSettings, Event
-from apps.integrations_external.models.email import SentSummary
+from apps.integrations_external.email.models import (
+    EmailDelivery,
+    EmailNotificationSettings,
+    SentSummary,
+)
 from apps.integrations_external.email.selectors import summary_data, summary_window
 from apps.integrations_external.email.unsubscribe import ALL_SWITCHES, read_unsubscribe_token
+from apps.integrations_external.pipeline.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class EmailService:
         if not user.email:
             raise NoEmailAddress(f"{user.get_username()} has no email address.")
         row = settings_for(user)
-        from apps.integrations_external.events import publish
+        from apps.integrations_external.pipeline.events import publish
 
         event = publish(event_type, data, targets={"email": [row]})
         return EmailDelivery.objects.filter(event=event, recipient=user).first()
@@ -150,9 +151,8 @@ class EmailService:
     def _publish_email_only(
         event_type: str, data: dict[str, Any], *, project=None, actor=None
     ) -> Event:
-        from apps.integrations_external import routing
-        from apps.integrations_external.delivery import channels
-        from apps.integrations_external.events import publish
+        from apps.integrations_external.pipeline import channels, routing
+        from apps.integrations_external.pipeline.events import publish
 
         channel = channels.get("email")
         probe = Event(type=event_type, project=project, actor=actor, data=data)
@@ -205,7 +205,7 @@ class EmailService:
         start, end = summary_window(period, now)
         if SentSummary.objects.filter(user=user, period=period, period_start=start).exists():
             return None
-        from apps.integrations_external.events import publish
+        from apps.integrations_external.pipeline.events import publish
 
         try:
             with transaction.atomic():

@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
@@ -21,19 +20,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.integrations_external.messages.email import SWITCH_LABELS
-from apps.integrations_external.models import EmailDelivery
-from apps.integrations_external.serializers.email import (
+from apps.integrations_external.email.messages import SWITCH_LABELS
+from apps.integrations_external.email.models import EmailDelivery
+from apps.integrations_external.email.serializers import (
     EmailDeliverySerializer,
     EmailNotificationSettingsSerializer,
 )
-from apps.integrations_external.services.email_service import (
-    BadUnsubscribeToken,
-    EmailService,
-    NoEmailAddress,
-    read_unsubscribe_token,
-    settings_for,
-)
+from apps.integrations_external.email.services import EmailService, NoEmailAddress, settings_for
+from apps.integrations_external.email.unsubscribe import BadUnsubscribeToken, read_unsubscribe_token
 
 UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from apps.integrations_external.clients.base import IntegrationError, TargetRefused
-from apps.integrations_external.delivery import ssrf
-from apps.integrations_external.models.github import (
+from apps.integrations_external.github.models import (
     GitHubIntegration,
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
+from apps.integrations_external.http import ssrf
+from apps.integrations_external.http.errors import IntegrationError, TargetRefused
 
 
 def mask(value: str) -> str:
@@ -108,7 +108,7 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
         return mask(obj.access_token)
 
     def _each(self, request, queryset, label: str, call) -> None:
-        from apps.integrations_external.services.github_service import GitHubService
+        from apps.integrations_external.github.services import GitHubService
 
         for integration in queryset:
             try:
@@ -124,7 +124,7 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync pull requests now (queued for a worker)")
     def sync_now(self, request, queryset) -> None:
-        from apps.integrations_external.services.github_service import request_sync
+        from apps.integrations_external.github.services import request_sync
 
         def sync(service) -> str:
             if request_sync(service.integration):

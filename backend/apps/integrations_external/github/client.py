@@ -26,9 +26,8 @@ from django.conf import settings
 from githubkit import GitHub
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
-from apps.integrations_external.clients.base import (
-    DEFAULT_TIMEOUT,
-    USER_AGENT,
+from apps.integrations_external.http.defaults import DEFAULT_TIMEOUT, USER_AGENT
+from apps.integrations_external.http.errors import (
     AuthError,
     IntegrationError,
     NotFound,
@@ -37,8 +36,8 @@ from apps.integrations_external.clients.base import (
     TargetRefused,
     TemporaryError,
 )
-from apps.integrations_external.clients.guarded_http import DeadlineExceeded, GuardedTransport
-from apps.integrations_external.delivery.backoff import parse_retry_after
+from apps.integrations_external.http.guarded import DeadlineExceeded, GuardedTransport
+from apps.integrations_external.http.retry_after import parse_retry_after
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.integrations_external.catalog import project_data
-from apps.integrations_external.models.github import (
+from apps.integrations_external.github.models import (
     GitHubIntegration,
     GitHubPullRequest,
     GitHubWorkflowRun,
@@ -250,7 +250,7 @@ def publish_merged(integration: GitHubIntegration, row: GitHubPullRequest) -> No
     stories = list(row.stories.all())
     if not stories:
         return
-    from apps.integrations_external.events import publish
+    from apps.integrations_external.pipeline.events import publish
 
     publish(
         "github.pull_request.merged",

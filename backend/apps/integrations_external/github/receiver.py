@@ -11,14 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.integrations_external.models.github import (
-    GitHubIntegration,
-    GitHubIssueLink,
-    GitHubPullRequest,
-    GitHubWebhookDelivery,
-)
-from apps.integrations_external.selectors import github_integration_acts_for_project
-from apps.integrations_external.services.github_mirror import (
+from apps.integrations_external.github.mirror import (
     Unusable,
     issue_fields,
     pull_request_fields,
@@ -26,6 +19,13 @@ from apps.integrations_external.services.github_mirror import (
     upsert_workflow_runs,
     workflow_run_fields,
 )
+from apps.integrations_external.github.models import (
+    GitHubIntegration,
+    GitHubIssueLink,
+    GitHubPullRequest,
+    GitHubWebhookDelivery,
+)
+from apps.integrations_external.github.selectors import github_integration_acts_for_project
 
 logger = logging.getLogger(__name__)
 

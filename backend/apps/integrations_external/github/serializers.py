@@ -9,18 +9,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.integrations_external.clients.base import TargetRefused
-from apps.integrations_external.delivery import ssrf
-from apps.integrations_external.models.github import (
+from apps.integrations_external.fields import IntegrationProjectField, check_still_acting
+from apps.integrations_external.github.models import (
     GitHubIntegration,
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWorkflowRun,
 )
-from apps.integrations_external.serializers.fields import (
-    IntegrationProjectField,
-    check_still_acting,
-)
+from apps.integrations_external.http import ssrf
+from apps.integrations_external.http.errors import TargetRefused
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -84,7 +81,7 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
         return bool(obj.access_token)
 
     def get_webhook_url(self, obj: GitHubIntegration) -> str:
-        from apps.integrations_external.services.github_service import webhook_url
+        from apps.integrations_external.github.services import webhook_url
 
         return webhook_url(obj)
 

@@ -31,7 +31,12 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.integrations_external.clients.base import (
+from apps.integrations_external.github import mirror as github_mirror
+from apps.integrations_external.github.client import BadAnswer, Forbidden, GitHubClient
+from apps.integrations_external.github.mirror import BIGINT_MAX
+from apps.integrations_external.github.models import GitHubIntegration, GitHubIssueLink
+from apps.integrations_external.github.selectors import github_integration_acts_for_project
+from apps.integrations_external.http.errors import (
     AuthError,
     IntegrationError,
     NotFound,
@@ -39,14 +44,6 @@ from apps.integrations_external.clients.base import (
     RateLimited,
     TemporaryError,
 )
-from apps.integrations_external.clients.github import BadAnswer, Forbidden, GitHubClient
-from apps.integrations_external.models.github import (
-    GitHubIntegration,
-    GitHubIssueLink,
-)
-from apps.integrations_external.selectors import github_integration_acts_for_project
-from apps.integrations_external.services import github_mirror
-from apps.integrations_external.services.github_mirror import BIGINT_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +109,7 @@ def request_sync(integration: GitHubIntegration) -> bool:
     )
     if not queued:
         return False
-    from apps.integrations_external.tasks.github import sync_pull_requests
+    from apps.integrations_external.github.tasks import sync_pull_requests
 
     transaction.on_commit(
         partial(sync_pull_requests.delay, integration.pk, requested_at=now.isoformat()),

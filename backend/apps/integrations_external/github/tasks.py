@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations_external.clients.base import IntegrationError, RateLimited, TemporaryError
-from apps.integrations_external.models.github import GitHubIntegration
+from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.http.errors import IntegrationError, RateLimited, TemporaryError
 from apps.projects.signals import user_story_created
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def sync_pull_requests(
     or a run finished after `requested_at` (the work is done): safe to run twice."""
     if _early(not_before):
         return None
-    from apps.integrations_external.services.github_service import GitHubService, claim_sync
+    from apps.integrations_external.github.services import GitHubService, claim_sync
 
     integration = claim_sync(
         integration_id,
@@ -80,8 +80,8 @@ def create_issue_for_story(
     """The story's issue (idempotent: the service claims a unique link row first)."""
     if _early(not_before):
         return None
-    from apps.integrations_external.models.github import GitHubIssueLink
-    from apps.integrations_external.services.github_service import GitHubService
+    from apps.integrations_external.github.models import GitHubIssueLink
+    from apps.integrations_external.github.services import GitHubService
     from apps.projects.models import UserStory
 
     integration = GitHubIntegration.objects.filter(pk=integration_id, is_active=True).first()
@@ -134,7 +134,7 @@ def on_user_story_created(sender, story, actor=None, **kwargs) -> None:
     """With `auto_create_issues`, a new story in the integration's project gets its issue in the
     background (the task is enqueued after commit; no network I/O here). Integrations whose
     owner may no longer act on the project are skipped (the task checks again)."""
-    from apps.integrations_external.selectors import github_integration_acts_for_project
+    from apps.integrations_external.github.selectors import github_integration_acts_for_project
 
     integrations = GitHubIntegration.objects.filter(
         project_id=story.project_id, is_active=True, auto_create_issues=True

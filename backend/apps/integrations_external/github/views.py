@@ -13,33 +13,24 @@ import math
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.integrations_external.clients.base import (
-    IntegrationError,
-    RateLimited,
-    TemporaryError,
-)
-from apps.integrations_external.models.github import (
+from apps.integrations_external.access import activation_fields
+from apps.integrations_external.github.models import (
     GitHubIntegration,
     GitHubIssueLink,
     GitHubPullRequest,
 )
-from apps.integrations_external.permissions import (
-    IntegrationPermission,
-    acting_owner_q,
-    check_manage_project,
-)
-from apps.integrations_external.selectors import (
+from apps.integrations_external.github.receiver import verify_and_handle_webhook
+from apps.integrations_external.github.selectors import (
     github_integration_acts_for_project,
     github_integrations_of,
 )
-from apps.integrations_external.serializers.github import (
+from apps.integrations_external.github.serializers import (
     CreateIssueRequestSerializer,
     GitHubIntegrationSerializer,
     GitHubIssueLinkSerializer,
@@ -48,15 +39,19 @@ from apps.integrations_external.serializers.github import (
     SyncStatusSerializer,
     VerifyResultSerializer,
 )
-from apps.integrations_external.services.access import activation_fields
-from apps.integrations_external.services.github_service import (
+from apps.integrations_external.github.services import (
     WEBHOOK_EVENTS,
     Busy,
     GitHubService,
     request_sync,
     webhook_url,
 )
-from apps.integrations_external.services.github_webhooks import verify_and_handle_webhook
+from apps.integrations_external.http.errors import IntegrationError, RateLimited, TemporaryError
+from apps.integrations_external.permissions import (
+    IntegrationPermission,
+    acting_owner_q,
+    check_manage_project,
+)
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
 

@@ -26,8 +26,8 @@ import certifi
 import httpcore
 import httpx
 
-from apps.integrations_external.clients.base import TargetRefused, TemporaryError
-from apps.integrations_external.delivery import ssrf
+from apps.integrations_external.http import ssrf
+from apps.integrations_external.http.errors import TargetRefused, TemporaryError
 
 _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="guarded-dns")
 

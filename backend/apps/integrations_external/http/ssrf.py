@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from apps.integrations_external.clients.base import TargetRefused, TemporaryError
+from apps.integrations_external.http.errors import TargetRefused, TemporaryError
 
 ALLOWED_SCHEMES = ("http", "https")
 # Resolutions are cached briefly: the transport stays fast under load, and a cached answer is

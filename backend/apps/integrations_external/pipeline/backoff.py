@@ -24,5 +24,3 @@ def honour_retry_after(seconds: float | None, fallback: float) -> float:
     if seconds is None or seconds < 0:
         return fallback
     return min(float(seconds), settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS)
-
-

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from django.db import models
 
-from apps.integrations_external.models.deliveries import DeliveryBase
+from apps.integrations_external.pipeline.models import DeliveryBase
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,10 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.integrations_external.delivery import backoff, rows
-from apps.integrations_external.delivery.channels import Channel, SendResult
-from apps.integrations_external.delivery.scheduling import enqueue_on_commit
-from apps.integrations_external.models.deliveries import OPEN_STATUSES, DeliveryBase, DeliveryStatus
-from apps.integrations_external.monitoring import metrics
+from apps.integrations_external.pipeline import backoff, metrics, rows
+from apps.integrations_external.pipeline.channels import Channel, SendResult
+from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryBase, DeliveryStatus
+from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations_external import routing
-from apps.integrations_external.delivery import channels, rows
-from apps.integrations_external.delivery.scheduling import enqueue_on_commit
-from apps.integrations_external.models import Event
+from apps.integrations_external.pipeline import channels, routing, rows
+from apps.integrations_external.pipeline.models import Event
+from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +113,6 @@ def fan_out_event(event_id: str) -> dict[str, list[int]] | None:
 
 
 def enqueue_fan_out_on_commit(event_id: str) -> None:
-    from apps.integrations_external.tasks.delivery import fan_out
+    from apps.integrations_external.pipeline.tasks import fan_out
 
     transaction.on_commit(lambda: fan_out.delay(event_id), robust=True)

@@ -14,14 +14,11 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from django.db import DatabaseError, transaction
 from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
-from apps.integrations_external.models.deliveries import DeliveryStatus
+from apps.integrations_external.pipeline.models import DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
@@ -77,5 +74,3 @@ def record_results(channel_name: str, results: Iterable[tuple]) -> None:
         DELIVERIES.labels(channel_name, outcome).inc(count)
     if durations:
         observe_many(ATTEMPT_SECONDS.labels(channel_name), durations)
-
-

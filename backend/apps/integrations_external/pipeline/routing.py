@@ -15,8 +15,8 @@ from __future__ import annotations
 from django.db.models import Q
 
 from apps.integrations_external import catalog
-from apps.integrations_external.delivery.channels import Channel, all_channels
-from apps.integrations_external.models import Event
+from apps.integrations_external.pipeline.channels import Channel, all_channels
+from apps.integrations_external.pipeline.models import Event
 
 
 def owner_q(event: Event, owner_path: str) -> Q | None:

@@ -11,7 +11,7 @@ def _batches(ids: list[int], size: int) -> list[list[int]]:
 
 
 def enqueue(channel: str, ids: list[int], countdown: float | None = None) -> None:
-    from apps.integrations_external.tasks.delivery import deliver
+    from apps.integrations_external.pipeline.tasks import deliver
 
     if countdown and deliver.app.conf.task_always_eager:
         # An eager run cannot wait: it would run now and, depending on a few milliseconds,

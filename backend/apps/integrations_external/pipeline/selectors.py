@@ -53,5 +53,3 @@ def delivery_summaries(events: Iterable[Event], user: AbstractBaseUser) -> dict[
         for event_id, by_status in counts.items():
             summary[event_id][channel.name] = by_status
     return summary
-
-

@@ -7,7 +7,7 @@ import json
 from rest_framework import serializers
 
 from apps.integrations_external import catalog
-from apps.integrations_external.models import Event
+from apps.integrations_external.pipeline.models import Event
 from apps.projects.serializers import VisibleProjectField
 
 MAX_DATA_BYTES = 64 * 1024

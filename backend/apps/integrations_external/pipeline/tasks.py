@@ -10,11 +10,9 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from apps.integrations_external import events
-from apps.integrations_external.delivery import channels, engine
-from apps.integrations_external.delivery.scheduling import enqueue
-from apps.integrations_external.models import Event
-from apps.integrations_external.models.deliveries import FINISHED_STATUSES
+from apps.integrations_external.pipeline import channels, engine, events
+from apps.integrations_external.pipeline.models import FINISHED_STATUSES, Event
+from apps.integrations_external.pipeline.scheduling import enqueue
 
 logger = logging.getLogger(__name__)
 

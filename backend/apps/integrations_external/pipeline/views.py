@@ -6,12 +6,11 @@ import django_filters
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
-from apps.integrations_external.events import publish
-from apps.integrations_external.models import Event
-from apps.integrations_external.selectors import delivery_summaries, events_visible_to
-from apps.integrations_external.serializers.events import EventCreateSerializer, EventSerializer
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.models import Event
+from apps.integrations_external.pipeline.selectors import delivery_summaries, events_visible_to
+from apps.integrations_external.pipeline.serializers import EventCreateSerializer, EventSerializer
 from core.api.filters import FilterSet
 
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from apps.integrations_external.admin.common import ATTEMPT_FIELDS, AttemptInline
-from apps.integrations_external.models import SlackDelivery, SlackDeliveryAttempt, SlackIntegration
-from apps.integrations_external.services.slack_service import SlackService
+from apps.integrations_external.pipeline.admin import ATTEMPT_FIELDS, AttemptInline
+from apps.integrations_external.slack.models import (
+    SlackDelivery,
+    SlackDeliveryAttempt,
+    SlackIntegration,
+)
+from apps.integrations_external.slack.services import SlackService
 
 
 class SlackIntegrationForm(forms.ModelForm):

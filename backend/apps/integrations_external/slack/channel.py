@@ -17,15 +17,16 @@ import json
 import logging
 
 from apps.integrations_external import catalog
-from apps.integrations_external.clients.base import IntegrationError, RateLimited
-from apps.integrations_external.clients.slack import (
+from apps.integrations_external.http.errors import IntegrationError, RateLimited
+from apps.integrations_external.pipeline.channels import Channel, SendResult, register
+from apps.integrations_external.pipeline.models import Event
+from apps.integrations_external.slack.client import (
     AUTH_ERRORS,
     NOT_FOUND_ERRORS,
     REFUSED_ERRORS,
     error_code,
 )
-from apps.integrations_external.delivery.channels import Channel, SendResult, register
-from apps.integrations_external.models import Event, SlackDelivery, SlackIntegration
+from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ TARGET_PROBLEMS = AUTH_ERRORS | NOT_FOUND_ERRORS | (REFUSED_ERRORS - {"cannot_re
 
 
 def build_delivery(event: Event, integration: SlackIntegration) -> SlackDelivery | None:
-    from apps.integrations_external.services.slack_service import SlackService
+    from apps.integrations_external.slack.services import SlackService
 
     if not SlackService.wants(integration, event.type, event.data or {}):
         return None
@@ -46,7 +47,7 @@ def build_delivery(event: Event, integration: SlackIntegration) -> SlackDelivery
 
 class SlackTransport:
     def send(self, delivery: SlackDelivery) -> SendResult:
-        from apps.integrations_external.services.slack_service import SlackService, describe_problem
+        from apps.integrations_external.slack.services import SlackService, describe_problem
 
         integration = delivery.integration
         is_test = catalog.category_of(delivery.event_type) == catalog.TEST
@@ -109,7 +110,7 @@ class SlackTransport:
 
 
 def after_results(results: list[tuple[SlackDelivery, SendResult]]) -> None:
-    from apps.integrations_external.services.slack_service import SlackService
+    from apps.integrations_external.slack.services import SlackService
 
     problems: dict[int, str] = {}
     delivered: set[int] = set()

@@ -19,7 +19,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from apps.integrations_external.clients.base import (
+from apps.integrations_external.http.errors import (
     AuthError,
     IntegrationError,
     NotFound,
@@ -28,7 +28,7 @@ from apps.integrations_external.clients.base import (
     TargetRefused,
     TemporaryError,
 )
-from apps.integrations_external.delivery.backoff import parse_retry_after
+from apps.integrations_external.http.retry_after import parse_retry_after
 
 logger = logging.getLogger(__name__)
 

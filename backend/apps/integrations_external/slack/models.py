@@ -3,8 +3,11 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 
-from apps.integrations_external.models.deliveries import DeliveryAttemptBase, DeliveryBase
-from apps.integrations_external.models.targets import OwnedTargetBase
+from apps.integrations_external.pipeline.models import (
+    DeliveryAttemptBase,
+    DeliveryBase,
+    OwnedTargetBase,
+)
 from core.fields import EncryptedTextField
 
 # Public channels start with C, private ones with C or (older) G; IDs are upper-case alphanumerics.

@@ -6,10 +6,11 @@ import re
 
 from rest_framework import serializers
 
-from apps.integrations_external.models import SlackDelivery, SlackDeliveryAttempt, SlackIntegration
-from apps.integrations_external.serializers.fields import (
-    IntegrationProjectField,
-    check_still_acting,
+from apps.integrations_external.fields import IntegrationProjectField, check_still_acting
+from apps.integrations_external.slack.models import (
+    SlackDelivery,
+    SlackDeliveryAttempt,
+    SlackIntegration,
 )
 
 BOT_TOKEN_RE = re.compile(r"^xoxb-[A-Za-z0-9-]{6,}$")

@@ -19,10 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.clients.base import IntegrationError, PermanentError
-from apps.integrations_external.clients.slack import SlackClient, error_code
-from apps.integrations_external.messages import slack as messages
-from apps.integrations_external.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.http.errors import IntegrationError, PermanentError
+from apps.integrations_external.slack import messages
+from apps.integrations_external.slack.client import SlackClient, error_code
+from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class SlackService:
 
     def send_test_message(self, actor=None) -> SlackDelivery:
         """A test event through the real delivery path, addressed to this integration only."""
-        from apps.integrations_external.events import publish
+        from apps.integrations_external.pipeline.events import publish
 
         event = publish(
             TEST_EVENT_TYPE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.integrations_external.models import SlackIntegration
-from apps.integrations_external.services.slack_service import SlackService
+from apps.integrations_external.slack.models import SlackIntegration
+from apps.integrations_external.slack.services import SlackService
 
 
 @shared_task(name="integrations.slack.verify", ignore_result=True)

@@ -10,18 +10,17 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
-from apps.integrations_external.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.access import activation_fields
 from apps.integrations_external.permissions import IntegrationPermission
-from apps.integrations_external.selectors import slack_integrations_of
-from apps.integrations_external.serializers.slack import (
+from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.slack.selectors import slack_integrations_of
+from apps.integrations_external.slack.serializers import (
     SlackDeliverySerializer,
     SlackIntegrationSerializer,
     SlackVerificationSerializer,
 )
-from apps.integrations_external.services.access import activation_fields
-from apps.integrations_external.services.slack_service import SlackService
+from apps.integrations_external.slack.services import SlackService
 
 
 class SlackIntegrationViewSet(viewsets.ModelViewSet):

@@ -12,15 +12,15 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 
-from apps.integrations_external.admin.common import ATTEMPT_FIELDS, AttemptInline
-from apps.integrations_external.models import (
-    DeliveryStatus,
+from apps.integrations_external.pipeline.admin import ATTEMPT_FIELDS, AttemptInline
+from apps.integrations_external.pipeline.models import DeliveryStatus
+from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
 )
-from apps.integrations_external.serializers.webhooks import secret_hint
-from apps.integrations_external.services.webhook_service import WebhookService
+from apps.integrations_external.webhooks.serializers import secret_hint
+from apps.integrations_external.webhooks.services import WebhookService
 from core.api.exceptions import InvalidTransition
 
 

@@ -7,14 +7,10 @@ from collections import defaultdict
 from django.db.models import F
 from django.utils import timezone
 
-from apps.integrations_external.delivery.channels import Channel, SendResult, register
-from apps.integrations_external.delivery.transports.webhook import MAX_IN_FLIGHT, WebhookTransport
-from apps.integrations_external.models import (
-    DeliveryStatus,
-    Event,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from apps.integrations_external.pipeline.channels import Channel, SendResult, register
+from apps.integrations_external.pipeline.models import DeliveryStatus, Event
+from apps.integrations_external.webhooks.models import WebhookDelivery, WebhookEndpoint
+from apps.integrations_external.webhooks.transport import MAX_IN_FLIGHT, WebhookTransport
 
 
 def build_delivery(event: Event, endpoint: WebhookEndpoint) -> WebhookDelivery:
@@ -24,7 +20,7 @@ def build_delivery(event: Event, endpoint: WebhookEndpoint) -> WebhookDelivery:
 
 
 def after_results(results: list[tuple[WebhookDelivery, SendResult]]) -> None:
-    from apps.integrations_external.services.webhook_service import WebhookService
+    from apps.integrations_external.webhooks.services import WebhookService
 
     now = timezone.now()
     per_endpoint: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -6,8 +6,11 @@ import secrets
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from apps.integrations_external.models.deliveries import DeliveryAttemptBase, DeliveryBase
-from apps.integrations_external.models.targets import OwnedTargetBase
+from apps.integrations_external.pipeline.models import (
+    DeliveryAttemptBase,
+    DeliveryBase,
+    OwnedTargetBase,
+)
 from core.fields import EncryptedJSONField, EncryptedTextField
 
 

@@ -14,18 +14,15 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from apps.integrations_external import catalog, permissions
-from apps.integrations_external.clients.base import TargetRefused
-from apps.integrations_external.delivery import ssrf
-from apps.integrations_external.delivery.transports.webhook import is_reserved_header
-from apps.integrations_external.models import (
+from apps.integrations_external.fields import IntegrationProjectField, check_still_acting
+from apps.integrations_external.http import ssrf
+from apps.integrations_external.http.errors import TargetRefused
+from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
 )
-from apps.integrations_external.serializers.fields import (
-    IntegrationProjectField,
-    check_still_acting,
-)
+from apps.integrations_external.webhooks.transport import is_reserved_header
 
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES = 24

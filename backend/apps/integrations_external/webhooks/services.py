@@ -13,16 +13,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.delivery.scheduling import enqueue_on_commit
-from apps.integrations_external.events import publish
-from apps.integrations_external.models import (
-    DeliveryStatus,
-    Event,
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus, Event
+from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
+from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
+    new_webhook_secret,
 )
-from apps.integrations_external.models.deliveries import OPEN_STATUSES
-from apps.integrations_external.models.webhooks import new_webhook_secret
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ def display_url(url: str) -> str:
 def _email_notice(user, *, subject: str, text: str) -> None:
     """Email one person a notice through the email integration (its durable delivery path).
     Never lets a problem there undo what the caller did."""
-    from apps.integrations_external.services.email_service import EmailService
+    from apps.integrations_external.email.services import EmailService
 
     try:
         with transaction.atomic():

@@ -34,10 +34,11 @@ import pycurl
 from django.conf import settings
 from django.utils import timezone
 
-from apps.integrations_external.clients.base import USER_AGENT, TargetRefused, TemporaryError
-from apps.integrations_external.delivery import signing, ssrf
-from apps.integrations_external.delivery.channels import SendResult
-from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.http import signing, ssrf
+from apps.integrations_external.http.defaults import USER_AGENT
+from apps.integrations_external.http.errors import TargetRefused, TemporaryError
+from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.webhooks.models import WebhookDelivery
 
 # Headers an endpoint may not set: those we send (Content-Type, User-Agent, the Standard
 # Webhooks `webhook-*` trio, `Expect:` to libcurl), the message framing libcurl owns (Host,

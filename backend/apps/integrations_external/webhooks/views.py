@@ -13,19 +13,22 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
-from apps.integrations_external.models import DeliveryStatus, WebhookDelivery
 from apps.integrations_external.permissions import IntegrationPermission
-from apps.integrations_external.selectors import webhook_deliveries_of, webhook_endpoints_of
-from apps.integrations_external.serializers.webhooks import (
+from apps.integrations_external.pipeline.models import DeliveryStatus
+from apps.integrations_external.webhooks.models import WebhookDelivery
+from apps.integrations_external.webhooks.selectors import (
+    webhook_deliveries_of,
+    webhook_endpoints_of,
+)
+from apps.integrations_external.webhooks.serializers import (
     RecoverSerializer,
     RotateSecretSerializer,
     WebhookDeliveryDetailSerializer,
     WebhookDeliverySerializer,
     WebhookEndpointSerializer,
 )
-from apps.integrations_external.services.webhook_service import WebhookService
+from apps.integrations_external.webhooks.services import WebhookService
 from core.api.filters import FilterSet
 
 

@@ -4,7 +4,8 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
-from apps.integrations_external.delivery import backoff
+from apps.integrations_external.http import retry_after
+from apps.integrations_external.pipeline import backoff
 
 
 @pytest.mark.parametrize(
@@ -31,13 +32,13 @@ def test_given_jitter_when_many_delays_drawn_then_all_within_twenty_percent_and_
 
 
 def test_given_retry_after_in_seconds_or_http_date_when_parsed_then_seconds_from_now():
-    assert backoff.parse_retry_after("120") == 120
+    assert retry_after.parse_retry_after("120") == 120
     in_90s = format_datetime(timezone.now() + timedelta(seconds=90), usegmt=True)
-    assert 85 <= backoff.parse_retry_after(in_90s) <= 91
+    assert 85 <= retry_after.parse_retry_after(in_90s) <= 91
     past = format_datetime(timezone.now() - timedelta(hours=1), usegmt=True)
-    assert backoff.parse_retry_after(past) == 0
-    assert backoff.parse_retry_after("soon") is None
-    assert backoff.parse_retry_after("") is None
+    assert retry_after.parse_retry_after(past) == 0
+    assert retry_after.parse_retry_after("soon") is None
+    assert retry_after.parse_retry_after("") is None
 
 
 def test_given_huge_retry_after_when_honoured_then_capped(settings):

@@ -10,12 +10,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.integrations_external.delivery import channels, engine
-from apps.integrations_external.delivery.channels import SendResult
-from apps.integrations_external.events import fan_out, publish
 from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
-from apps.integrations_external.tasks.delivery import deliver, prune_deliveries, sweep_deliveries
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline import channels, engine
+from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.events import fan_out, publish
+from apps.integrations_external.pipeline.tasks import deliver, prune_deliveries, sweep_deliveries
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db

@@ -2,9 +2,9 @@
 
 import pytest
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import Event
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory
 from tests_support.receivers import Reply
 

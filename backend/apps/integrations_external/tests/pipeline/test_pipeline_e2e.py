@@ -5,8 +5,8 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tasks.delivery import deliver
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.tasks import deliver
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 from tests_support.receivers import Reply
 
@@ -38,7 +38,7 @@ def test_given_receiver_failing_twice_when_delivered_then_success_after_three_at
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
     receiver.script = [Reply(500), Reply(502)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
-    from apps.integrations_external.events import publish
+    from apps.integrations_external.pipeline.events import publish
 
     with run_on_commit():
         publish("workflow.completed", {"x": 1}, project=project, actor=user)

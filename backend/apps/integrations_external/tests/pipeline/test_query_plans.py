@@ -15,10 +15,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.integrations_external.delivery import channels, engine
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline import channels, engine
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db

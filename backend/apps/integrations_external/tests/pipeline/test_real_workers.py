@@ -5,10 +5,10 @@ import threading
 import pytest
 from standardwebhooks import Webhook
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tasks.delivery import sweep_deliveries
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.tasks import sweep_deliveries
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 from tests_support.receivers import Reply

@@ -3,13 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from apps.integrations_external import routing
-from apps.integrations_external.models import (
-    EmailNotificationSettings,
-    Event,
-    SlackIntegration,
-)
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.models import EmailNotificationSettings, Event, SlackIntegration
+from apps.integrations_external.pipeline import routing
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
