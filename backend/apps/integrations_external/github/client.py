@@ -1,5 +1,5 @@
 """The GitHub REST client: githubkit on our shared client settings, errors mapped to the named
-exceptions of clients/base.py, rate-limit headers of every answer kept for the caller.
+exceptions of http/errors.py, rate-limit headers of every answer kept for the caller.
 
 Why githubkit (not PyGithub): it is httpx-based like the rest of our clients (same timeouts, no
 redirects); `base_url` takes GitHub Enterprise Server's `https://HOST/api/v3`; every method takes

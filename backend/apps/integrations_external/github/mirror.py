@@ -1,7 +1,7 @@
 """The mirror of a repository's pull requests and Actions runs, and their links to stories.
 
 Shared by the periodic sync (GitHubService.sync_pull_requests) and the webhook receiver
-(github_webhooks), which both hand GitHub's pull-request objects to `upsert_pull_requests`.
+(github/receiver.py), which both hand GitHub's pull-request objects to `upsert_pull_requests`.
 """
 
 from __future__ import annotations

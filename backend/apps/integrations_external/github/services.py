@@ -1,6 +1,6 @@
 """GitHubService: one integration's dealings with its repository (the seed's methods).
 
-The pull-request mirror lives in github_mirror, the incoming webhooks in github_webhooks.
+The pull-request mirror lives in github/mirror.py, the incoming webhooks in github/receiver.py.
 
 Rules kept here:
 - No call is made while the integration is rate limited; a limit answer (403/429) records

@@ -2,7 +2,7 @@
 
 httpx resolves and connects inside httpcore; the only seam that sees every socket is httpcore's
 network backend. `GuardedBackend.connect_tcp` gets the URL's host and port, resolves them and
-validates every address with the webhook guard (delivery/ssrf.py, the one address classifier),
+validates every address with the webhook guard (http/ssrf.py, the one address classifier),
 connects to the validated address (so a DNS answer that changes between check and connect cannot
 reach inside), and checks the connected peer once more. httpcore keeps using the URL's host for
 the `Host` header and for TLS (SNI and the certificate check), so only the TCP destination is

@@ -1,4 +1,4 @@
-"""SSRF guard for outgoing webhooks, and for the GitHub client (clients/guarded_http.py checks
+"""SSRF guard for outgoing webhooks, and for the GitHub client (http/guarded.py checks
 every socket it opens with `resolve`, `check_addresses` and `refusal_for_peer`).
 
 Only http(s) URLs, and never to an address inside our own network: loopback, private,

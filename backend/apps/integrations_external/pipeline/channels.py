@@ -1,7 +1,7 @@
 """The channels (webhook, slack, email): what each one stores, who it may reach and how it sends.
 
-A channel is data plus a few hooks; the engine (delivery.engine) and the routing rule
-(routing.py) are written once against this interface.
+A channel is data plus a few hooks; the engine (pipeline/engine.py) and the routing
+rule (pipeline/routing.py) are written once against this interface.
 """
 
 from __future__ import annotations

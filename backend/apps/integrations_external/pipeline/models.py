@@ -55,7 +55,7 @@ class Event(models.Model):
 class OwnedTargetBase(models.Model):
     """A target owned by a user, optionally scoped to one project.
 
-    `EVENT_SWITCHES` maps an event category (see events.catalog) to the boolean field that
+    `EVENT_SWITCHES` maps an event category (see catalog.py) to the boolean field that
     turns it on for this kind of target; a category missing from the map is never delivered.
     """
 

@@ -5,7 +5,7 @@
 - A timeout is always set.
 - The SDK's own retry handlers are switched off (`retry_handlers=[]`): no sleeping on a 429, no
   hidden second retry loop. The delivery engine is the only place that retries.
-- `SlackApiError` and network errors become the named exceptions of `clients.base`, each
+- `SlackApiError` and network errors become the named exceptions of `http.errors`, each
   carrying Slack's error code (`.code`) so callers can word the problem for a person.
 """
 

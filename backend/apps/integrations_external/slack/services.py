@@ -1,9 +1,9 @@
 """SlackService: the seed's Slack operations on top of the shared delivery pipeline.
 
-The `send_*` methods build a Block Kit message (messages/slack.py) and post it with the Slack
-client; they raise the named errors of clients/base.py. Notifications never call them directly
+The `send_*` methods build a Block Kit message (slack/messages.py) and post it with the Slack
+client; they raise the named errors of http/errors.py. Notifications never call them directly
 from a request: they are events, delivered by the engine, whose Slack transport
-(delivery/slack_channel.py) calls `send_event()` for each delivery and turns errors into retries,
+(slack/channel.py) calls `send_event()` for each delivery and turns errors into retries,
 failures and health changes.
 """
 
