@@ -11,7 +11,6 @@ The gauges read from the database at scrape time are monitoring/metrics.py's.
 
 from __future__ import annotations
 
-import logging
 from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable
@@ -19,8 +18,6 @@ from collections.abc import Iterable
 from prometheus_client import Counter, Histogram
 
 from apps.integrations_external.pipeline.models import DeliveryStatus
-
-logger = logging.getLogger(__name__)
 
 DELIVERIES = Counter(
     "hub_deliveries", "Delivery attempts recorded, by channel and outcome.", ["channel", "outcome"]
