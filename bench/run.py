@@ -291,8 +291,8 @@ def measure_sending_path(user, requests: int = 20_000) -> tuple[float, float]:
     in-memory deliveries, no database, no broker: requests/s and our CPU seconds per request."""
     from django.utils import timezone
 
-    from apps.integrations_external.delivery import channels, engine
     from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
+    from apps.integrations_external.pipeline import channels, engine
 
     channel = channels.get("webhook")
     endpoints = list(WebhookEndpoint.objects.filter(owner=user))
@@ -419,8 +419,8 @@ def percentile(values: list[float], p: float) -> float:
 def end_to_end(receiver: Receiver, workers: list[Worker], user, project) -> dict:
     from django.db import transaction
 
-    from apps.integrations_external.events import publish
     from apps.integrations_external.models import Event, WebhookDelivery
+    from apps.integrations_external.pipeline.events import publish
 
     total = EVENTS * ENDPOINTS
     receiver.reset()
@@ -465,8 +465,8 @@ def end_to_end(receiver: Receiver, workers: list[Worker], user, project) -> dict
 def fan_out_time(receiver: Receiver) -> tuple[float, int]:
     from django.db import transaction
 
-    from apps.integrations_external.events import publish
     from apps.integrations_external.models import WebhookDelivery
+    from apps.integrations_external.pipeline.events import publish
 
     user, project = make_owner("fanout", FANOUT, receiver.url)
     timings = []

@@ -12,7 +12,7 @@ api_v1 = [
     path("", include("apps.commands.urls")),
     path("", include("apps.alerts.urls")),
     path("integrations-external/", include("apps.integrations_external.urls")),
-    path("", include("apps.integrations_external.views.github_stories")),
+    path("", include("apps.integrations_external.github.story_urls")),
 ]
 
 urlpatterns = [

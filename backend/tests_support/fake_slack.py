@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from apps.integrations_external.messages.slack import limit_problems
+from apps.integrations_external.slack.messages import limit_problems
 
 
 @dataclass

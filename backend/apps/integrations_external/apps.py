@@ -8,11 +8,11 @@ class IntegrationsExternalConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.integrations_external import signals
-        from apps.integrations_external.delivery import (  # noqa: F401 - registers the channels
-            email_channel,
-            slack_channel,
-            webhook_channel,
-        )
+
+        # Importing a provider's channel module registers its channel.
+        from apps.integrations_external.email import channel as _email  # noqa: F401
+        from apps.integrations_external.slack import channel as _slack  # noqa: F401
+        from apps.integrations_external.webhooks import channel as _webhooks  # noqa: F401
 
         signals.connect()
-        from apps.integrations_external.tasks import github as _github  # noqa: F401 - story receiver
+        from apps.integrations_external.github import tasks as _github  # noqa: F401 - story receiver

@@ -7,7 +7,7 @@ An integration (webhook endpoint, Slack integration, GitHub integration) is eith
   - unscoped (webhook endpoints and Slack integrations without a project): its creator's own;
     anyone else, staff included, gets 404 (staff use the admin).
 An integration acts for its creator (`owner`): it only acts on its project while the creator may
-see that project; when they lose access it is turned off with a reason (services/access.py).
+see that project; when they lose access it is turned off with a reason (access.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ is a plain signal, also received inside the transaction that removed someone.
 from __future__ import annotations
 
 from apps.integrations_external import catalog
-from apps.integrations_external.events import publish
+from apps.integrations_external.pipeline.events import publish
 
 
 def on_workflow_execution_completed(sender, execution, actor=None, **kwargs) -> None:
@@ -74,7 +74,7 @@ def on_system_alert_raised(sender, alert, actor=None, **kwargs) -> None:
 
 def on_project_access_lost(sender, project, user_ids, actor=None, **kwargs) -> None:
     # Sent inside the transaction that removed them: their integrations stop with it.
-    from apps.integrations_external.services.access import integrations_stop_for_lost_access
+    from apps.integrations_external.access import integrations_stop_for_lost_access
 
     integrations_stop_for_lost_access(project=project, user_ids=user_ids)
 

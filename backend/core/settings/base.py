@@ -210,7 +210,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Every delivery model's `status` shares one set of choices: one named enum for them all.
     "ENUM_NAME_OVERRIDES": {
-        "DeliveryStatusEnum": "apps.integrations_external.models.deliveries.DeliveryStatus",
+        "DeliveryStatusEnum": "apps.integrations_external.pipeline.models.DeliveryStatus",
     },
 }
 

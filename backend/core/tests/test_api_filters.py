@@ -4,7 +4,7 @@ import django_filters
 import pytest
 
 from apps.integrations_external.models import Event
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.workflows.tests.factories import WorkflowFactory
 from core.api.filters import FilterBackend, FilterSet
 

@@ -13,7 +13,7 @@ from django.test.client import RequestFactory
 from rest_framework.authtoken.models import Token
 
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from tests_support.receivers import Reply
 from tests_support.services import wait_until
@@ -85,8 +85,8 @@ def test_given_pooled_connections_terminated_when_api_called_again_then_it_succe
 def test_given_worker_connections_terminated_when_next_event_published_then_it_is_delivered(
     require_postgres, tasks_through_redis, celery_worker_process, receiver
 ):
-    from apps.integrations_external.events import publish
-    from apps.integrations_external.tests.delivery.test_real_workers import _start
+    from apps.integrations_external.pipeline.events import publish
+    from apps.integrations_external.tests.pipeline.test_real_workers import _start
 
     receiver.default = Reply(200, b"ok")
     owner = UserFactory()

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from apps.integrations_external import events
 from apps.integrations_external.models import Event
-from apps.integrations_external.tasks.delivery import deliver, fan_out
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline import events
+from apps.integrations_external.pipeline.tasks import deliver, fan_out
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from core.logs import JsonFormatter, log_context
 from tests_support.receivers import Reply
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import UserFactory, UserStoryFactory
 from tests_support.fake_slack import fake_slack  # noqa: F401 - the fixture
 

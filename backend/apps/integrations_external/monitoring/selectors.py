@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from apps.integrations_external.delivery import channels
-from apps.integrations_external.delivery.engine import due_q
-from apps.integrations_external.models import GitHubIntegration, SlackIntegration, WebhookEndpoint
-from apps.integrations_external.models.deliveries import OPEN_STATUSES, DeliveryStatus
+from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.pipeline import channels
+from apps.integrations_external.pipeline.engine import due_q
+from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus
+from apps.integrations_external.slack.models import SlackIntegration
+from apps.integrations_external.webhooks.models import WebhookEndpoint
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from apps.integrations_external.events import publish
+from apps.integrations_external.github.models import GitHubIntegration, GitHubPullRequest
 from apps.integrations_external.models import SlackIntegration, WebhookDelivery, WebhookEndpoint
-from apps.integrations_external.models.github import GitHubIntegration, GitHubPullRequest
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory, UserStoryFactory
 from tests_support.fake_github import fake_github  # noqa: F401 - the fixture
 

@@ -8,14 +8,10 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from apps.integrations_external.models import (
-    SlackIntegration,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
-from apps.integrations_external.models.github import GitHubIntegration
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.models import SlackIntegration, WebhookDelivery, WebhookEndpoint
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory, UserStoryFactory
 from tests_support.fake_github import FakeGitHub
 from tests_support.fake_slack import FakeSlack
@@ -125,7 +121,7 @@ def world(servers, settings):
 
 
 def _event(project):
-    from apps.integrations_external.events import publish
+    from apps.integrations_external.pipeline.events import publish
 
     return publish("webhook.test", {"n": 1}, project=project, targets={})
 

@@ -14,8 +14,8 @@ from apps.alerts.services import system_alert_raise
 from apps.commands.models import Command, CommandExecution
 from apps.commands.services import command_execution_complete
 from apps.integrations_external.models import Event, WebhookDelivery
-from apps.integrations_external.tasks.delivery import sweep_deliveries
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.tasks import sweep_deliveries
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.services import project_update, user_story_create
 from apps.workflows.services import workflow_execution_complete, workflow_execution_fail
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.integrations_external.services.email_service import EmailService
+from apps.integrations_external.email.services import EmailService
 
 
 class Command(BaseCommand):

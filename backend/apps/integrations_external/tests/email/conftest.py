@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.integrations_external.models import EmailDelivery
-from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.pipeline.tasks import deliver
 from tests_support.smtp import smtp_server  # noqa: F401 - the fixture
 
 

@@ -20,7 +20,7 @@ def admin_client_(client, staff_user):
 def test_given_sent_mail_then_the_history_and_a_delivery_with_attempts_render(
     admin_client_, user, project, run_on_commit, smtp_server
 ):
-    from apps.integrations_external.events import publish
+    from apps.integrations_external.pipeline.events import publish
 
     smtp_server.refuse(user.email, "550 5.1.1 No such user")
     with run_on_commit():
@@ -36,7 +36,7 @@ def test_given_sent_mail_then_the_history_and_a_delivery_with_attempts_render(
 
 @pytest.mark.parametrize("model", ["emailnotificationsettings", "sentsummary"])
 def test_given_staff_then_settings_and_summary_lists_render(admin_client_, user, model):
-    from apps.integrations_external.services.email_service import settings_for
+    from apps.integrations_external.email.services import settings_for
 
     settings_for(user)
 
@@ -46,7 +46,7 @@ def test_given_staff_then_settings_and_summary_lists_render(admin_client_, user,
 def test_given_a_failed_email_when_resent_from_the_admin_then_it_arrives(
     admin_client_, user, project, run_on_commit, smtp_server
 ):
-    from apps.integrations_external.events import publish
+    from apps.integrations_external.pipeline.events import publish
 
     smtp_server.refuse(user.email, "550 5.1.1 No such user")
     with run_on_commit():

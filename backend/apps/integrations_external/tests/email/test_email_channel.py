@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apps.integrations_external.events import publish
+from apps.integrations_external.email.services import settings_for
 from apps.integrations_external.models import EmailDelivery
-from apps.integrations_external.services.email_service import settings_for
-from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.tasks import deliver
 from apps.projects.tests.factories import UserFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 
@@ -101,7 +101,7 @@ def test_given_the_same_event_fanned_out_twice_then_the_constraint_refuses_a_sec
 ):
     from django.db import IntegrityError, transaction
 
-    from apps.integrations_external.events import fan_out
+    from apps.integrations_external.pipeline.events import fan_out
 
     with run_on_commit():
         event = publish("workflow.failed", _workflow_failed(project), project=project)

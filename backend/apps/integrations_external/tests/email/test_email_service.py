@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.integrations_external.email.services import EmailService, settings_for
 from apps.integrations_external.models import EmailDelivery
-from apps.integrations_external.services.email_service import EmailService, settings_for
 from apps.projects.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.integrations_external.messages.email import one_line, render
+from apps.integrations_external.email.messages import one_line, render
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apps.integrations_external import catalog
-from apps.integrations_external.events import publish
+from apps.integrations_external.pipeline.events import publish
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
-from apps.integrations_external.events import publish
-from apps.integrations_external.services.email_service import EmailService, settings_for
+from apps.integrations_external.email.services import EmailService, settings_for
+from apps.integrations_external.pipeline.events import publish
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 
@@ -103,7 +103,7 @@ def test_given_send_workflow_notification_then_only_email_recipients_get_it(
     user, project, run_on_commit, smtp_server
 ):
     from apps.integrations_external.models import EmailDelivery, WebhookDelivery
-    from apps.integrations_external.tests.factories import WebhookEndpointFactory
+    from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 
     WebhookEndpointFactory(owner=user)
     execution = WorkflowExecutionFactory(

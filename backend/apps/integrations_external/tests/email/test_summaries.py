@@ -10,15 +10,12 @@ from django.core.management import call_command
 
 from apps.alerts.models import SystemAlert
 from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
-from apps.integrations_external.events import publish
+from apps.integrations_external.email.models import SentSummary
+from apps.integrations_external.email.selectors import summary_window
+from apps.integrations_external.email.services import EmailService, settings_for
+from apps.integrations_external.email.tasks import send_summaries
 from apps.integrations_external.models import EmailDelivery
-from apps.integrations_external.models.email import SentSummary
-from apps.integrations_external.services.email_service import (
-    EmailService,
-    settings_for,
-    summary_window,
-)
-from apps.integrations_external.tasks.email import send_summaries
+from apps.integrations_external.pipeline.events import publish
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 

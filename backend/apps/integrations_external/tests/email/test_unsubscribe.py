@@ -6,13 +6,10 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from apps.integrations_external.events import publish
+from apps.integrations_external.email.services import settings_for
+from apps.integrations_external.email.unsubscribe import UNSUBSCRIBE_SALT, unsubscribe_token
 from apps.integrations_external.models import EmailNotificationSettings
-from apps.integrations_external.services.email_service import (
-    UNSUBSCRIBE_SALT,
-    settings_for,
-    unsubscribe_token,
-)
+from apps.integrations_external.pipeline.events import publish
 
 pytestmark = pytest.mark.django_db
 

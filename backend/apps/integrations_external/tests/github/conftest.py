@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.integrations_external.models.github import GitHubIntegration
+from apps.integrations_external.github.models import GitHubIntegration
 from tests_support.fake_github import fake_github  # noqa: F401 - the fixture
 
 

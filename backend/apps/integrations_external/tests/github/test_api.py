@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from apps.integrations_external.models.github import GitHubIntegration, GitHubIssueLink
+from apps.integrations_external.github.models import GitHubIntegration, GitHubIssueLink
 from apps.projects.tests.factories import ProjectFactory, UserStoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +202,7 @@ def test_when_workflow_runs_listed_then_mirror_returned(
 ):
     integration = make_integration(sync_workflows=True)
     fake_github.add_run(repo, conclusion="failure")
-    from apps.integrations_external.tasks.github import sync_pull_requests
+    from apps.integrations_external.github.tasks import sync_pull_requests
 
     sync_pull_requests.delay(integration.pk)
     resp = auth_client.get(f"{BASE}{integration.pk}/workflow-runs/")

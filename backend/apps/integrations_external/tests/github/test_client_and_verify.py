@@ -2,9 +2,9 @@
 
 import pytest
 
-from apps.integrations_external.clients.base import AuthError, NotFound, RateLimited
-from apps.integrations_external.clients.github import GitHubClient, _next_link
-from apps.integrations_external.services.github_service import GitHubService
+from apps.integrations_external.github.client import GitHubClient, _next_link
+from apps.integrations_external.github.services import GitHubService
+from apps.integrations_external.http.errors import AuthError, NotFound, RateLimited
 
 pytestmark = pytest.mark.django_db
 

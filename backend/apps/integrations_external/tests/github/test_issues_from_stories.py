@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.integrations_external.clients.base import RateLimited
-from apps.integrations_external.models.github import GitHubIssueLink
-from apps.integrations_external.services.github_service import GitHubService
-from apps.integrations_external.tasks.github import create_issue_for_story
+from apps.integrations_external.github.models import GitHubIssueLink
+from apps.integrations_external.github.services import GitHubService
+from apps.integrations_external.github.tasks import create_issue_for_story
+from apps.integrations_external.http.errors import RateLimited
 from apps.projects.services import user_story_create
 from apps.projects.tests.factories import UserStoryFactory
 

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
+from apps.integrations_external.github.models import GitHubIssueLink, GitHubPullRequest
+from apps.integrations_external.github.tasks import sync_pull_requests
 from apps.integrations_external.models import Event
-from apps.integrations_external.models.github import GitHubIssueLink, GitHubPullRequest
-from apps.integrations_external.tasks.github import sync_pull_requests
 from apps.projects.tests.factories import UserFactory, UserStoryFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.integrations_external.clients.base import RateLimited
-from apps.integrations_external.models.github import GitHubIntegration
-from apps.integrations_external.services.github_service import GitHubService
-from apps.integrations_external.tasks import github as github_tasks
+from apps.integrations_external.github import tasks as github_tasks
+from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.github.services import GitHubService
+from apps.integrations_external.http.errors import RateLimited
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from django.test import override_settings
 
-from apps.integrations_external.delivery import ssrf
-from apps.integrations_external.models.github import GitHubIntegration, GitHubPullRequest
-from apps.integrations_external.tasks.github import sync_pull_requests
+from apps.integrations_external.github.models import GitHubIntegration, GitHubPullRequest
+from apps.integrations_external.github.tasks import sync_pull_requests
+from apps.integrations_external.http import ssrf
 from tests_support.fake_github import RawReply
 from tests_support.receivers import Receiver, Reply
 from tests_support.tls import make_certificate, server_context

@@ -2,9 +2,9 @@
 
 import pytest
 
-from apps.integrations_external.models.github import GitHubPullRequest
-from apps.integrations_external.services.github_mirror import story_keys
-from apps.integrations_external.services.github_service import GitHubService
+from apps.integrations_external.github.mirror import story_keys
+from apps.integrations_external.github.models import GitHubPullRequest
+from apps.integrations_external.github.services import GitHubService
 from apps.projects.tests.factories import UserStoryFactory
 
 pytestmark = pytest.mark.django_db

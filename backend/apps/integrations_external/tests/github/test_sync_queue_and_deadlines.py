@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from apps.integrations_external.models.github import GitHubPullRequest
-from apps.integrations_external.tasks.github import sync_pull_requests
+from apps.integrations_external.github.models import GitHubPullRequest
+from apps.integrations_external.github.tasks import sync_pull_requests
 from tests_support.fake_github import RawReply
 
 pytestmark = pytest.mark.django_db

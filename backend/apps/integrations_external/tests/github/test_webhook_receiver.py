@@ -7,14 +7,14 @@ import uuid
 
 import pytest
 
-from apps.integrations_external.models import Event
-from apps.integrations_external.models.github import (
+from apps.integrations_external.github.models import (
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
-from apps.integrations_external.services.github_webhooks import signature_is_valid
+from apps.integrations_external.github.receiver import signature_is_valid
+from apps.integrations_external.models import Event
 from apps.projects.tests.factories import UserStoryFactory
 
 pytestmark = pytest.mark.django_db

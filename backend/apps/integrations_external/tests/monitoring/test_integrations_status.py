@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.integrations_external.models import EmailDelivery, WebhookDelivery
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.monitoring.test_metrics import _record_event
 from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 

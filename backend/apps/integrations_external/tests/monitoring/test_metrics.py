@@ -6,13 +6,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.integrations_external.events import fan_out
 from apps.integrations_external.models import Event, WebhookDelivery
-from apps.integrations_external.monitoring.metrics import ATTEMPT_SECONDS, observe_many
-from apps.integrations_external.tasks.delivery import deliver
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import fan_out
+from apps.integrations_external.pipeline.metrics import ATTEMPT_SECONDS, observe_many
+from apps.integrations_external.pipeline.tasks import deliver
 from apps.integrations_external.tests.monitoring.scrape import scrape, value
 from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db

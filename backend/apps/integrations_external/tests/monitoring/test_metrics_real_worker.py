@@ -2,11 +2,11 @@
 
 import pytest
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tests.delivery.test_real_workers import _all_succeeded, _start
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.tests.monitoring.scrape import scrape, value
+from apps.integrations_external.tests.pipeline.test_real_workers import _all_succeeded, _start
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from tests_support.services import wait_until
 

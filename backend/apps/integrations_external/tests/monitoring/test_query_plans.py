@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.monitoring.metrics import DeliveryStateCollector
-from apps.integrations_external.tests.delivery.test_query_plans import (
+from apps.integrations_external.tests.monitoring.test_metrics import _record_event
+from apps.integrations_external.tests.pipeline.test_query_plans import (
     _explainable,
     _full_scans,
     _history_tables,
 )
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
-from apps.integrations_external.tests.monitoring.test_metrics import _record_event
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 

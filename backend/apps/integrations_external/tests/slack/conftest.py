@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.integrations_external.models import SlackDelivery
-from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.pipeline.tasks import deliver
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from tests_support.fake_slack import FakeSlack, fake_slack  # noqa: F401 - the fixture
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from apps.integrations_external.clients.base import (
+from apps.integrations_external.http.errors import (
     AuthError,
     NotFound,
     PermanentError,
@@ -14,7 +14,7 @@ from apps.integrations_external.clients.base import (
     TargetRefused,
     TemporaryError,
 )
-from apps.integrations_external.clients.slack import SlackClient
+from apps.integrations_external.slack.client import SlackClient
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN
 from tests_support.receivers import Reply
 

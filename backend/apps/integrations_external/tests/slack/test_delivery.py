@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from apps.integrations_external.events import publish
-from apps.integrations_external.messages.slack import limit_problems
 from apps.integrations_external.models import SlackDelivery
-from apps.integrations_external.services.slack_service import SlackService
-from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.tasks import deliver
+from apps.integrations_external.slack.messages import limit_problems
+from apps.integrations_external.slack.services import SlackService
 from apps.integrations_external.tests.slack.conftest import run_when_due
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from apps.projects.tests.factories import ProjectFactory

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.integrations_external.messages import slack as m
+from apps.integrations_external.slack import messages as m
 
 HUGE = "z" * 100_000
 

@@ -5,8 +5,8 @@ import itertools
 
 import pytest
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import SlackDelivery
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from tests_support.fake_slack import FakeSlack

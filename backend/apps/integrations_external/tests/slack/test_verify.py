@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.integrations_external.services.slack_service import SlackService
+from apps.integrations_external.slack.services import SlackService
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN
 
 pytestmark = pytest.mark.django_db

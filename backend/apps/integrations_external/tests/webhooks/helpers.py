@@ -6,9 +6,9 @@ import time
 
 from django.utils import timezone
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery
-from apps.integrations_external.tasks.delivery import deliver
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.tasks import deliver
 
 API = "/api/v1/integrations-external"
 

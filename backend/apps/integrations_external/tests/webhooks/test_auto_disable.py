@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from apps.alerts.models import SystemAlert
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import EmailDelivery, WebhookEndpoint
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import API
 from apps.projects.tests.factories import UserFactory
 from tests_support.receivers import Reply

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.integrations_external.models import WebhookEndpoint
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import API, send_one
 from apps.projects.tests.factories import UserFactory
 

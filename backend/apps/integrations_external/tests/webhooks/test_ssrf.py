@@ -5,10 +5,10 @@ import ipaddress
 import pytest
 from django.test import override_settings
 
-from apps.integrations_external.clients.base import TargetRefused
-from apps.integrations_external.delivery import ssrf
+from apps.integrations_external.http import ssrf
+from apps.integrations_external.http.errors import TargetRefused
 from apps.integrations_external.models import WebhookEndpoint
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import API, send_one
 
 pytestmark = pytest.mark.django_db

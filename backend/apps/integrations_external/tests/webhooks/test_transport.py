@@ -13,13 +13,13 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from apps.alerts.models import SystemAlert
-from apps.integrations_external.delivery import ssrf
-from apps.integrations_external.delivery.transports import webhook as transport_module
-from apps.integrations_external.events import publish
+from apps.integrations_external.http import ssrf
 from apps.integrations_external.models import EmailDelivery, WebhookDelivery
-from apps.integrations_external.services.webhook_service import WebhookService
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import run_until_finished, send_one
+from apps.integrations_external.webhooks import transport as transport_module
+from apps.integrations_external.webhooks.services import WebhookService
 from tests_support.receivers import Receiver, Reply
 from tests_support.tls import make_certificate, server_context
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from apps.integrations_external.events import publish
 from apps.integrations_external.models import WebhookDelivery, WebhookEndpoint
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import API, run_until_finished
 from tests_support.receivers import Reply
 

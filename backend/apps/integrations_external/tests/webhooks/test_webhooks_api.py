@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from apps.integrations_external.models import WebhookEndpoint
-from apps.integrations_external.services.webhook_service import WebhookService
-from apps.integrations_external.tests.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import API
+from apps.integrations_external.webhooks.services import WebhookService
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

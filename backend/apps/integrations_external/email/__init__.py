@@ -1,0 +1,1 @@
+"""Email: each person's settings, notifications, summaries and one-click unsubscribe."""

@@ -1,0 +1,107 @@
+"""API views of the email part of the integrations.
+
+GET/PUT/PATCH email/           the caller's own settings (created on first use)
+POST          email/test-email/ queue a test email to the caller
+GET           email/deliveries/ the caller's sent-mail history
+GET/POST      email/unsubscribe/<token>/  RFC 8058 one-click unsubscribe (no login)
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.integrations_external.email.messages import SWITCH_LABELS
+from apps.integrations_external.email.models import EmailDelivery
+from apps.integrations_external.email.serializers import (
+    EmailDeliverySerializer,
+    EmailNotificationSettingsSerializer,
+)
+from apps.integrations_external.email.services import EmailService, NoEmailAddress, settings_for
+from apps.integrations_external.email.unsubscribe import BadUnsubscribeToken, read_unsubscribe_token
+
+UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
+
+
+class EmailSettingsView(generics.RetrieveUpdateAPIView):
+    """The caller's email notification settings."""
+
+    serializer_class = EmailNotificationSettingsSerializer
+
+    def get_object(self):
+        return settings_for(self.request.user)
+
+
+class TestEmailView(APIView):
+    """Send a test email to the caller's address through the normal delivery path."""
+
+    throttle_scope = "outbound"
+
+    @extend_schema(
+        request=None,
+        responses={202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            delivery = EmailService.send_test_email(request.user)
+        except NoEmailAddress:
+            return Response(
+                {
+                    "detail": "Your account has no email address. "
+                    "Add one to your profile, then try again."
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {
+                "detail": f"Test email queued to {request.user.email}.",
+                "delivery_id": delivery.pk if delivery else None,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class EmailDeliveryListView(generics.ListAPIView):
+    """The emails sent (or being sent) to the caller, newest first."""
+
+    serializer_class = EmailDeliverySerializer
+    filterset_fields = ["status", "event_type"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return EmailDelivery.objects.none()
+        return EmailDelivery.objects.filter(recipient=self.request.user)
+
+
+@csrf_exempt  # mail clients POST without a session or CSRF token (RFC 8058); the token is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a confirm page (link scanners prefetch GETs, so it changes nothing);
+    POST turns off the one switch the signed token names."""
+    try:
+        user_id, switch = read_unsubscribe_token(token)
+    except BadUnsubscribeToken as exc:
+        return render(
+            request, UNSUBSCRIBE_TEMPLATE, {"state": "invalid", "message": str(exc)}, status=400
+        )
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        return render(
+            request,
+            UNSUBSCRIBE_TEMPLATE,
+            {"state": "invalid", "message": "This unsubscribe link belongs to no account."},
+            status=404,
+        )
+    context = {"switch": switch, "switch_label": SWITCH_LABELS.get(switch, switch)}
+    if request.method == "GET":
+        return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "confirm"})
+    EmailService.unsubscribe(token)
+    return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "done"})

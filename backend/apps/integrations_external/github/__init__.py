@@ -1,0 +1,1 @@
+"""GitHub: a repository per integration, issues for stories, the pull-request and Actions mirror."""

@@ -1,0 +1,22 @@
+"""Who sees which GitHub integrations, and whether one may still act on its project."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.permissions import readable_q
+from apps.projects.selectors import user_can_see_project
+
+
+def github_integrations_of(user: AbstractBaseUser) -> QuerySet[GitHubIntegration]:
+    return GitHubIntegration.objects.filter(readable_q(user)).select_related("project")
+
+
+def github_integration_acts_for_project(integration: GitHubIntegration) -> bool:
+    """Whether the integration may still act on its project (create issues, link pull requests
+    to stories, publish into it, show story titles): only while its owner is an active user who
+    is staff, the project's owner or a member. Checked at each use, so leaving a project stops
+    everything of theirs at once."""
+    return user_can_see_project(integration.owner, integration.project)

@@ -1,1 +1,0 @@
-"""Message builders: Block Kit for Slack, templates for email."""

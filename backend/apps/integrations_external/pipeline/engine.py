@@ -1,0 +1,273 @@
+"""The delivery engine: one state machine for every channel.
+
+    pending ──claim──▶ in flight (lease) ──send──▶ success
+                                           ├─────▶ retrying (next_attempt_at: back-off)
+                                           └─────▶ failed (permanent, or retries exhausted)
+
+A delivery is claimed with one conditional UPDATE that sets a lease (`locked_until`,
+`lease_token`), so two workers never send the same delivery at once, and a worker that dies
+mid-send only delays it until the lease runs out and the sweeper hands it out again
+(at-least-once, with the same idempotency key).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.integrations_external.pipeline import backoff, metrics, rows
+from apps.integrations_external.pipeline.channels import Channel, SendResult
+from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryBase, DeliveryStatus
+from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_BODY_LIMIT = 8 * 1024
+# Retries due sooner than this go straight back to the broker with a countdown; later ones
+# wait for the sweeper, so the broker never holds hours-long timers.
+COUNTDOWN_HORIZON_SECONDS = 120
+
+
+def due_q(now) -> Q:
+    return (
+        Q(status__in=OPEN_STATUSES)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+    )
+
+
+def claim(channel: Channel, ids: Iterable[int]) -> list[DeliveryBase]:
+    """Take the lease on those of `ids` that are due and free; return them (others are skipped:
+    done already, not yet due, or in another worker's hands)."""
+    model = channel.delivery_model
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    ids = list(ids)
+    count = model.objects.filter(due_q(now), pk__in=ids).update(
+        locked_until=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS), lease_token=token
+    )
+    if not count:
+        return []
+    # Read back by primary key, the token picking the rows this claim won: `lease_token` alone
+    # has no index, and a scan of it grows with the whole history (issue 10). The target comes
+    # along (every transport needs it); the event does not: deliveries carry their payload.
+    return list(
+        model.objects.filter(pk__in=ids, lease_token=token)
+        .select_related(channel.delivery_model.target_field)
+        .order_by("pk")
+    )
+
+
+def _clip(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit]
+
+
+def _send_one(channel: Channel, delivery: DeliveryBase) -> SendResult:
+    started = time.perf_counter()
+    try:
+        result = channel.transport().send(delivery)
+    except Exception as exc:  # a bug in a transport must not leave the delivery in flight
+        logger.exception("transport %s crashed on delivery %s", channel.name, delivery.pk)
+        result = SendResult(SendResult.RETRY, error=f"internal error: {type(exc).__name__}: {exc}")
+    if result.duration_ms is None:
+        object.__setattr__(result, "duration_ms", int((time.perf_counter() - started) * 1000))
+    return result
+
+
+def _send_in_pool(channel: Channel, delivery: DeliveryBase) -> SendResult:
+    # Pool threads outlive Celery's per-task connection clean-up: a transport that reads rows
+    # (email) closes its thread's connection, so none goes stale or stays held between tasks.
+    try:
+        return _send_one(channel, delivery)
+    finally:
+        connections.close_all()
+
+
+_POOLS: dict[str, ThreadPoolExecutor] = {}
+
+
+def _pool(channel: Channel) -> ThreadPoolExecutor:
+    """One long-lived thread pool per channel and process (created in the worker child, after
+    the fork): starting threads for every batch cost more than sending it."""
+    pool = _POOLS.get(channel.name)
+    if pool is None:
+        pool = _POOLS[channel.name] = ThreadPoolExecutor(
+            max_workers=channel.concurrency, thread_name_prefix=f"deliver-{channel.name}"
+        )
+    return pool
+
+
+def _send_batch(channel: Channel, deliveries: list[DeliveryBase]) -> list[SendResult]:
+    try:
+        return channel.transport().send_many(deliveries)
+    except Exception as exc:  # as in _send_one: a crash must not leave the batch in flight
+        logger.exception("transport %s crashed on a batch of %d", channel.name, len(deliveries))
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        return [SendResult(SendResult.RETRY, error=error, duration_ms=0) for _ in deliveries]
+
+
+def send_all(
+    channel: Channel, deliveries: list[DeliveryBase]
+) -> list[tuple[DeliveryBase, SendResult]]:
+    """Send a claimed chunk: all at once through a transport that sends batches itself
+    (webhooks), else in the channel's thread pool, or one by one."""
+    if hasattr(channel.transport(), "send_many"):
+        results = _send_batch(channel, deliveries)
+    elif channel.concurrency > 1 and len(deliveries) > 1:
+        results = list(_pool(channel).map(lambda d: _send_in_pool(channel, d), deliveries))
+    else:
+        results = [_send_one(channel, d) for d in deliveries]
+    return list(zip(deliveries, results, strict=True))
+
+
+def _apply(channel: Channel, delivery: DeliveryBase, result: SendResult, now) -> float | None:
+    """Move `delivery` to its next state in memory; return the retry delay if it will retry."""
+    delivery.locked_until = None
+    delivery.lease_token = ""
+    if result.outcome == SendResult.DEFER:
+        delay = max(result.retry_after or 1.0, 0.05)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        return delay
+    delivery.attempt_number += 1
+    delivery.response_status = result.response_status
+    delivery.response_body = _clip(result.response_body or "")
+    delivery.error_message = result.error
+    delivery.duration_ms = result.duration_ms
+    for name, value in result.delivery_fields.items():
+        setattr(delivery, name, value)
+    if result.outcome == SendResult.SUCCESS:
+        delivery.status = DeliveryStatus.SUCCESS
+        delivery.completed_at = now
+        delivery.next_attempt_at = None
+        return None
+    retries_used = delivery.attempt_number - 1
+    if result.outcome == SendResult.RETRY and retries_used < channel.max_retries(delivery):
+        delay = backoff.honour_retry_after(
+            result.retry_after, backoff.retry_delay(retries_used + 1)
+        )
+        delivery.status = DeliveryStatus.RETRYING
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        return delay
+    delivery.status = DeliveryStatus.FAILED
+    delivery.completed_at = now
+    delivery.next_attempt_at = None
+    if result.outcome == SendResult.RETRY:
+        delivery.error_message = (result.error + " (retries exhausted)").strip()
+    return None
+
+
+_UPDATED_FIELDS = [
+    "status",
+    "attempt_number",
+    "next_attempt_at",
+    "locked_until",
+    "lease_token",
+    "response_status",
+    "response_body",
+    "error_message",
+    "duration_ms",
+    "completed_at",
+    "updated_at",
+]
+
+
+def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> None:
+    """Store the outcome of a batch of attempts: deliveries, attempt history, target health."""
+    if not results:
+        return
+    model = channel.delivery_model
+    attempt_model = model.attempts.rel.related_model
+    now = timezone.now()
+    attempts = []
+    retry_soon: dict[float, list[int]] = {}
+    extra_fields: set[str] = set()
+    for delivery, result in results:
+        delay = _apply(channel, delivery, result, now)
+        extra_fields.update(result.delivery_fields)
+        delivery.updated_at = now
+        if result.outcome != SendResult.DEFER:
+            attempt = attempt_model(
+                delivery=delivery,
+                attempt_number=delivery.attempt_number,
+                started_at=now - timedelta(milliseconds=result.duration_ms or 0),
+                duration_ms=result.duration_ms,
+                outcome=result.outcome if delivery.status != DeliveryStatus.FAILED else "failed",
+                response_status=result.response_status,
+                response_body=_clip(result.response_body or ""),
+                error_message=result.error,
+            )
+            if hasattr(attempt, "request_headers"):
+                attempt.request_headers = result.request_headers
+            attempts.append(attempt)
+        if delay is not None and delay <= COUNTDOWN_HORIZON_SECONDS:
+            # Rounded up: a countdown that fires before the delivery is due finds nothing to
+            # claim, and the delivery would wait for the sweeper.
+            retry_soon.setdefault(math.ceil(delay * 10) / 10, []).append(delivery.pk)
+    with transaction.atomic():
+        rows.update_rows(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
+        rows.insert_rows(attempt_model, attempts)
+        channel.after_results(results)
+        for delay, ids in retry_soon.items():
+            enqueue_on_commit(channel.name, ids, countdown=delay)
+    metrics.record_results(channel.name, results)
+
+
+# No transport waits longer than this for one attempt (webhook timeouts are 1–30 s).
+ATTEMPT_SECONDS_CEILING = 30
+
+
+def chunk_size(channel: Channel) -> int:
+    """How many deliveries one claim takes: as many rounds of `concurrency` parallel sends as
+    fit twice in the lease, so a chunk of hanging receivers still finishes before its lease
+    runs out (else the sweeper would hand them out again while they are in flight)."""
+    rounds = max(1, int(settings.DELIVERY_LEASE_SECONDS // (2 * ATTEMPT_SECONDS_CEILING)))
+    return max(channel.concurrency, 1) * rounds
+
+
+def process(channel: Channel, ids: Iterable[int]) -> int:
+    """Claim, send and record the given deliveries; safe to call twice with the same ids."""
+    ids = list(ids)
+    done = 0
+    chunk = chunk_size(channel)
+    for start in range(0, len(ids), chunk):
+        claimed = claim(channel, ids[start : start + chunk])
+        if claimed:
+            record(channel, send_all(channel, claimed))
+            done += len(claimed)
+    return done
+
+
+def overdue_ids(channel: Channel, grace_seconds: float, limit: int = 10_000) -> list[int]:
+    """Deliveries due for a while that nobody is working on: their message was lost, their
+    worker died, or their retry was left to the sweeper."""
+    now = timezone.now()
+    return list(
+        channel.delivery_model.objects.filter(
+            due_q(now)
+            & (
+                Q(next_attempt_at__isnull=True)
+                | Q(next_attempt_at__lte=now - timedelta(seconds=grace_seconds))
+            )
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def reopen(delivery: DeliveryBase) -> None:
+    """Make a finished delivery due again (used by redeliver/recover)."""
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = timezone.now()
+    delivery.completed_at = None
+    delivery.locked_until = None
+    delivery.lease_token = ""

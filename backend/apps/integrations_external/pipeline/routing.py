@@ -1,0 +1,77 @@
+"""Who receives what: one rule for every channel.
+
+A target (webhook endpoint, Slack integration, a person's email settings) receives an event when
+  - it is active and its switch for the event's category is on (custom types: subscribed by name);
+  - its owner may see the event's project (owner or member), and its own project scope, if
+    any, is that project (membership is read here, at routing: someone removed from a project
+    stops receiving its events at once); a target scoped to the event's project may also be
+    owned by staff, who may add integrations to any project (docs/permissions.md);
+  - system alerts: only targets owned by staff;
+  - events without a project (custom ones): only the publisher's own targets.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from apps.integrations_external import catalog
+from apps.integrations_external.pipeline.channels import Channel, all_channels
+from apps.integrations_external.pipeline.models import Event
+
+
+def owner_q(event: Event, owner_path: str) -> Q | None:
+    """Whose targets may receive `event`; None means nobody's."""
+    active = Q(**{f"{owner_path}__is_active": True})
+    if event.type == "system.alert":
+        return active & Q(**{f"{owner_path}__is_staff": True})
+    if event.project_id is not None:
+        project = event.project
+        members = list(project.members.values_list("pk", flat=True))
+        return active & Q(**{f"{owner_path}__pk__in": [project.owner_id, *members]})
+    if event.actor_id is not None:
+        return active & Q(**{f"{owner_path}__pk": event.actor_id})
+    return None
+
+
+def targets_for(event: Event, channel: Channel) -> list:
+    category = catalog.category_of(event.type)
+    if category == catalog.TEST:
+        return []  # tests are addressed to one target explicitly, never routed
+    owners = owner_q(event, channel.owner_path)
+    if owners is None:
+        return []
+    if channel.project_scoped and event.project_id is not None and event.type != "system.alert":
+        staff = {f"{channel.owner_path}__is_staff": True, f"{channel.owner_path}__is_active": True}
+        owners |= Q(project_id=event.project_id, **staff)
+    model = channel.target_queryset().model
+    switch = getattr(model, "EVENT_SWITCHES", {}).get(category)
+    if category == catalog.CUSTOM:
+        if channel.accepts_custom is None:
+            return []
+        switch_q = Q()
+    elif switch is None:
+        return []
+    else:
+        switch_q = Q(**{switch: True})
+    query = channel.target_queryset().filter(owners, switch_q)
+    if hasattr(model, "is_active"):
+        query = query.filter(is_active=True)
+    if channel.project_scoped:
+        scope = Q(project__isnull=True)
+        if event.project_id is not None:
+            scope |= Q(project_id=event.project_id)
+        query = query.filter(scope)
+    targets = list(query)
+    if category == catalog.CUSTOM:
+        targets = [t for t in targets if channel.accepts_custom(t, event.type)]
+    return targets
+
+
+def route(event: Event) -> dict[str, list]:
+    plan: dict[str, list] = {}
+    for channel in all_channels():
+        channel.prepare(event)
+        targets = targets_for(event, channel)
+        if targets:
+            plan[channel.name] = targets
+    return plan

@@ -1,0 +1,88 @@
+"""Celery tasks: thin wrappers that take ids and let the engine re-read and re-check rows."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from apps.integrations_external.pipeline import channels, engine, events
+from apps.integrations_external.pipeline.models import FINISHED_STATUSES, Event
+from apps.integrations_external.pipeline.scheduling import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="integrations.deliver", acks_late=True, ignore_result=True)
+def deliver(channel_name: str, delivery_ids: list[int]) -> int:
+    """Send the given deliveries of one channel. Safe to run twice: claimed rows only."""
+    return engine.process(channels.get(channel_name), delivery_ids)
+
+
+@shared_task(name="integrations.fan_out", acks_late=True, ignore_result=True)
+def fan_out(event_id: str) -> int:
+    """Create the deliveries of a recorded event. Safe to run twice: the first run marks it."""
+    created = events.fan_out_event(event_id)
+    return sum(len(ids) for ids in (created or {}).values())
+
+
+@shared_task(name="integrations.sweep_deliveries", ignore_result=True)
+def sweep_deliveries() -> dict[str, int]:
+    """Re-enqueue every event not yet fanned out and every delivery that is overdue and not in
+    flight (lost message, dead worker, or a retry too far ahead for a broker countdown)."""
+    found: dict[str, int] = {}
+    grace = settings.DELIVERY_SWEEP_INTERVAL_SECONDS
+    stale_events = list(
+        Event.objects.filter(
+            fanned_out_at__isnull=True, created_at__lt=timezone.now() - timedelta(seconds=grace)
+        ).values_list("pk", flat=True)[:10_000]
+    )
+    for event_id in stale_events:
+        fan_out.delay(event_id)
+    if stale_events:
+        found["events"] = len(stale_events)
+    for channel in channels.all_channels():
+        ids = engine.overdue_ids(channel, grace_seconds=grace)
+        if ids:
+            enqueue(channel.name, ids)
+            found[channel.name] = len(ids)
+    if found:
+        logger.info("sweeper re-enqueued %s", found)
+    return found
+
+
+PRUNE_BATCH = 2_000
+
+
+def _delete_in_batches(queryset) -> int:
+    """Delete a queryset's rows a batch at a time (and what cascades from them): one huge
+    DELETE would hold its locks and its collected rows for the whole table."""
+    removed = 0
+    while True:
+        batch = list(queryset.order_by().values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            return removed
+        # The filter again: a row reopened (redeliver) since the read is no longer taken.
+        count, _ = queryset.filter(pk__in=batch).delete()
+        removed += count
+
+
+@shared_task(name="integrations.prune_deliveries", ignore_result=True)
+def prune_deliveries() -> int:
+    """Delete finished deliveries (and their attempts) older than the retention period, then
+    the old events no delivery refers to any more. Open deliveries are never pruned, nor are
+    their events: a redelivery made today of a month-old event keeps it."""
+    cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_DELIVERY_RETENTION_DAYS)
+    # A delivery's own age (the indexed `created_at`), not its event's.
+    finished_long_ago = Q(status__in=FINISHED_STATUSES, created_at__lt=cutoff)
+    removed = 0
+    unreferenced = Q()
+    for channel in channels.all_channels():
+        model = channel.delivery_model
+        removed += _delete_in_batches(model.objects.filter(finished_long_ago))
+        unreferenced &= ~Exists(model.objects.filter(event_id=OuterRef("pk")))
+    return removed + _delete_in_batches(Event.objects.filter(unreferenced, occurred_at__lt=cutoff))

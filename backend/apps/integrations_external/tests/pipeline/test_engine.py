@@ -1,0 +1,266 @@
+"""The engine with the real webhook transport and a real receiver on loopback (eager Celery:
+retries are driven by calling `deliver` once they are due)."""
+
+import dataclasses
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
+from apps.integrations_external.pipeline import channels, engine
+from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.events import fan_out, publish
+from apps.integrations_external.pipeline.tasks import deliver, prune_deliveries, sweep_deliveries
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+def _record_event(project, user, endpoints) -> list[int]:
+    """Deliveries written, nothing enqueued: what a lost broker message leaves behind."""
+    event = Event.objects.create(
+        type="workflow.completed",
+        occurred_at=timezone.now(),
+        fanned_out_at=timezone.now(),
+        project=project,
+        actor=user,
+    )
+    return fan_out(event, {"webhook": endpoints})["webhook"]
+
+
+def _run_when_due(delivery: WebhookDelivery) -> None:
+    delivery.refresh_from_db()
+    time.sleep(max(0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
+    deliver("webhook", [delivery.pk])
+
+
+def test_given_receiver_always_failing_when_retries_exhausted_then_failed_with_every_attempt_kept(
+    user, project, receiver, settings, run_on_commit
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
+    receiver.default = Reply(500, b"boom")
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=2)
+
+    with run_on_commit():
+        publish("workflow.completed", {}, project=project, actor=user)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    _run_when_due(delivery)
+    _run_when_due(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+    assert delivery.attempt_number == 3
+    assert "retries exhausted" in delivery.error_message
+    assert [a.outcome for a in delivery.attempts.all()] == ["retry", "retry", "failed"]
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+    endpoint.refresh_from_db()
+    assert (endpoint.success_count, endpoint.failure_count) == (0, 3)
+    deliver("webhook", [delivery.pk])  # a late duplicate message changes nothing
+    assert len(receiver.requests) == 3
+
+
+def test_given_429_with_retry_after_when_delivered_then_next_attempt_waits_that_long(
+    user, project, receiver, settings
+):
+    settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600
+    receiver.script = [Reply(429, headers={"Retry-After": "120"})]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    [pk] = _record_event(project, user, [endpoint])
+
+    before = timezone.now()
+    deliver("webhook", [pk])
+
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    assert delivery.status == "retrying"
+    waited = (delivery.next_attempt_at - before).total_seconds()
+    assert 119 <= waited <= 122
+
+
+def test_given_a_deferring_transport_when_processed_then_rescheduled_without_spending_an_attempt(
+    user, project
+):
+    class Pacing:  # e.g. Slack's one message per second per channel
+        def send(self, delivery):
+            return SendResult(SendResult.DEFER, retry_after=30)
+
+    channel = dataclasses.replace(
+        channels.get("webhook"), transport_factory=Pacing, _transport=None
+    )
+    endpoint = WebhookEndpointFactory(owner=user)
+    [pk] = _record_event(project, user, [endpoint])
+
+    assert engine.process(channel, [pk]) == 1
+
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    assert delivery.status == "pending"
+    assert delivery.attempt_number == 0
+    assert delivery.attempts.count() == 0
+    assert delivery.locked_until is None
+    assert 25 <= (delivery.next_attempt_at - timezone.now()).total_seconds() <= 31
+    assert engine.process(channel, [pk]) == 0  # not due yet: nobody takes it
+
+
+def test_given_a_claimed_delivery_when_claimed_again_then_nobody_else_gets_it_until_the_lease_ends(
+    user, project, settings
+):
+    settings.DELIVERY_LEASE_SECONDS = 60
+    channel = channels.get("webhook")
+    [pk] = _record_event(project, user, [WebhookEndpointFactory(owner=user)])
+
+    assert [d.pk for d in engine.claim(channel, [pk])] == [pk]
+    assert engine.claim(channel, [pk]) == []
+    assert engine.overdue_ids(channel, grace_seconds=0) == []
+
+    WebhookDelivery.objects.filter(pk=pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert engine.overdue_ids(channel, grace_seconds=0) == [pk]
+
+
+def test_given_deliveries_nobody_enqueued_when_swept_then_delivered(
+    user, project, receiver, settings
+):
+    settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0
+    endpoints = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(3)]
+    ids = _record_event(project, user, endpoints)
+
+    found = sweep_deliveries()  # eager: the re-enqueued task runs right here
+
+    assert found == {"webhook": 3}
+    assert len(receiver.wait_for(3)) == 3
+    assert set(WebhookDelivery.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "success"
+    }
+    assert sweep_deliveries() == {}
+
+
+def test_given_deliveries_due_only_recently_when_swept_then_left_to_their_own_message(
+    user, project, settings
+):
+    settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 300
+    _record_event(project, user, [WebhookEndpointFactory(owner=user)])
+
+    assert sweep_deliveries() == {}
+
+
+def test_given_old_and_recent_deliveries_when_pruned_then_only_finished_ones_past_retention_go(
+    user, project, settings
+):
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    endpoint = WebhookEndpointFactory(owner=user)
+    old_done, old_open, recent_done = _record_event(project, user, [endpoint] * 3)
+    long_ago = timezone.now() - timedelta(days=31)
+    WebhookDelivery.objects.filter(pk__in=[old_done, recent_done]).update(status="success")
+    WebhookDelivery.objects.filter(pk__in=[old_done, old_open]).update(created_at=long_ago)
+
+    prune_deliveries()
+
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {old_open, recent_done}
+
+
+def test_given_month_old_event_redelivered_today_when_pruned_then_open_delivery_and_event_stay(
+    user, project, settings
+):
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    endpoint = WebhookEndpointFactory(owner=user)
+    long_ago = timezone.now() - timedelta(days=31)
+    (old_done,) = _record_event(project, user, [endpoint])
+    event_id = WebhookDelivery.objects.get(pk=old_done).event_id
+    Event.objects.filter(pk=event_id).update(occurred_at=long_ago, created_at=long_ago)
+    WebhookDelivery.objects.filter(pk=old_done).update(
+        status="failed", created_at=long_ago, completed_at=long_ago
+    )
+    resent_open, resent_done = _record_event(project, user, [endpoint, endpoint])
+    WebhookDelivery.objects.filter(pk__in=[resent_open, resent_done]).update(event_id=event_id)
+    WebhookDelivery.objects.filter(pk=resent_done).update(
+        status="success", completed_at=timezone.now()
+    )
+
+    prune_deliveries()
+
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {resent_open, resent_done}
+    assert Event.objects.filter(pk=event_id).exists()
+
+
+def test_given_month_old_event_with_only_old_finished_deliveries_when_pruned_then_all_go(
+    user, project, settings
+):
+    settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+    endpoint = WebhookEndpointFactory(owner=user)
+    long_ago = timezone.now() - timedelta(days=31)
+    ids = _record_event(project, user, [endpoint, endpoint])
+    event_id = WebhookDelivery.objects.get(pk=ids[0]).event_id
+    Event.objects.filter(pk=event_id).update(occurred_at=long_ago)
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        status="success", created_at=long_ago, completed_at=long_ago
+    )
+
+    prune_deliveries()
+
+    assert not WebhookDelivery.objects.filter(pk__in=ids).exists()
+    assert not Event.objects.filter(pk=event_id).exists()
+
+
+def test_given_two_workers_racing_on_the_same_ids_when_processed_then_each_is_sent_once(
+    require_postgres, transactional_db, receiver
+):
+    from apps.projects.tests.factories import ProjectFactory
+
+    project = ProjectFactory()
+    endpoints = [WebhookEndpointFactory(owner=project.owner, url=receiver.url) for _ in range(40)]
+    ids = _record_event(project, project.owner, endpoints)
+    channel = channels.get("webhook")
+    barrier = threading.Barrier(2)
+    done = []
+
+    def work():
+        barrier.wait()
+        try:
+            done.append(engine.process(channel, ids))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert sum(done) == 40
+    assert len(receiver.requests) == 40
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 40
+    assert WebhookDelivery.objects.filter(status="success").count() == 40
+
+
+def test_given_concurrent_results_for_one_endpoint_when_recorded_then_counters_are_exact(
+    require_postgres, transactional_db, receiver
+):
+    from apps.projects.tests.factories import ProjectFactory
+
+    project = ProjectFactory()
+    endpoint = WebhookEndpointFactory(owner=project.owner, url=receiver.url)
+    batches = [_record_event(project, project.owner, [endpoint] * 10) for _ in range(4)]
+    channel = channels.get("webhook")
+
+    def work(ids):
+        try:
+            engine.process(channel, ids)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(ids,)) for ids in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    unsent = list(
+        WebhookDelivery.objects.exclude(status="success").values_list("status", "error_message")
+    )
+    assert endpoint.success_count == 40, unsent
+    assert endpoint.failure_count == 0
+    assert endpoint.last_triggered_at is not None

@@ -1,0 +1,121 @@
+"""The custom events API: publish (202), refuse platform types (400), list what you may see."""
+
+import pytest
+
+from apps.integrations_external.models import Event
+from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.projects.tests.factories import ProjectFactory
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/integrations-external"
+
+
+def test_given_custom_type_when_posted_then_202_with_event_id(auth_client, user, project):
+    resp = auth_client.post(
+        f"{API}/events/",
+        {"type": "deploy.finished", "data": {"v": 2}, "project": project.pk},
+        format="json",
+    )
+
+    assert resp.status_code == 202
+    event = Event.objects.get(pk=resp.data["id"])
+    assert (event.type, event.data, event.project, event.actor) == (
+        "deploy.finished",
+        {"v": 2},
+        project,
+        user,
+    )
+    assert event.pk.startswith("evt_")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "workflow.completed", "data": {}},
+        {"type": "system.alert", "data": {}},
+        {"type": "webhook.test", "data": {}},
+        {"type": "github.pull_request.merged", "data": {}},
+        {"type": "nodots", "data": {}},
+        {"type": "Deploy.Finished", "data": {}},
+        {"type": "deploy.finished", "data": ["not", "an", "object"]},
+        {"type": "deploy.finished", "data": "text"},
+        {"type": "deploy.finished", "data": {"big": "x" * 70_000}},
+        {"data": {}},
+    ],
+)
+def test_given_bad_body_when_posted_then_400(auth_client, body):
+    resp = auth_client.post(f"{API}/events/", body, format="json")
+
+    assert resp.status_code == 400
+    assert set(resp.data) & {"type", "data"}
+    assert not Event.objects.exists()
+
+
+def test_given_invisible_project_when_posted_then_400(auth_client, other_user):
+    resp = auth_client.post(
+        f"{API}/events/",
+        {"type": "deploy.finished", "project": ProjectFactory(owner=other_user).pk},
+        format="json",
+    )
+
+    assert resp.status_code == 400 and "project" in resp.data
+
+
+def test_given_events_when_listed_then_visible_projects_and_own_project_less_only(
+    client_for, user, other_user, project
+):
+    shared = ProjectFactory(owner=other_user, members=[user])
+    hidden = ProjectFactory(owner=other_user)
+    visible = {
+        publish("deploy.finished", {}, project=project, actor=other_user).pk,
+        publish("deploy.finished", {}, project=shared, actor=other_user).pk,
+        publish("deploy.finished", {}, actor=user).pk,
+    }
+    invisible = {
+        publish("deploy.finished", {}, project=hidden, actor=other_user).pk,
+        publish("deploy.finished", {}, actor=other_user).pk,
+    }
+    client = client_for(user)
+
+    resp = client.get(f"{API}/events/")
+
+    assert resp.status_code == 200
+    assert {e["id"] for e in resp.data["results"]} == visible
+    for event_id in invisible:
+        assert client.get(f"{API}/events/{event_id}/").status_code == 404
+    assert {e["id"] for e in client.get(f"{API}/events/?project={shared.pk}").data["results"]} == {
+        e for e in visible if Event.objects.get(pk=e).project_id == shared.pk
+    }
+
+
+def test_given_deliveries_when_event_read_then_summary_of_own_deliveries_per_channel_and_status(
+    client_for, user, other_user, receiver, run_on_commit
+):
+    project = ProjectFactory(owner=user, members=[other_user])
+    receiver.handler = lambda request: Reply(500) if request.path.endswith("/bad") else Reply(200)
+    WebhookEndpointFactory(owner=user, url=receiver.url, custom_events=["*"])
+    WebhookEndpointFactory(
+        owner=user, url=receiver.url + "/bad", custom_events=["*"], retry_count=0
+    )
+    WebhookEndpointFactory(owner=other_user, url=receiver.url, custom_events=["*"])
+    client = client_for(user)
+    with run_on_commit():
+        event_id = client.post(
+            f"{API}/events/", {"type": "deploy.finished", "project": project.pk}, format="json"
+        ).data["id"]
+
+    detail = client.get(f"{API}/events/{event_id}/")
+    listed = client.get(f"{API}/events/").data["results"][0]
+
+    assert detail.status_code == 200
+    assert detail.data["deliveries"]["webhook"] == {"success": 1, "failed": 1}
+    assert listed["id"] == event_id and listed["deliveries"] == detail.data["deliveries"]
+    other_view = client_for(other_user).get(f"{API}/events/{event_id}/")
+    assert other_view.data["deliveries"]["webhook"] == {"success": 1}
+
+
+def test_given_anonymous_when_posting_then_401(api_client):
+    assert api_client.post(f"{API}/events/", {"type": "a.b"}, format="json").status_code == 401

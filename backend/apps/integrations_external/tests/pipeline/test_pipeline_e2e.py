@@ -1,0 +1,59 @@
+import time
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.pipeline.tasks import deliver
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+def test_given_endpoint_when_workflow_completed_over_api_then_signed_request_received(
+    user, project, client_for, run_on_commit, receiver
+):
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+
+    with run_on_commit():
+        resp = client_for(user).post(f"/api/v1/workflow-executions/{execution.pk}/complete/")
+    assert resp.status_code == 200
+
+    [request] = receiver.wait_for(1)
+    payload = Webhook(endpoint.secret).verify(request.body, request.headers)
+    assert payload["type"] == "workflow.completed"
+    assert payload["data"]["execution"]["id"] == execution.pk
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "success"
+    assert delivery.attempts.count() == 1
+
+
+def test_given_receiver_failing_twice_when_delivered_then_success_after_three_attempts(
+    user, project, run_on_commit, receiver, settings
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
+    receiver.script = [Reply(500), Reply(502)]
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    from apps.integrations_external.pipeline.events import publish
+
+    with run_on_commit():
+        publish("workflow.completed", {"x": 1}, project=project, actor=user)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    # Eager tasks cannot wait for a countdown: run each retry when due (an eager retry may also
+    # have found it due already), until the delivery settles.
+    for _ in range(5):
+        delivery.refresh_from_db()
+        if delivery.status != "retrying":
+            break
+        time.sleep(max(0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
+        deliver("webhook", [delivery.pk])
+
+    requests = receiver.wait_for(3)
+    assert len({r.headers["webhook-id"] for r in requests}) == 1
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert delivery.status == "success"
+    assert [a.response_status for a in delivery.attempts.all()] == [500, 502, 200]

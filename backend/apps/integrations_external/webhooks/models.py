@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import base64
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.integrations_external.pipeline.models import (
+    DeliveryAttemptBase,
+    DeliveryBase,
+    OwnedTargetBase,
+)
+from core.fields import EncryptedJSONField, EncryptedTextField
+
+
+def new_webhook_secret() -> str:
+    """Standard Webhooks secret: `whsec_` + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+class WebhookEndpoint(OwnedTargetBase):
+    class Method(models.TextChoices):
+        POST = "POST", "POST"
+        PUT = "PUT", "PUT"
+        PATCH = "PATCH", "PATCH"
+
+    # Kept by the system (counters, health, rotation), never written by a user.
+    STATE_FIELDS = (
+        "previous_secret_expires_at",
+        "success_count",
+        "failure_count",
+        "last_triggered_at",
+        "consecutive_failures",
+        "failing_since",
+        "disabled_at",
+        "disabled_reason",
+        "created_at",
+        "updated_at",
+    )
+    EVENT_SWITCHES = {
+        "workflow": "trigger_workflow_completion",
+        "command": "trigger_command_execution",
+        "project": "trigger_project_update",
+        "alert": "trigger_system_alert",
+    }
+
+    name = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=2000)
+    secret = EncryptedTextField(default=new_webhook_secret)
+    # After a rotation the old secret signs too, until `previous_secret_expires_at`.
+    previous_secret = EncryptedTextField(blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.POST)
+    # Custom request headers (name → value), often credentials: encrypted at rest, values
+    # write-only in the API and masked in attempt history.
+    headers = EncryptedJSONField(blank=True)
+    retry_count = models.PositiveSmallIntegerField(
+        default=8, validators=[MaxValueValidator(15)], help_text="Retries after the first attempt."
+    )
+    timeout_seconds = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    trigger_workflow_completion = models.BooleanField(default=True)
+    trigger_command_execution = models.BooleanField(default=True)
+    trigger_project_update = models.BooleanField(default=False)
+    trigger_system_alert = models.BooleanField(default=False)
+    custom_events = models.JSONField(default=list, blank=True)
+
+    success_count = models.PositiveIntegerField(default=0)
+    failure_count = models.PositiveIntegerField(default=0)
+    last_triggered_at = models.DateTimeField(null=True, blank=True)
+    # Health, for auto-disable: consecutive deliveries that exhausted their retries.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.TextField(blank=True)
+
+    class Meta(OwnedTargetBase.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+    def wants_custom(self, event_type: str) -> bool:
+        return "*" in self.custom_events or event_type in self.custom_events
+
+
+class WebhookDelivery(DeliveryBase):
+    target_field = "endpoint"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The `webhook-id` header: stable across retries and redeliveries of one message, so the
+    # receiver can use it as its idempotency key.
+    webhook_id = models.CharField(max_length=64, default=new_message_id, db_index=True)
+    redelivery_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="redeliveries"
+    )
+
+    class Meta(DeliveryBase.Meta):
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["endpoint", "created_at"]),
+        ]
+
+
+class WebhookDeliveryAttempt(DeliveryAttemptBase):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    request_headers = models.JSONField(default=dict, blank=True)
