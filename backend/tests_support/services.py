@@ -128,6 +128,19 @@ class CeleryWorkerProcess:
         )
         return self
 
+    def ready_lines(self) -> int:
+        """How many "ready" lines the log holds (workers of one test process share it)."""
+        return self.log().count(" ready.")
+
+    def wait_ready(self, ready_before: int, timeout: float = 60) -> None:
+        def ready() -> bool:
+            assert self.proc and self.proc.poll() is None, (
+                f"the worker exited:\n{self.log()[-3000:]}"
+            )
+            return self.ready_lines() > ready_before
+
+        wait_until(ready, timeout=timeout, message="the worker to start consuming")
+
     def kill(self) -> None:
         """SIGKILL the whole process group: a crash, not a clean shutdown."""
         if self.proc and self.proc.poll() is None:
@@ -148,12 +161,16 @@ class CeleryWorkerProcess:
 
 @pytest.fixture
 def celery_worker_process(transactional_db):
-    """Factory: `celery_worker_process(broker_url)` starts a worker, stopped after the test."""
+    """Factory: `celery_worker_process(broker_url)` starts a worker and returns once it consumes
+    (on Redis a message sent to a queue nobody declared yet is dropped, and a test would wait
+    for the sweeper); stopped after the test."""
     workers: list[CeleryWorkerProcess] = []
 
     def start(broker_url: str, **kwargs) -> CeleryWorkerProcess:
-        worker = CeleryWorkerProcess(broker_url, **kwargs).start()
-        workers.append(worker)
+        worker = CeleryWorkerProcess(broker_url, **kwargs)
+        ready_before = worker.ready_lines()
+        workers.append(worker.start())
+        worker.wait_ready(ready_before)
         return worker
 
     yield start

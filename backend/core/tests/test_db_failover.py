@@ -86,13 +86,12 @@ def test_given_worker_connections_terminated_when_next_event_published_then_it_i
     require_postgres, tasks_through_redis, celery_worker_process, receiver
 ):
     from apps.integrations_external.pipeline.events import publish
-    from apps.integrations_external.tests.pipeline.test_real_workers import _start
 
     receiver.default = Reply(200, b"ok")
     owner = UserFactory()
     project = ProjectFactory(owner=owner)
     endpoint = WebhookEndpointFactory(owner=owner, url=receiver.url)
-    worker = _start(celery_worker_process, tasks_through_redis, concurrency=1)
+    worker = celery_worker_process(tasks_through_redis, concurrency=1)
 
     def delivered(count: int) -> bool:
         assert worker.proc.poll() is None, f"the worker exited:\n{worker.log()[-3000:]}"

@@ -5,7 +5,7 @@ import pytest
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.tests.monitoring.scrape import scrape, value
-from apps.integrations_external.tests.pipeline.test_real_workers import _all_succeeded, _start
+from apps.integrations_external.tests.pipeline.test_real_workers import _all_succeeded
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from tests_support.services import wait_until
@@ -20,7 +20,7 @@ def test_given_deliveries_sent_by_a_worker_pool_when_scraped_from_the_web_then_a
     project = ProjectFactory(owner=owner)
     endpoints = [WebhookEndpointFactory(owner=owner, url=receiver.url) for _ in range(4)]
     ids = [e.pk for e in endpoints]
-    worker = _start(celery_worker_process, tasks_through_redis, concurrency=2)
+    worker = celery_worker_process(tasks_through_redis, concurrency=2)
     before = scrape(client)
 
     for _ in range(5):  # several messages, so both pool children take some

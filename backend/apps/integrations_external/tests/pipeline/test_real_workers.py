@@ -22,21 +22,6 @@ def send_through(tasks_through_redis):
     return tasks_through_redis
 
 
-def _start(celery_worker_process, broker_url, **kwargs):
-    """Start a worker and wait until it consumes: on Redis a message sent to a queue nobody
-    declared yet is dropped (the sweeper would still find its delivery, but later). Workers
-    of one test process share a log file, so count its "ready" lines."""
-    from tests_support.services import CeleryWorkerProcess
-
-    log = CeleryWorkerProcess(broker_url).log_path
-    before = log.read_text(errors="replace").count(" ready.") if log.exists() else 0
-    worker = celery_worker_process(broker_url, **kwargs)
-    wait_until(
-        lambda: worker.log().count(" ready.") > before, timeout=60, message="the worker to start"
-    )
-    return worker
-
-
 def _all_succeeded(endpoint_ids, count, worker):
     assert worker.proc.poll() is None, f"the worker exited:\n{worker.log()[-3000:]}"
     done = WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids, status="success").count()
@@ -52,7 +37,7 @@ def test_given_matching_endpoints_when_workflow_completed_over_api_then_each_get
     WebhookEndpointFactory(owner=owner, url=receiver.url, trigger_workflow_completion=False)
     WebhookEndpointFactory(owner=UserFactory(), url=receiver.url)  # cannot see the project
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
-    worker = _start(celery_worker_process, send_through)
+    worker = celery_worker_process(send_through)
 
     response = client_for(owner).post(f"/api/v1/workflow-executions/{execution.pk}/complete/")
 
@@ -90,14 +75,14 @@ def test_given_a_worker_killed_mid_delivery_when_a_new_worker_starts_then_everyt
     owner = UserFactory()
     project = ProjectFactory(owner=owner)
     endpoints = [WebhookEndpointFactory(owner=owner, url=receiver.url) for _ in range(4)]
-    worker = _start(celery_worker_process, send_through, extra_env=short_lease, concurrency=1)
+    worker = celery_worker_process(send_through, extra_env=short_lease, concurrency=1)
 
     publish("workflow.completed", {"run": 1}, project=project, actor=owner)
     assert first_request.wait(60), f"no request reached the receiver:\n{worker.log()[-3000:]}"
     worker.kill()  # SIGKILL mid-request: the batch's results were never recorded
     assert not WebhookDelivery.objects.filter(status="success").exists()
 
-    new_worker = _start(celery_worker_process, send_through, extra_env=short_lease, concurrency=1)
+    new_worker = celery_worker_process(send_through, extra_env=short_lease, concurrency=1)
 
     def swept_and_done():
         sweep_deliveries()  # re-enqueues those whose lease ran out
