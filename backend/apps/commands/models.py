@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 
@@ -7,6 +9,9 @@ from apps.projects.models import Project
 
 # Output is kept bounded: the tail is what explains a failure, so the head is what gets cut.
 OUTPUT_MAX_CHARS = 64 * 1024
+# The line that replaces the cut head (see services.bound_output); output_chars reads it back.
+OUTPUT_CUT_LINE = "[… {cut} earlier characters truncated …]\n"
+_OUTPUT_CUT_LINE_RE = re.compile(r"\[… (\d+) earlier characters truncated …\]\n")
 
 
 class Command(models.Model):
@@ -56,3 +61,12 @@ class CommandExecution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status != self.Status.RUNNING
+
+    @property
+    def output_chars(self) -> int:
+        """How many characters the command printed: more than `output` holds when its head
+        was cut (the cut line says how many)."""
+        cut_line = _OUTPUT_CUT_LINE_RE.match(self.output) if self.output_truncated else None
+        if cut_line is None:
+            return len(self.output)
+        return int(cut_line.group(1)) + len(self.output) - cut_line.end()

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.commands import signals
-from apps.commands.models import OUTPUT_MAX_CHARS, Command, CommandExecution
+from apps.commands.models import OUTPUT_CUT_LINE, OUTPUT_MAX_CHARS, Command, CommandExecution
 from core.api.exceptions import InvalidTransition
 from core.signals import send_on_commit
 
@@ -19,7 +19,7 @@ def bound_output(output: str, limit: int = OUTPUT_MAX_CHARS) -> tuple[str, bool]
     if len(output) <= limit:
         return output, False
     cut = len(output) - limit
-    return f"[… {cut} earlier characters truncated …]\n" + output[-limit:], True
+    return OUTPUT_CUT_LINE.format(cut=cut) + output[-limit:], True
 
 
 @transaction.atomic

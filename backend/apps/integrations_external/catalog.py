@@ -137,6 +137,8 @@ def command_execution_data(execution) -> dict[str, Any]:
             # The tail: where a failing command says why.
             "output_excerpt": output[-OUTPUT_EXCERPT_CHARS:],
             "output_truncated": execution.output_truncated or len(output) > OUTPUT_EXCERPT_CHARS,
+            # How many characters the command printed, so a message can say how many it leaves out.
+            "output_chars": execution.output_chars,
             "executed_by": actor_data(execution.executed_by),
         },
         "status": execution.status,

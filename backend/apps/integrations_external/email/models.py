@@ -16,16 +16,19 @@ class EmailNotificationSettings(models.Model):
         "alert": "system_alerts",
         "project": "project_updates",
     }
-    # Every switch a person can turn off, e.g. from an email's one-click unsubscribe link.
-    SWITCHES = (
+    # The switches of the first settings API: a PUT names them all. A switch added since goes
+    # into ADDED_SWITCHES, so clients written against the first six keep working.
+    ORIGINAL_SWITCHES = (
         "workflow_completion",
         "command_execution",
         "system_alerts",
         "project_updates",
         "daily_summary",
         "weekly_summary",
-        "integration_notices",
     )
+    ADDED_SWITCHES = ("integration_notices",)
+    # Every switch a person can turn off, e.g. from an email's one-click unsubscribe link.
+    SWITCHES = ORIGINAL_SWITCHES + ADDED_SWITCHES
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

@@ -10,8 +10,9 @@ SWITCHES = list(EmailNotificationSettings.SWITCHES)
 
 
 class EmailNotificationSettingsSerializer(serializers.ModelSerializer):
-    """The caller's own switches. PUT needs every switch; PATCH any of them; other keys are
-    refused rather than silently ignored (a typo must not look like a saved choice)."""
+    """The caller's own switches. PUT needs the original six and may leave out a switch added
+    since (it keeps its value); PATCH any of them; other keys are refused rather than silently
+    ignored (a typo must not look like a saved choice)."""
 
     email = serializers.EmailField(source="user.email", read_only=True)
 
@@ -19,7 +20,10 @@ class EmailNotificationSettingsSerializer(serializers.ModelSerializer):
         model = EmailNotificationSettings
         fields = ["email", *SWITCHES, "updated_at"]
         read_only_fields = ["updated_at"]
-        extra_kwargs = {name: {"required": True} for name in SWITCHES}
+        extra_kwargs = {
+            name: {"required": name in EmailNotificationSettings.ORIGINAL_SWITCHES}
+            for name in SWITCHES
+        }
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):

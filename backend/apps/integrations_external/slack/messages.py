@@ -57,7 +57,6 @@ def escape(value: Any) -> str:
 
 
 _PARTIAL_ENTITY_END = re.compile(r"&[a-z]{0,4}$")
-_PARTIAL_ENTITY_START = re.compile(r"^[a-z]{0,4};")
 
 
 def clip(text: str, limit: int, marker: str = CUT_MARKER) -> str:
@@ -68,24 +67,59 @@ def clip(text: str, limit: int, marker: str = CUT_MARKER) -> str:
     return (head + marker)[:limit]
 
 
-def clip_tail(text: str, limit: int) -> str:
-    """The end of `text` (where a failing command says why), marked when the start was cut."""
-    if len(text) <= limit:
-        return text
-    marker = ""
-    for _ in range(2):  # the marker's length depends on the number it shows
-        keep = max(limit - len(marker), 0)
-        marker = f"… [{len(text) - keep:,} earlier characters cut]\n"
-    keep = max(limit - len(marker), 0)
-    if keep == 0:
+_BACKTICK_BEFORE_BACKTICK = re.compile("`(?=`)")
+
+
+def _code_safe(text: str) -> str:
+    """`text` as it goes inside a code block: escaped, and no two backticks side by side (a
+    zero-width space between them), so nothing in it can close the block."""
+    return _BACKTICK_BEFORE_BACKTICK.sub("`\u200b", escape(text))
+
+
+def _tail_start(text: str, budget: int) -> int:
+    """Where the longest end of `text` that fits in `budget` characters once made safe starts.
+    The safe length only shrinks as the start moves right (each character adds its own
+    escape, a backtick one more when a backtick follows), so a binary search finds it."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high) // 2
+        if len(_code_safe(text[middle:])) <= budget:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _cut_marker(cut: int | None) -> str:
+    if cut is None:  # an older event that does not say how much came before its excerpt
+        return "… [earlier characters cut]\n"
+    return f"… [{cut:,} earlier characters cut]\n"
+
+
+def clip_tail(text: str, limit: int, *, cut_before: int | None = 0) -> str:
+    """The end of `text` (where a failing command says why) made safe for a code block, at
+    most `limit` characters. When its start is left out, a marker says how many characters of
+    the original were: those of `text` plus `cut_before`, the characters that preceded `text`
+    (an excerpt's; None when unknown). The count is of the original, not of the escaped text."""
+    if cut_before == 0 and len(_code_safe(text.lstrip("\n"))) <= limit:
+        return _code_safe(text.lstrip("\n"))
+    # The marker's length depends on the number it shows: budget for the largest number first,
+    # then for the one found; keeping more characters only shortens the number.
+    marker = _cut_marker(None if cut_before is None else cut_before + len(text))
+    for _ in range(2):
+        shown = text[_tail_start(text, max(limit - len(marker), 0)) :].lstrip("\n")
+        cut = None if cut_before is None else cut_before + len(text) - len(shown)
+        marker = _cut_marker(cut)
+    if len(marker) >= limit:
         return marker[:limit]
-    return marker + _PARTIAL_ENTITY_START.sub("", text[-keep:])
+    return marker + _code_safe(shown)
 
 
-def code_block(text: str, limit: int = SECTION_TEXT_MAX) -> str:
-    """`text` as a mrkdwn code block of at most `limit` characters, keeping its end."""
-    body = escape(text).replace("```", "`\u200b``").strip("\n") or " "
-    return "```\n" + clip_tail(body, limit - 8) + "\n```"
+def code_block(text: str, limit: int = SECTION_TEXT_MAX, *, cut_before: int | None = 0) -> str:
+    """`text` as a mrkdwn code block of at most `limit` characters, keeping its end; see
+    `clip_tail` for the marker and `cut_before`."""
+    body = clip_tail(text.rstrip("\n"), limit - 8, cut_before=cut_before) or " "
+    return "```\n" + body + "\n```"
 
 
 def duration_text(seconds: float | None) -> str:
@@ -280,6 +314,17 @@ def command_failed(data: dict) -> bool:
     return status == "failed" or (exit_code not in (None, 0))
 
 
+def _output_before_excerpt(execution: dict, excerpt: str) -> int | None:
+    """How many characters the command printed before `excerpt` (None: the event, older than
+    `output_chars`, does not say)."""
+    if not execution.get("output_truncated"):
+        return 0
+    total = execution.get("output_chars")
+    if not isinstance(total, int):
+        return None
+    return max(total - len(excerpt), 0)
+
+
 def command_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
     command, project = data.get("command") or {}, data.get("project") or {}
     execution = data.get("execution") or {}
@@ -307,10 +352,11 @@ def command_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
     output = execution.get("output_excerpt") or ""
     if output:
         label = "*Output* (last lines)" if execution.get("output_truncated") else "*Output*"
-        block_text = code_block(output, SECTION_TEXT_MAX - len(label) - 1)
-        if execution.get("output_truncated") and "characters cut]" not in block_text:
-            block_text = block_text.replace("```\n", "```\n… [earlier output cut]\n", 1)
-            block_text = clip_tail(block_text, SECTION_TEXT_MAX - len(label) - 1)
+        block_text = code_block(
+            output,
+            SECTION_TEXT_MAX - len(label) - 1,
+            cut_before=_output_before_excerpt(execution, output),
+        )
         blocks.append(section(f"{label}\n{block_text}"))
     if execution.get("id"):
         blocks.append(

@@ -43,6 +43,41 @@ def test_given_a_put_missing_a_switch_then_400_naming_it(auth_client):
     assert "project_updates" in resp.json()
 
 
+# The settings of the first email API, as its clients send them (written out, not read from
+# the model: the test is about what those clients send).
+ORIGINAL_SIX_FLIPPED = {
+    "workflow_completion": False,
+    "command_execution": False,
+    "system_alerts": False,
+    "project_updates": True,
+    "daily_summary": True,
+    "weekly_summary": False,
+}
+
+
+def test_put_of_the_original_six_switches_saves_them_and_keeps_later_ones(user, auth_client):
+    # given a switch added after the first API, turned off from its default
+    auth_client.patch(URL, {"integration_notices": False}, format="json")
+
+    resp = auth_client.put(URL, ORIGINAL_SIX_FLIPPED, format="json")
+
+    assert resp.status_code == 200, resp.json()
+    assert resp.json()["integration_notices"] is False
+    row = EmailNotificationSettings.objects.get(user=user)
+    assert {name: getattr(row, name) for name in ORIGINAL_SIX_FLIPPED} == ORIGINAL_SIX_FLIPPED
+    assert row.integration_notices is False
+
+
+@pytest.mark.parametrize("missing", sorted(ORIGINAL_SIX_FLIPPED))
+def test_put_without_one_of_the_original_six_is_400_naming_it(auth_client, missing):
+    body = {name: True for name in ORIGINAL_SIX_FLIPPED if name != missing}
+
+    resp = auth_client.put(URL, body, format="json")
+
+    assert resp.status_code == 400
+    assert list(resp.json()) == [missing]
+
+
 def test_given_a_patch_of_one_switch_then_only_it_changes(user, auth_client):
     resp = auth_client.patch(URL, {"daily_summary": True}, format="json")
 

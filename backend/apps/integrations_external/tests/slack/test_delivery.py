@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
 from apps.integrations_external.models import SlackDelivery
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver
@@ -12,6 +13,7 @@ from apps.integrations_external.slack.messages import limit_problems
 from apps.integrations_external.slack.services import SlackService
 from apps.integrations_external.tests.slack.conftest import run_when_due
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
+from apps.integrations_external.tests.slack.test_messages import ANGRY, cut_and_shown
 from apps.projects.tests.factories import ProjectFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
 
@@ -331,3 +333,36 @@ def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_
     assert "FATAL: the real reason" in rendered
     assert "earlier characters cut" in rendered or "earlier output cut" in rendered
     assert len(call.params["blocks"][0]["text"]["text"]) <= 150
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        10_000,  # the reported case: kept whole by the platform, cut for Slack
+        100_000,  # beyond the 64 KiB the platform keeps: its head is gone before Slack's cut
+    ],
+)
+def test_command_output_marker_counts_every_character_the_command_printed(
+    user, project, client_for, run_on_commit, slack, size
+):
+    SlackIntegrationFactory(owner=user)
+    execution = CommandExecutionFactory(command=CommandFactory(project=project))
+    reason = "\nFATAL: the reason"
+    output = (ANGRY * (size // len(ANGRY) + 1))[: size - len(reason)] + reason
+
+    with run_on_commit():
+        client_for(user).post(
+            f"/api/v1/command-executions/{execution.pk}/complete/",
+            {"exit_code": 1, "output": output},
+        )
+
+    [call] = slack.posted()
+    [output_text] = [
+        b["text"]["text"]
+        for b in call.params["blocks"]
+        if b.get("text", {}).get("text", "").startswith("*Output*")
+    ]
+    cut, shown = cut_and_shown(output_text)
+    assert output.endswith(shown) and shown.endswith("FATAL: the reason")
+    assert cut == len(output) - len(shown)
+    assert len(output_text) <= 3000  # Slack's section text limit

@@ -1,5 +1,7 @@
 """Block Kit builders: every message fits Slack's limits, whatever the data."""
 
+import re
+
 import pytest
 
 from apps.integrations_external.slack import messages as m
@@ -140,3 +142,120 @@ def test_given_recovery_when_built_then_header_and_text_say_back_to_normal():
 )
 def test_given_duration_when_formatted_then_readable(seconds, shown):
     assert m.duration_text(seconds) == shown
+
+
+# --- the cut marker counts characters of the original text ------------------------------------
+# Slack's published limits, written out (not read from the code under test).
+SLACK_SECTION_TEXT_MAX = 3000
+SLACK_FIELD_TEXT_MAX = 2000
+SLACK_HEADER_MAX = 150
+SLACK_BLOCKS_MAX = 50
+CUT_MARKER_RE = re.compile(r"… \[([\d,]+) earlier characters cut\]\n")
+
+
+def unescape(shown: str) -> str:
+    """What Slack displays for a code block's text (the inputs hold no zero-width space)."""
+    return (
+        shown.replace("\u200b", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
+
+
+def cut_and_shown(section_text: str) -> tuple[int, str]:
+    """The number the marker states and the text shown after it, as Slack displays it."""
+    body = section_text.split("```\n", 1)[1].rsplit("\n```", 1)[0]
+    marker = CUT_MARKER_RE.match(body)
+    assert marker, body[:80]
+    return int(marker.group(1).replace(",", "")), unescape(body[marker.end() :])
+
+
+def section_starting(message: m.SlackMessage, start: str) -> str:
+    texts = [b["text"]["text"] for b in message.blocks if "text" in b]
+    return next(text for text in texts if text.startswith(start))
+
+
+def assert_within_slacks_limits(message: m.SlackMessage) -> None:
+    assert len(message.blocks) <= SLACK_BLOCKS_MAX
+    for block in message.blocks:
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= SLACK_HEADER_MAX
+        if block["type"] == "section":
+            assert len(block.get("text", {}).get("text", "")) <= SLACK_SECTION_TEXT_MAX
+            assert all(len(f["text"]) <= SLACK_FIELD_TEXT_MAX for f in block.get("fields", []))
+
+
+ANGRY = "if a<b && c>d: <!channel> &amp; "  # every kind of character Slack needs escaped
+
+
+def test_workflow_error_marker_counts_characters_of_the_original():
+    reason = "\nlast line says why"
+    error = (ANGRY * 400)[: 10_000 - len(reason)] + reason  # the size of the reported case
+
+    built = m.workflow_message({"workflow": {"name": "W"}, "execution": {"error_message": error}})
+
+    cut, shown = cut_and_shown(section_starting(built, "*Error*"))
+    assert error.endswith(shown) and shown.endswith("last line says why")
+    assert cut == len(error) - len(shown)
+    assert_within_slacks_limits(built)
+
+
+def test_code_block_marker_counts_backticks_once_and_nothing_closes_the_block():
+    text = "x" * 500 + "`" * 3000
+
+    block = m.code_block(text, 1000)
+
+    cut, shown = cut_and_shown(block)
+    assert cut == len(text) - len(shown)
+    assert "``" not in block[4:-4]
+    assert len(block) <= 1000
+
+
+def test_command_output_marker_counts_the_output_before_the_excerpt():
+    reason = "\nFATAL: the reason"
+    output = (ANGRY * 400)[: 10_000 - len(reason)] + reason
+    excerpt = output[-4000:]  # the event carries the output's last 4,000 characters
+    data = {
+        "command": {"name": "C"},
+        "execution": {
+            "status": "failed",
+            "exit_code": 2,
+            "output_excerpt": excerpt,
+            "output_truncated": True,
+            "output_chars": len(output),
+        },
+    }
+
+    built = m.command_message(data)
+
+    cut, shown = cut_and_shown(section_starting(built, "*Output*"))
+    assert output.endswith(shown) and shown.endswith("FATAL: the reason")
+    assert cut == len(output) - len(shown)
+    assert_within_slacks_limits(built)
+
+
+def test_command_output_of_an_older_event_marked_cut_without_a_number():
+    # Events stored before `output_chars` existed say only that the excerpt is not everything.
+    data = {"execution": {"output_excerpt": "the end", "output_truncated": True}}
+
+    section_text = section_starting(m.command_message(data), "*Output*")
+
+    assert "```\n… [earlier characters cut]\nthe end\n```" in section_text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        lambda: m.workflow_message(
+            {"workflow": {"name": ANGRY * 50}, "execution": {"error_message": ANGRY * 3000}}
+        ),
+        lambda: m.command_message(
+            {
+                "command": {"name": ANGRY * 50, "command_line": ANGRY * 3000},
+                "execution": {"output_excerpt": ANGRY * 3000, "output_truncated": True},
+            }
+        ),
+        lambda: m.alert_message({"alert": {"title": ANGRY * 50, "message": ANGRY * 3000}}),
+        lambda: m.generic_message("custom.thing", {"k": ANGRY * 3000}),
+    ],
+)
+def test_messages_full_of_escaped_characters_stay_within_slacks_limits(message):
+    assert_within_slacks_limits(message())
