@@ -27,8 +27,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sent_messages(monkeypatch) -> list[dict]:
-    """Every webhook `deliver` message the code asks Celery to send, as {"ids", "countdown"}; nothing is
-    sent or run (the test runs what it wants to, when it wants to)."""
+    """Every webhook `deliver` message the code asks Celery to send, as {"ids", "countdown"};
+    nothing is sent or run (the test runs what it wants to, when it wants to)."""
     messages: list[dict] = []
 
     def spy(args=None, kwargs=None, countdown=None, **options):
@@ -65,9 +65,8 @@ def test_given_fan_out_message_delivered_twice_when_run_again_then_no_second_set
     again = fan_out_task(event.pk)  # a redelivered message (acks_late), or the sweeper's
 
     assert first >= 3 and again == 0
-    assert sorted(WebhookDelivery.objects.filter(event=event).values_list("endpoint", flat=True)) == (
-        sorted(e.pk for e in endpoints)
-    )
+    targets = WebhookDelivery.objects.filter(event=event).values_list("endpoint", flat=True)
+    assert sorted(targets) == sorted(e.pk for e in endpoints)
 
 
 def test_given_an_event_whose_fan_out_message_was_lost_when_swept_then_fanned_out_and_delivered(
