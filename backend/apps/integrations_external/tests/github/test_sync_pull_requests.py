@@ -5,6 +5,7 @@ import pytest
 from apps.integrations_external.github.mirror import story_keys
 from apps.integrations_external.github.models import GitHubPullRequest
 from apps.integrations_external.github.services import GitHubService
+from apps.integrations_external.models import Event
 from apps.projects.tests.factories import UserStoryFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +104,27 @@ def test_given_merged_and_closed_prs_when_synced_then_states_mirrored(
     assert states == {1: "merged", 2: "closed", 3: "open"}
     merged = GitHubPullRequest.objects.get(integration=integration, number=1)
     assert merged.merged_at is not None and merged.author == "octocat"
+
+
+def test_given_merged_history_when_first_synced_then_nothing_announced_until_a_new_merge(
+    integration, project, fake_github, repo
+):
+    old, still_open = UserStoryFactory.create_batch(2, project=project)
+    fake_github.add_pull(repo, title=f"Old work {old.key}", merged=True, minutes_ago=60 * 24 * 90)
+    fake_github.add_pull(repo, title=f"In review {still_open.key}")
+
+    GitHubService(integration).sync_pull_requests()
+
+    assert GitHubPullRequest.objects.get(integration=integration, number=1).state == "merged"
+    assert not Event.objects.filter(type="github.pull_request.merged").exists()
+
+    fake_github.update_pull(
+        repo, 2, state="closed", merged_at="2026-01-02T03:04:05Z", closed_at="2026-01-02T03:04:05Z"
+    )
+    GitHubService(integration).sync_pull_requests()
+
+    [event] = Event.objects.filter(type="github.pull_request.merged")
+    assert event.data["pull_request"]["number"] == 2
+    assert event.data["user_stories"] == [
+        {"id": still_open.pk, "key": still_open.key, "title": still_open.title}
+    ]

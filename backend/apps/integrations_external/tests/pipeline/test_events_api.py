@@ -1,6 +1,9 @@
 """The custom events API: publish (202), refuse platform types (400), list what you may see."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from apps.integrations_external.models import Event
 from apps.integrations_external.pipeline.events import publish
@@ -119,3 +122,52 @@ def test_given_deliveries_when_event_read_then_summary_of_own_deliveries_per_cha
 
 def test_given_anonymous_when_posting_then_401(api_client):
     assert api_client.post(f"{API}/events/", {"type": "a.b"}, format="json").status_code == 401
+
+
+def _published_at(event_type: str, when, **kwargs) -> str:
+    event = publish(event_type, {}, **kwargs)
+    Event.objects.filter(pk=event.pk).update(occurred_at=when)
+    return event.pk
+
+
+def test_given_events_of_several_types_when_listed_by_type_then_only_that_type(
+    auth_client, user, project
+):
+    now = timezone.now()
+    deploys = {
+        _published_at("deploy.finished", now, project=project, actor=user),
+        _published_at("deploy.finished", now, actor=user),
+    }
+    _published_at("deploy.started", now, project=project, actor=user)
+    _published_at("workflow.completed", now, project=project, actor=user)
+
+    resp = auth_client.get(f"{API}/events/", {"type": "deploy.finished"})
+
+    assert resp.status_code == 200
+    assert {e["id"] for e in resp.data["results"]} == deploys
+    assert auth_client.get(f"{API}/events/", {"type": "deploy"}).data["results"] == []
+
+
+def test_given_events_over_time_when_listed_since_then_those_at_or_after_that_moment(
+    auth_client, user, project
+):
+    cut = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    _published_at("deploy.finished", cut - timedelta(days=2), project=project, actor=user)
+    _published_at("deploy.finished", cut - timedelta(seconds=1), project=project, actor=user)
+    at_cut = _published_at("deploy.finished", cut, project=project, actor=user)
+    after = _published_at("deploy.started", cut + timedelta(minutes=5), project=project, actor=user)
+
+    since = auth_client.get(f"{API}/events/", {"since": cut.isoformat()})
+    both = auth_client.get(f"{API}/events/", {"since": cut.isoformat(), "type": "deploy.finished"})
+
+    assert since.status_code == 200
+    assert [e["id"] for e in since.data["results"]] == [after, at_cut]  # newest first
+    assert [e["id"] for e in both.data["results"]] == [at_cut]
+
+
+@pytest.mark.parametrize("since", ["yesterday", "2026-13-01T00:00:00Z", "1"])
+def test_given_a_malformed_since_when_listed_then_400_naming_it(auth_client, since):
+    resp = auth_client.get(f"{API}/events/", {"since": since})
+
+    assert resp.status_code == 400
+    assert "since" in resp.data

@@ -1,0 +1,279 @@
+"""Promises of the pipeline that a one-line change could break silently: fan-out once per
+event, the sweeper's re-fan of lost fan-outs, the back-off as the engine applies it, broker
+countdowns versus the sweeper, lease-sized claims and batched messages.
+
+Time is driven, never slept: a retry is made due by moving its `next_attempt_at`, and delays
+are read from the timestamps the engine writes. Messages to the broker are read with a spy on
+`deliver.apply_async` (what Celery would be asked to send), as the GitHub task tests do.
+"""
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.integrations_external.models import Event, WebhookDelivery
+from apps.integrations_external.pipeline import channels, engine
+from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.events import fan_out, publish
+from apps.integrations_external.pipeline.tasks import deliver, sweep_deliveries
+from apps.integrations_external.pipeline.tasks import fan_out as fan_out_task
+from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from tests_support.receivers import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent_messages(monkeypatch) -> list[dict]:
+    """Every webhook `deliver` message the code asks Celery to send, as {"ids", "countdown"};
+    nothing is sent or run (the test runs what it wants to, when it wants to)."""
+    messages: list[dict] = []
+
+    def spy(args=None, kwargs=None, countdown=None, **options):
+        if args[0] == "webhook":
+            messages.append({"ids": list(args[1]), "countdown": countdown})
+
+    monkeypatch.setitem(deliver.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(deliver, "apply_async", spy)
+    return messages
+
+
+def _record_event(project, user, endpoints) -> list[int]:
+    """Deliveries written, nothing enqueued."""
+    event = Event.objects.create(
+        type="workflow.completed",
+        occurred_at=timezone.now(),
+        fanned_out_at=timezone.now(),
+        project=project,
+        actor=user,
+    )
+    return fan_out(event, {"webhook": endpoints})["webhook"]
+
+
+# -- fan-out --------------------------------------------------------------------------------
+
+
+def test_given_fan_out_message_delivered_twice_when_run_again_then_no_second_set_of_deliveries(
+    user, project
+):
+    endpoints = [WebhookEndpointFactory(owner=user) for _ in range(3)]
+    event = publish("workflow.completed", {}, project=project, actor=user, fan_out_later=True)
+
+    first = fan_out_task(event.pk)
+    again = fan_out_task(event.pk)  # a redelivered message (acks_late), or the sweeper's
+
+    assert first >= 3 and again == 0
+    targets = WebhookDelivery.objects.filter(event=event).values_list("endpoint", flat=True)
+    assert sorted(targets) == sorted(e.pk for e in endpoints)
+
+
+def test_given_an_event_whose_fan_out_message_was_lost_when_swept_then_fanned_out_and_delivered(
+    user, project, receiver, settings, run_on_commit
+):
+    settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 30
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
+    # Its after-commit message never left (the on-commit hooks of this test never run).
+    lost = publish("workflow.completed", {}, project=project, actor=user, fan_out_later=True)
+    Event.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(seconds=60))
+    recent = publish("workflow.completed", {}, project=project, actor=user, fan_out_later=True)
+
+    with run_on_commit():
+        found = sweep_deliveries()
+
+    assert found == {"events": 1}
+    delivery = WebhookDelivery.objects.get(event=lost)
+    assert delivery.endpoint == endpoint
+    assert len(receiver.wait_for(1)) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "success"
+    # The recent one is still within its own message's grace period.
+    assert not WebhookDelivery.objects.filter(event=recent).exists()
+    lost.refresh_from_db()
+    assert lost.fanned_out_at is not None
+
+
+# -- back-off as the engine applies it ------------------------------------------------------
+
+
+def test_given_receiver_failing_when_retried_with_the_real_base_then_each_wait_is_four_times_longer(
+    user, project, receiver, settings
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0  # the default, not a test's 0.01 s
+    settings.WEBHOOK_RETRY_MAX_SECONDS = 10 * 3600.0
+    receiver.default = Reply(500, b"down")
+    endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=5)
+    [pk] = _record_event(project, user, [endpoint])
+
+    waits = []
+    for _ in range(5):
+        before = timezone.now()
+        deliver("webhook", [pk])
+        after = timezone.now()
+        delivery = WebhookDelivery.objects.get(pk=pk)
+        assert delivery.status == "retrying"
+        # The engine stamps its own `now` between `before` and `after`.
+        waits.append(
+            (
+                (delivery.next_attempt_at - after).total_seconds(),
+                (delivery.next_attempt_at - before).total_seconds(),
+            )
+        )
+        # The clock moves on to the retry: it is due now.
+        WebhookDelivery.objects.filter(pk=pk).update(next_attempt_at=timezone.now())
+
+    for n, (low, high) in enumerate(waits, start=1):
+        expected = 5.0 * 4 ** (n - 1)  # 5 s, 20 s, 80 s, 320 s, 1280 s, ±20 %
+        assert 0.8 * expected <= high and low <= 1.2 * expected, (n, waits)
+    assert len(receiver.requests) == 5
+
+
+# -- broker countdown or sweeper ------------------------------------------------------------
+
+
+def test_given_retries_due_within_the_horizon_when_recorded_then_sent_back_with_a_countdown(
+    user, project, receiver, sent_messages, run_on_commit
+):
+    assert engine.COUNTDOWN_HORIZON_SECONDS == 120
+    waits = {"/a": "7", "/b": "120", "/c": "121", "/d": "3000"}
+    receiver.handler = lambda request: Reply(
+        429, headers={"Retry-After": waits[request.path.removeprefix("/hook")]}
+    )
+    endpoints = {
+        path: WebhookEndpointFactory(owner=user, url=receiver.url + path) for path in waits
+    }
+    ids = _record_event(project, user, list(endpoints.values()))
+    by_path = dict(zip(waits, ids, strict=True))
+
+    with run_on_commit():
+        engine.process(channels.get("webhook"), ids)
+
+    assert sorted((m["countdown"], m["ids"]) for m in sent_messages) == [
+        (7, [by_path["/a"]]),
+        (120, [by_path["/b"]]),
+    ]
+    for path, pk in by_path.items():
+        delivery = WebhookDelivery.objects.get(pk=pk)
+        assert delivery.status == "retrying", path
+
+
+def test_given_a_retry_beyond_the_horizon_when_due_then_the_sweeper_sends_it(
+    user, project, receiver, settings, sent_messages, run_on_commit
+):
+    settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 30
+    receiver.script = [Reply(429, headers={"Retry-After": "600"})]
+    [pk] = _record_event(project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)])
+    with run_on_commit():
+        engine.process(channels.get("webhook"), [pk])
+    assert sent_messages == []  # no ten-minute timer in the broker
+    assert sweep_deliveries() == {}  # not due yet
+
+    # Ten minutes later, and the sweep interval after that.
+    WebhookDelivery.objects.filter(pk=pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=31)
+    )
+    found = sweep_deliveries()
+
+    assert found == {"webhook": 1}
+    assert sent_messages == [{"ids": [pk], "countdown": None}]
+
+
+# -- claims sized to the lease --------------------------------------------------------------
+
+
+class _Hanging:
+    """A transport whose every attempt takes the longest an attempt may take; records the size
+    of each chunk it is handed and when that chunk's lease ends."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[int, float]] = []
+
+    def send(self, delivery):  # pragma: no cover - send_many is what the engine calls
+        raise AssertionError("send_many expected")
+
+    def send_many(self, deliveries):
+        lease_left = min((d.locked_until - timezone.now()).total_seconds() for d in deliveries)
+        self.chunks.append((len(deliveries), lease_left))
+        return [
+            SendResult(
+                SendResult.RETRY,
+                error="timed out",
+                duration_ms=engine.ATTEMPT_SECONDS_CEILING * 1000,
+            )
+            for _ in deliveries
+        ]
+
+
+@pytest.mark.parametrize(("lease", "chunks"), [(60, [5] * 5), (150, [10, 10, 5]), (600, [25])])
+def test_given_hanging_receivers_when_processed_then_each_chunk_finishes_within_half_its_lease(
+    user, project, settings, lease, chunks
+):
+    settings.DELIVERY_LEASE_SECONDS = lease
+    hanging = _Hanging()
+    channel = dataclasses.replace(
+        channels.get("webhook"), concurrency=5, transport_factory=lambda: hanging, _transport=None
+    )
+    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user)] * 25)
+
+    assert engine.process(channel, ids) == 25
+
+    assert [size for size, _ in hanging.chunks] == chunks
+    for size, lease_left in hanging.chunks:
+        # `concurrency` at once: a chunk takes this many rounds of the longest attempt.
+        rounds = -(-size // channel.concurrency)
+        assert rounds * engine.ATTEMPT_SECONDS_CEILING * 2 <= lease_left + 1
+
+
+def test_given_the_real_webhook_channel_then_its_slowest_chunk_fits_in_the_default_lease(settings):
+    from apps.integrations_external.webhooks.models import WebhookEndpoint
+
+    settings.DELIVERY_LEASE_SECONDS = 60
+    channel = channels.get("webhook")
+    longest = max(
+        v.limit_value
+        for v in WebhookEndpoint._meta.get_field("timeout_seconds").validators
+        if hasattr(v, "limit_value") and v.limit_value > 1
+    )
+
+    assert longest <= engine.ATTEMPT_SECONDS_CEILING
+    assert engine.chunk_size(channel) == channel.concurrency  # one round of sends per claim
+
+
+def test_given_a_lease_shorter_than_two_attempts_then_a_claim_still_takes_one_round(settings):
+    settings.DELIVERY_LEASE_SECONDS = 10
+    channel = dataclasses.replace(channels.get("webhook"), concurrency=4, _transport=None)
+
+    assert engine.chunk_size(channel) == 4
+
+
+# -- messages batched by DELIVERY_BATCH_SIZE ------------------------------------------------
+
+
+def test_given_batch_size_when_an_event_fans_out_then_one_message_per_batch_of_ids(
+    user, project, settings, sent_messages, run_on_commit
+):
+    settings.DELIVERY_BATCH_SIZE = 3
+    for _ in range(7):
+        WebhookEndpointFactory(owner=user)
+
+    with run_on_commit():
+        event = publish("workflow.completed", {}, project=project, actor=user)
+
+    ids = list(
+        WebhookDelivery.objects.filter(event=event).order_by("pk").values_list("pk", flat=True)
+    )
+    assert [m["ids"] for m in sent_messages] == [ids[0:3], ids[3:6], ids[6:7]]
+
+
+def test_given_batch_size_when_swept_then_overdue_deliveries_go_out_in_batches_too(
+    user, project, settings, sent_messages
+):
+    settings.DELIVERY_BATCH_SIZE = 4
+    settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0
+    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user)] * 10)
+
+    assert sweep_deliveries() == {"webhook": 10}
+
+    assert [len(m["ids"]) for m in sent_messages] == [4, 4, 2]
+    assert sorted(i for m in sent_messages for i in m["ids"]) == sorted(ids)
