@@ -8,9 +8,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.integrations_external.models import EmailDelivery, WebhookDelivery
-from apps.integrations_external.tests.monitoring.test_metrics import _record_event
 from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
-from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def test_given_due_in_flight_and_failed_deliveries_when_run_then_each_channel_sh
     user, project
 ):
     endpoints = [WebhookEndpointFactory(owner=user) for _ in range(5)]
-    ids = _record_event(project, user, endpoints)
+    ids = record_webhook_deliveries(project, user, endpoints)
     now = timezone.now()
     # Two due (the oldest for 10 minutes), one in flight, one failed 5 min ago, one 2 h ago.
     WebhookDelivery.objects.filter(pk=ids[0]).update(next_attempt_at=now - timedelta(minutes=10))

@@ -6,27 +6,18 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.integrations_external.models import Event, WebhookDelivery
-from apps.integrations_external.pipeline.events import fan_out
+from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline.metrics import ATTEMPT_SECONDS, observe_many
 from apps.integrations_external.pipeline.tasks import deliver
 from apps.integrations_external.tests.monitoring.scrape import scrape, value
 from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
-from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
-
-
-def _record_event(project, user, endpoints) -> list[int]:
-    event = Event.objects.create(
-        type="workflow.completed",
-        occurred_at=timezone.now(),
-        fanned_out_at=timezone.now(),
-        project=project,
-        actor=user,
-    )
-    return fan_out(event, {"webhook": endpoints})["webhook"]
 
 
 def test_given_deliveries_sent_when_scraped_then_counted_by_outcome_with_their_durations(
@@ -36,7 +27,7 @@ def test_given_deliveries_sent_when_scraped_then_counted_by_outcome_with_their_d
     good = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(2)]
     flaky = WebhookEndpointFactory(owner=user, url=receiver.url + "/bad", retry_count=1)
     broken = WebhookEndpointFactory(owner=user, url=receiver.url + "/bad", retry_count=0)
-    ids = _record_event(project, user, [*good, flaky, broken])
+    ids = record_webhook_deliveries(project, user, [*good, flaky, broken])
     before = scrape(client)
 
     deliver("webhook", ids)
@@ -57,7 +48,9 @@ def test_given_a_delivery_due_for_five_minutes_when_scraped_then_its_age_is_the_
     client, user, project
 ):
     endpoint = WebhookEndpointFactory(owner=user)
-    [old, new] = _record_event(project, user, [endpoint, WebhookEndpointFactory(owner=user)])
+    [old, new] = record_webhook_deliveries(
+        project, user, [endpoint, WebhookEndpointFactory(owner=user)]
+    )
     now = timezone.now()
     WebhookDelivery.objects.filter(pk=old).update(next_attempt_at=now - timedelta(seconds=300))
     # Leased by a worker (in flight), not waiting: it does not count.
@@ -74,7 +67,9 @@ def test_given_a_delivery_due_for_five_minutes_when_scraped_then_its_age_is_the_
 
 
 def test_given_nothing_due_when_scraped_then_backlog_age_is_zero(client, user, project, receiver):
-    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)])
+    ids = record_webhook_deliveries(
+        project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)]
+    )
     deliver("webhook", ids)
 
     samples = scrape(client)
@@ -116,7 +111,10 @@ def test_observe_many_counts_as_observing_one_by_one():
 def test_given_the_database_cannot_answer_when_scraped_then_counters_are_still_served(
     client, user, project, receiver
 ):
-    deliver("webhook", _record_event(project, user, [WebhookEndpointFactory(url=receiver.url)]))
+    deliver(
+        "webhook",
+        record_webhook_deliveries(project, user, [WebhookEndpointFactory(url=receiver.url)]),
+    )
     table = WebhookDelivery._meta.db_table
     with connection.cursor() as cursor:  # undone with the test's transaction
         cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')

@@ -10,13 +10,15 @@ from django.utils import timezone
 
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.monitoring.metrics import DeliveryStateCollector
-from apps.integrations_external.tests.monitoring.test_metrics import _record_event
 from apps.integrations_external.tests.pipeline.test_query_plans import (
     _explainable,
     _full_scans,
     _history_tables,
 )
-from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +26,9 @@ pytestmark = pytest.mark.django_db
 def test_given_a_scrape_when_planned_then_no_history_table_is_scanned(
     require_postgres, user, project
 ):
-    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user) for _ in range(3)])
+    ids = record_webhook_deliveries(
+        project, user, [WebhookEndpointFactory(owner=user) for _ in range(3)]
+    )
     WebhookDelivery.objects.filter(pk=ids[0]).update(
         next_attempt_at=timezone.now() - timedelta(minutes=5)
     )

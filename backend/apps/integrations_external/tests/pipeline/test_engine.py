@@ -13,24 +13,15 @@ from django.utils import timezone
 from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
 from apps.integrations_external.pipeline import channels, engine
 from apps.integrations_external.pipeline.channels import SendResult
-from apps.integrations_external.pipeline.events import fan_out, publish
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver, prune_deliveries, sweep_deliveries
-from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
-
-
-def _record_event(project, user, endpoints) -> list[int]:
-    """Deliveries written, nothing enqueued: what a lost broker message leaves behind."""
-    event = Event.objects.create(
-        type="workflow.completed",
-        occurred_at=timezone.now(),
-        fanned_out_at=timezone.now(),
-        project=project,
-        actor=user,
-    )
-    return fan_out(event, {"webhook": endpoints})["webhook"]
 
 
 def _run_when_due(delivery: WebhookDelivery) -> None:
@@ -70,7 +61,7 @@ def test_given_429_with_retry_after_when_delivered_then_next_attempt_waits_that_
     settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600
     receiver.script = [Reply(429, headers={"Retry-After": "120"})]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
-    [pk] = _record_event(project, user, [endpoint])
+    [pk] = record_webhook_deliveries(project, user, [endpoint])
 
     before = timezone.now()
     deliver("webhook", [pk])
@@ -92,7 +83,7 @@ def test_given_a_deferring_transport_when_processed_then_rescheduled_without_spe
         channels.get("webhook"), transport_factory=Pacing, _transport=None
     )
     endpoint = WebhookEndpointFactory(owner=user)
-    [pk] = _record_event(project, user, [endpoint])
+    [pk] = record_webhook_deliveries(project, user, [endpoint])
 
     assert engine.process(channel, [pk]) == 1
 
@@ -110,7 +101,7 @@ def test_given_a_claimed_delivery_when_claimed_again_then_nobody_else_gets_it_un
 ):
     settings.DELIVERY_LEASE_SECONDS = 60
     channel = channels.get("webhook")
-    [pk] = _record_event(project, user, [WebhookEndpointFactory(owner=user)])
+    [pk] = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
 
     assert [d.pk for d in engine.claim(channel, [pk])] == [pk]
     assert engine.claim(channel, [pk]) == []
@@ -125,7 +116,7 @@ def test_given_deliveries_nobody_enqueued_when_swept_then_delivered(
 ):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0
     endpoints = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(3)]
-    ids = _record_event(project, user, endpoints)
+    ids = record_webhook_deliveries(project, user, endpoints)
 
     found = sweep_deliveries()  # eager: the re-enqueued task runs right here
 
@@ -141,7 +132,7 @@ def test_given_deliveries_due_only_recently_when_swept_then_left_to_their_own_me
     user, project, settings
 ):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 300
-    _record_event(project, user, [WebhookEndpointFactory(owner=user)])
+    record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
 
     assert sweep_deliveries() == {}
 
@@ -151,7 +142,7 @@ def test_given_old_and_recent_deliveries_when_pruned_then_only_finished_ones_pas
 ):
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     endpoint = WebhookEndpointFactory(owner=user)
-    old_done, old_open, recent_done = _record_event(project, user, [endpoint] * 3)
+    old_done, old_open, recent_done = record_webhook_deliveries(project, user, [endpoint] * 3)
     long_ago = timezone.now() - timedelta(days=31)
     WebhookDelivery.objects.filter(pk__in=[old_done, recent_done]).update(status="success")
     WebhookDelivery.objects.filter(pk__in=[old_done, old_open]).update(created_at=long_ago)
@@ -167,13 +158,13 @@ def test_given_month_old_event_redelivered_today_when_pruned_then_open_delivery_
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     endpoint = WebhookEndpointFactory(owner=user)
     long_ago = timezone.now() - timedelta(days=31)
-    (old_done,) = _record_event(project, user, [endpoint])
+    (old_done,) = record_webhook_deliveries(project, user, [endpoint])
     event_id = WebhookDelivery.objects.get(pk=old_done).event_id
     Event.objects.filter(pk=event_id).update(occurred_at=long_ago, created_at=long_ago)
     WebhookDelivery.objects.filter(pk=old_done).update(
         status="failed", created_at=long_ago, completed_at=long_ago
     )
-    resent_open, resent_done = _record_event(project, user, [endpoint, endpoint])
+    resent_open, resent_done = record_webhook_deliveries(project, user, [endpoint, endpoint])
     WebhookDelivery.objects.filter(pk__in=[resent_open, resent_done]).update(event_id=event_id)
     WebhookDelivery.objects.filter(pk=resent_done).update(
         status="success", completed_at=timezone.now()
@@ -191,7 +182,7 @@ def test_given_month_old_event_with_only_old_finished_deliveries_when_pruned_the
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     endpoint = WebhookEndpointFactory(owner=user)
     long_ago = timezone.now() - timedelta(days=31)
-    ids = _record_event(project, user, [endpoint, endpoint])
+    ids = record_webhook_deliveries(project, user, [endpoint, endpoint])
     event_id = WebhookDelivery.objects.get(pk=ids[0]).event_id
     Event.objects.filter(pk=event_id).update(occurred_at=long_ago)
     WebhookDelivery.objects.filter(pk__in=ids).update(
@@ -211,7 +202,7 @@ def test_given_two_workers_racing_on_the_same_ids_when_processed_then_each_is_se
 
     project = ProjectFactory()
     endpoints = [WebhookEndpointFactory(owner=project.owner, url=receiver.url) for _ in range(40)]
-    ids = _record_event(project, project.owner, endpoints)
+    ids = record_webhook_deliveries(project, project.owner, endpoints)
     channel = channels.get("webhook")
     barrier = threading.Barrier(2)
     done = []
@@ -242,7 +233,7 @@ def test_given_concurrent_results_for_one_endpoint_when_recorded_then_counters_a
 
     project = ProjectFactory()
     endpoint = WebhookEndpointFactory(owner=project.owner, url=receiver.url)
-    batches = [_record_event(project, project.owner, [endpoint] * 10) for _ in range(4)]
+    batches = [record_webhook_deliveries(project, project.owner, [endpoint] * 10) for _ in range(4)]
     channel = channels.get("webhook")
 
     def work(ids):

@@ -16,10 +16,13 @@ from django.utils import timezone
 from apps.integrations_external.models import Event, WebhookDelivery
 from apps.integrations_external.pipeline import channels, engine
 from apps.integrations_external.pipeline.channels import SendResult
-from apps.integrations_external.pipeline.events import fan_out, publish
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver, sweep_deliveries
 from apps.integrations_external.pipeline.tasks import fan_out as fan_out_task
-from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -38,18 +41,6 @@ def sent_messages(monkeypatch) -> list[dict]:
     monkeypatch.setitem(deliver.app.conf, "task_always_eager", False)
     monkeypatch.setattr(deliver, "apply_async", spy)
     return messages
-
-
-def _record_event(project, user, endpoints) -> list[int]:
-    """Deliveries written, nothing enqueued."""
-    event = Event.objects.create(
-        type="workflow.completed",
-        occurred_at=timezone.now(),
-        fanned_out_at=timezone.now(),
-        project=project,
-        actor=user,
-    )
-    return fan_out(event, {"webhook": endpoints})["webhook"]
 
 
 # -- fan-out --------------------------------------------------------------------------------
@@ -104,7 +95,7 @@ def test_given_receiver_failing_when_retried_with_the_real_base_then_each_wait_i
     settings.WEBHOOK_RETRY_MAX_SECONDS = 10 * 3600.0
     receiver.default = Reply(500, b"down")
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=5)
-    [pk] = _record_event(project, user, [endpoint])
+    [pk] = record_webhook_deliveries(project, user, [endpoint])
 
     waits = []
     for _ in range(5):
@@ -143,7 +134,7 @@ def test_given_retries_due_within_the_horizon_when_recorded_then_sent_back_with_
     endpoints = {
         path: WebhookEndpointFactory(owner=user, url=receiver.url + path) for path in waits
     }
-    ids = _record_event(project, user, list(endpoints.values()))
+    ids = record_webhook_deliveries(project, user, list(endpoints.values()))
     by_path = dict(zip(waits, ids, strict=True))
 
     with run_on_commit():
@@ -163,7 +154,9 @@ def test_given_a_retry_beyond_the_horizon_when_due_then_the_sweeper_sends_it(
 ):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 30
     receiver.script = [Reply(429, headers={"Retry-After": "600"})]
-    [pk] = _record_event(project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)])
+    [pk] = record_webhook_deliveries(
+        project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)]
+    )
     with run_on_commit():
         engine.process(channels.get("webhook"), [pk])
     assert sent_messages == []  # no ten-minute timer in the broker
@@ -214,7 +207,7 @@ def test_given_hanging_receivers_when_processed_then_each_chunk_finishes_within_
     channel = dataclasses.replace(
         channels.get("webhook"), concurrency=5, transport_factory=lambda: hanging, _transport=None
     )
-    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user)] * 25)
+    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 25)
 
     assert engine.process(channel, ids) == 25
 
@@ -271,7 +264,7 @@ def test_given_batch_size_when_swept_then_overdue_deliveries_go_out_in_batches_t
 ):
     settings.DELIVERY_BATCH_SIZE = 4
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0
-    ids = _record_event(project, user, [WebhookEndpointFactory(owner=user)] * 10)
+    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 10)
 
     assert sweep_deliveries() == {"webhook": 10}
 
