@@ -513,6 +513,7 @@ def add_history(rows: int, user) -> float:
     """Insert `rows` finished deliveries of `user`'s endpoints, each with one attempt, in the
     database itself (a series, no Python per row); returns the seconds it took."""
     from django.db import connection, transaction
+    from django.utils import timezone
 
     from apps.integrations_external.models import (
         Event,
@@ -525,7 +526,7 @@ def add_history(rows: int, user) -> float:
     assert ids == list(range(ids[0], ids[0] + len(ids))), "endpoint ids are not contiguous"
     started = time.perf_counter()
     with transaction.atomic():
-        event = Event.objects.create(type="history", occurred_at=timezone_now(), actor=user)
+        event = Event.objects.create(type="history", occurred_at=timezone.now(), actor=user)
         if connection.vendor == "postgresql":
             series = "SELECT g FROM generate_series(1, %s) AS g"
             ago = "now() - (g || ' seconds')::interval"
@@ -559,12 +560,6 @@ def add_history(rows: int, user) -> float:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return time.perf_counter() - started
-
-
-def timezone_now():
-    from django.utils import timezone
-
-    return timezone.now()
 
 
 def print_run(name: str, e2e: dict, capacity: float) -> float:
