@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 
-pytest_plugins = ["tests_support.services", "tests_support.receivers"]
+pytest_plugins = ["tests_support.services", "tests_support.receivers", "tests_support.browser"]
 
 
 @pytest.fixture

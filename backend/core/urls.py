@@ -24,6 +24,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # The portal's pages (sign-in, projects, integrations) for people in a browser.
+    path("", include("apps.integrations_external.page_urls")),
+    path("", include("apps.portal.urls")),
 ]
 
 # JSON bodies for errors under /api/ that happen outside a DRF view (HTML elsewhere).

@@ -36,6 +36,10 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 PORT = env_int("PORT", 8000)
+# The portal's session sign-in (apps/portal): Django's auth views at /login/.
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:projects"
+LOGOUT_REDIRECT_URL = "portal:login"
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
@@ -51,12 +55,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "core",
     "apps.projects",
     "apps.workflows",
     "apps.commands",
     "apps.alerts",
     "apps.integrations_external",
+    "apps.portal",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
