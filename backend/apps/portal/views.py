@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.commands.selectors import command_executions_visible_to
+from apps.integrations_external.github import pages as github_pages
 from apps.portal.selectors import visible_project
 from apps.projects.selectors import (
     projects_visible_to,
@@ -81,9 +82,12 @@ def project_executions(request: HttpRequest, project_pk: int) -> HttpResponse:
 @login_required
 def story_detail(request: HttpRequest, project_pk: int, story_pk: int) -> HttpResponse:
     context = _project_context(request, project_pk, "stories")
-    context["story"] = get_object_or_404(
+    story = get_object_or_404(
         user_stories_visible_to(request.user), project=context["project"], pk=story_pk
     )
+    context["story"] = story
+    # What the integrations know about the story, one panel each.
+    context["story_panels"] = [github_pages.story_panel(user=request.user, story=story)]
     return render(request, "portal/story.html", context)
 
 
