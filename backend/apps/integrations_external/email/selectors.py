@@ -7,11 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.email.models import SentSummary
+from apps.integrations_external.email.models import EmailDelivery, SentSummary
 from apps.integrations_external.pipeline.models import Event
 
 SUMMARY_LENGTHS = {
@@ -20,6 +20,11 @@ SUMMARY_LENGTHS = {
 }
 NOTABLE_LIMIT = 10
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def emails_sent_to(user: AbstractBaseUser) -> QuerySet[EmailDelivery]:
+    """A person's sent-mail history (their own only), newest first."""
+    return EmailDelivery.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
 def summary_window(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
