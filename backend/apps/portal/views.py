@@ -115,3 +115,38 @@ def command_execution_detail(
         pk=execution_pk,
     )
     return render(request, "portal/command_execution.html", context)
+
+
+# Short links for messages that leave the product (emails, Slack, GitHub issues): they know
+# only an object's id; these find its project (404 when the reader may not see it) and go to
+# its page.
+
+
+@login_required
+def workflow_execution_link(request: HttpRequest, execution_pk: int) -> HttpResponse:
+    execution = get_object_or_404(
+        workflow_executions_visible_to(request.user).select_related("workflow"), pk=execution_pk
+    )
+    return redirect(
+        "portal:workflow_execution",
+        project_pk=execution.workflow.project_id,
+        execution_pk=execution.pk,
+    )
+
+
+@login_required
+def command_execution_link(request: HttpRequest, execution_pk: int) -> HttpResponse:
+    execution = get_object_or_404(
+        command_executions_visible_to(request.user).select_related("command"), pk=execution_pk
+    )
+    return redirect(
+        "portal:command_execution",
+        project_pk=execution.command.project_id,
+        execution_pk=execution.pk,
+    )
+
+
+@login_required
+def story_link(request: HttpRequest, story_pk: int) -> HttpResponse:
+    story = get_object_or_404(user_stories_visible_to(request.user), pk=story_pk)
+    return redirect("portal:story", project_pk=story.project_id, story_pk=story.pk)

@@ -105,7 +105,7 @@ def summary_data(
                 "project": execution.workflow.project.name,
                 "at": _iso(execution.completed_at),
                 "detail": (execution.error_message or "")[:300],
-                "path": f"/api/v1/workflow-executions/{execution.pk}/",
+                "path": f"/workflow-executions/{execution.pk}/",
             }
         )
     for execution in (
@@ -122,7 +122,7 @@ def summary_data(
                 "detail": f"exit code {execution.exit_code}"
                 if execution.exit_code is not None
                 else "",
-                "path": f"/api/v1/command-executions/{execution.pk}/",
+                "path": f"/command-executions/{execution.pk}/",
             }
         )
     failures.sort(key=lambda f: f["at"] or "", reverse=True)
