@@ -102,7 +102,8 @@ def _sync_context(integration: GitHubIntegration, user: AbstractBaseUser) -> dic
         "integration": integration,
         "project": integration.project,
         "can_manage": can_manage(user, integration),
-        "running": integration.sync_state in RUNNING,
+        # A disabled integration's queued sync never starts: no polling for it.
+        "running": integration.sync_state in RUNNING and integration.is_active,
         "pull_requests": list(pulls[:LIST_SIZE]),
         "pull_request_count": integration.pull_requests.count(),
         "workflow_runs": list(integration.workflow_runs.all()[:20]),

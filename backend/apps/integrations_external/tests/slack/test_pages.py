@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from apps.integrations_external.models import SlackIntegration
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
@@ -144,3 +145,16 @@ def test_slack_delete_confirms_then_deletes(client, user, project, connected):
     response = client.post(_url(project, connected, "delete/"), follow=True)
     assert not SlackIntegration.objects.exists()
     assert b"deleted" in response.content
+
+
+def test_slack_verify_shares_the_api_throttle_budget(
+    client, client_for, settings, user, project, connected, slack
+):
+    cache.clear()
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "outbound": "2/minute"}
+    client.force_login(user)
+    client.post(_url(project, connected, "verify/"))
+    client_for(user).post(f"/api/v1/integrations-external/slack/{connected.pk}/verify/")
+    body = client.post(_url(project, connected, "verify/"), follow=True).content.decode()
+    assert "Too many of these in a short time" in body
+    assert len(slack.calls_to("auth.test")) == 2
