@@ -139,3 +139,14 @@ def test_story_page_shows_its_pull_requests(client, user, project, integration, 
     body = client.get(f"/projects/{project.pk}/stories/{story.pk}/").content.decode()
     assert f"Fix {story.key}" in body
     assert "Merged" in body
+
+
+def test_github_page_lists_workflow_runs(
+    client, user, project, make_integration, fake_github, repo
+):
+    fake_github.add_run(repo, name="CI", conclusion="failure")
+    integration = make_integration(sync_workflows=True)
+    client.force_login(user)
+    body = client.post(_url(project, integration, "sync/"), follow=True).content.decode()
+    assert "Workflow runs" in body
+    assert "CI #1" in body and "failure" in body
