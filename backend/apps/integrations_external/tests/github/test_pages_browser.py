@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.github.services import GitHubService
 from apps.projects.tests.factories import UserFactory, UserStoryFactory
 from tests_support.browser import screenshot, sign_in
 
@@ -59,3 +61,22 @@ def test_browser_github_outsider_gets_404(page, project, integration):
     sign_in(page, UserFactory())
     response = page.goto(f"/projects/{project.pk}/integrations/github/{integration.pk}/")
     assert response.status == 404
+
+
+def test_browser_github_sync_progress_updates_without_reload(
+    signed_in, project, integration, fake_github, repo
+):
+    fake_github.add_pull(repo, title="Faster checkout")
+    GitHubIntegration.objects.filter(pk=integration.pk).update(
+        sync_state=GitHubIntegration.SyncState.RUNNING, sync_started_at=timezone.now()
+    )
+    page = signed_in
+    page.goto(f"/projects/{project.pk}/integrations/github/{integration.pk}/")
+    expect(page.locator("#github-sync")).to_contain_text("Fetching pull requests")
+
+    integration.refresh_from_db()
+    GitHubService(integration).run_sync()  # what the worker does
+
+    expect(page.locator("#github-sync")).to_contain_text("1 new", timeout=8_000)
+    expect(page.locator("#github-sync")).to_contain_text("Faster checkout")
+    expect(page.locator("#github-sync")).not_to_have_attribute("hx-trigger", "every 2s")
