@@ -21,4 +21,6 @@ urlpatterns = [
         "projects/<int:project_pk>/integrations/github/",
         include("apps.integrations_external.github.page_urls"),
     ),
+    # A person's own email settings: not under a project.
+    path("account/email/", include("apps.integrations_external.email.page_urls")),
 ]

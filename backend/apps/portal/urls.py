@@ -67,4 +67,16 @@ urlpatterns = [
         views.command_execution_detail,
         name="command_execution",
     ),
+    # Short links for messages (emails, Slack, GitHub): id only, redirect to the page.
+    path(
+        "workflow-executions/<int:execution_pk>/",
+        views.workflow_execution_link,
+        name="workflow_execution_link",
+    ),
+    path(
+        "command-executions/<int:execution_pk>/",
+        views.command_execution_link,
+        name="command_execution_link",
+    ),
+    path("stories/<int:story_pk>/", views.story_link, name="story_link"),
 ]

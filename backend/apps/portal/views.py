@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.commands.selectors import command_executions_visible_to
+from apps.integrations_external.github import pages as github_pages
 from apps.portal.selectors import visible_project
 from apps.projects.selectors import (
     projects_visible_to,
@@ -81,9 +82,12 @@ def project_executions(request: HttpRequest, project_pk: int) -> HttpResponse:
 @login_required
 def story_detail(request: HttpRequest, project_pk: int, story_pk: int) -> HttpResponse:
     context = _project_context(request, project_pk, "stories")
-    context["story"] = get_object_or_404(
+    story = get_object_or_404(
         user_stories_visible_to(request.user), project=context["project"], pk=story_pk
     )
+    context["story"] = story
+    # What the integrations know about the story, one panel each.
+    context["story_panels"] = [github_pages.story_panel(user=request.user, story=story)]
     return render(request, "portal/story.html", context)
 
 
@@ -111,3 +115,38 @@ def command_execution_detail(
         pk=execution_pk,
     )
     return render(request, "portal/command_execution.html", context)
+
+
+# Short links for messages that leave the product (emails, Slack, GitHub issues): they know
+# only an object's id; these find its project (404 when the reader may not see it) and go to
+# its page.
+
+
+@login_required
+def workflow_execution_link(request: HttpRequest, execution_pk: int) -> HttpResponse:
+    execution = get_object_or_404(
+        workflow_executions_visible_to(request.user).select_related("workflow"), pk=execution_pk
+    )
+    return redirect(
+        "portal:workflow_execution",
+        project_pk=execution.workflow.project_id,
+        execution_pk=execution.pk,
+    )
+
+
+@login_required
+def command_execution_link(request: HttpRequest, execution_pk: int) -> HttpResponse:
+    execution = get_object_or_404(
+        command_executions_visible_to(request.user).select_related("command"), pk=execution_pk
+    )
+    return redirect(
+        "portal:command_execution",
+        project_pk=execution.command.project_id,
+        execution_pk=execution.pk,
+    )
+
+
+@login_required
+def story_link(request: HttpRequest, story_pk: int) -> HttpResponse:
+    story = get_object_or_404(user_stories_visible_to(request.user), pk=story_pk)
+    return redirect("portal:story", project_pk=story.project_id, story_pk=story.pk)

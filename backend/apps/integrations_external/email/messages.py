@@ -113,7 +113,7 @@ def _workflow(event_type: str, data: dict[str, Any]) -> tuple[str, str, dict[str
             "outcome": outcome,
             "duration": _duration(execution.get("duration_seconds")),
             "completed_at": _when(execution.get("completed_at")),
-            "url": public_url(f"/api/v1/workflow-executions/{execution.get('id')}/"),
+            "url": public_url(f"/workflow-executions/{execution.get('id')}/"),
         },
     )
 
@@ -141,7 +141,7 @@ def _command(event_type: str, data: dict[str, Any]) -> tuple[str, str, dict[str,
             "outcome": outcome,
             "output_tail": tail,
             "duration": _duration(execution.get("duration_seconds")),
-            "url": public_url(f"/api/v1/command-executions/{execution.get('id')}/"),
+            "url": public_url(f"/command-executions/{execution.get('id')}/"),
         },
     )
 
@@ -169,14 +169,14 @@ def _project(event_type: str, data: dict[str, Any]) -> tuple[str, str, dict[str,
         changed = ", ".join(data.get("changed_fields") or []) or "details"
         subject = f"{_project_prefix(data)} Project updated: {changed}"
         context.update(headline=f"Project “{project.get('name')}” was updated", changed=changed)
-        context["url"] = public_url(f"/api/v1/projects/{project.get('id')}/")
+        context["url"] = public_url(f"/projects/{project.get('id')}/")
     elif event_type == "user_story.created":
         story = data.get("user_story") or {}
         subject = (
             f"{_project_prefix(data)} New story {story.get('key', '')}: {story.get('title', '')}"
         )
         context.update(headline=f"New story {story.get('key', '')}", story=story)
-        context["url"] = public_url(f"/api/v1/user-stories/{story.get('id')}/")
+        context["url"] = public_url(f"/stories/{story.get('id')}/")
     else:
         known = catalog.EVENT_TYPES.get(event_type)
         description = known.description.rstrip(".") if known else event_type
@@ -185,9 +185,7 @@ def _project(event_type: str, data: dict[str, Any]) -> tuple[str, str, dict[str,
         subject = f"{_project_prefix(data)} {description}" + (f": {title}" if title else "")
         context.update(headline=description, pull_request=pr)
         context["url"] = (
-            pr.get("html_url")
-            or pr.get("url")
-            or public_url(f"/api/v1/projects/{project.get('id')}/")
+            pr.get("html_url") or pr.get("url") or public_url(f"/projects/{project.get('id')}/")
         )
     return "project", subject, context
 
@@ -295,7 +293,7 @@ def render(
         greeting_name=(user.get_full_name() or user.get_username()) if user else "",
         platform_name=settings.EMAIL_PLATFORM_NAME,
         base_url=settings.PUBLIC_BASE_URL,
-        settings_url=public_url("/api/v1/integrations-external/email/"),
+        settings_url=public_url("/account/email/"),
         unsubscribe_url=unsubscribe_url(user.pk, switch),
         switch=switch,
         switch_label=SWITCH_LABELS.get(switch, switch),

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.email.models import SentSummary
+from apps.integrations_external.email.models import EmailDelivery, SentSummary
 from apps.integrations_external.pipeline.models import Event
 
 SUMMARY_LENGTHS = {
@@ -20,6 +20,11 @@ SUMMARY_LENGTHS = {
 }
 NOTABLE_LIMIT = 10
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def emails_sent_to(user: AbstractBaseUser) -> QuerySet[EmailDelivery]:
+    """A person's sent-mail history (their own only), newest first."""
+    return EmailDelivery.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
 def summary_window(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -100,7 +105,7 @@ def summary_data(
                 "project": execution.workflow.project.name,
                 "at": _iso(execution.completed_at),
                 "detail": (execution.error_message or "")[:300],
-                "path": f"/api/v1/workflow-executions/{execution.pk}/",
+                "path": f"/workflow-executions/{execution.pk}/",
             }
         )
     for execution in (
@@ -117,7 +122,7 @@ def summary_data(
                 "detail": f"exit code {execution.exit_code}"
                 if execution.exit_code is not None
                 else "",
-                "path": f"/api/v1/command-executions/{execution.pk}/",
+                "path": f"/command-executions/{execution.pk}/",
             }
         )
     failures.sort(key=lambda f: f["at"] or "", reverse=True)

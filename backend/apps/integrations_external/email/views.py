@@ -20,14 +20,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.integrations_external.email.forms import switch_description
 from apps.integrations_external.email.messages import SWITCH_LABELS
-from apps.integrations_external.email.models import EmailDelivery
+from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
+from apps.integrations_external.email.selectors import emails_sent_to
 from apps.integrations_external.email.serializers import (
     EmailDeliverySerializer,
     EmailNotificationSettingsSerializer,
 )
 from apps.integrations_external.email.services import EmailService, NoEmailAddress, settings_for
-from apps.integrations_external.email.unsubscribe import BadUnsubscribeToken, read_unsubscribe_token
+from apps.integrations_external.email.unsubscribe import (
+    ALL_SWITCHES,
+    BadUnsubscribeToken,
+    read_unsubscribe_token,
+)
 
 UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
 
@@ -79,7 +85,13 @@ class EmailDeliveryListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
             return EmailDelivery.objects.none()
-        return EmailDelivery.objects.filter(recipient=self.request.user)
+        return emails_sent_to(self.request.user)
+
+
+def _unsubscribe_page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    response = render(request, UNSUBSCRIBE_TEMPLATE, context, status=status)
+    response["X-Robots-Tag"] = "noindex"  # a personal link: keep it out of search engines
+    return response
 
 
 @csrf_exempt  # mail clients POST without a session or CSRF token (RFC 8058); the token is the proof
@@ -90,18 +102,21 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user_id, switch = read_unsubscribe_token(token)
     except BadUnsubscribeToken as exc:
-        return render(
-            request, UNSUBSCRIBE_TEMPLATE, {"state": "invalid", "message": str(exc)}, status=400
-        )
+        return _unsubscribe_page(request, {"state": "invalid", "message": str(exc)}, status=400)
     if not get_user_model().objects.filter(pk=user_id).exists():
-        return render(
+        return _unsubscribe_page(
             request,
-            UNSUBSCRIBE_TEMPLATE,
             {"state": "invalid", "message": "This unsubscribe link belongs to no account."},
             status=404,
         )
-    context = {"switch": switch, "switch_label": SWITCH_LABELS.get(switch, switch)}
+    names = EmailNotificationSettings.SWITCHES if switch == ALL_SWITCHES else (switch,)
+    context = {
+        "switch": switch,
+        "switch_label": SWITCH_LABELS.get(switch, switch),
+        # What will stop, in the words of the settings page.
+        "stops": [switch_description(name) for name in names],
+    }
     if request.method == "GET":
-        return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "confirm"})
+        return _unsubscribe_page(request, {**context, "state": "confirm"})
     EmailService.unsubscribe(token)
-    return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "done"})
+    return _unsubscribe_page(request, {**context, "state": "done"})

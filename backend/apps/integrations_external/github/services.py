@@ -70,7 +70,7 @@ def webhook_url(integration: GitHubIntegration) -> str:
 
 
 def story_url(story) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/api/v1/user-stories/{story.pk}/"
+    return f"{settings.PUBLIC_BASE_URL}/stories/{story.pk}/"  # its page (apps/portal)
 
 
 class NoLongerMember(PermanentError):

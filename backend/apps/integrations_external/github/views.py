@@ -22,13 +22,12 @@ from rest_framework.views import APIView
 from apps.integrations_external.access import activation_fields
 from apps.integrations_external.github.models import (
     GitHubIntegration,
-    GitHubIssueLink,
-    GitHubPullRequest,
 )
 from apps.integrations_external.github.receiver import verify_and_handle_webhook
 from apps.integrations_external.github.selectors import (
     github_integration_acts_for_project,
     github_integrations_of,
+    story_github,
 )
 from apps.integrations_external.github.serializers import (
     CreateIssueRequestSerializer,
@@ -229,15 +228,7 @@ class StoryGitHubView(APIView):
     @extend_schema(responses={200: OpenApiResponse(description="story, issues, pull_requests")})
     def get(self, request, pk: int) -> Response:
         story = _visible_story(request, pk)
-        # Only what integrations still acting on the project brought in: a removed member's
-        # repository does not speak for the project any more.
-        acting = acting_owner_q(story.project, "integration__")
-        links = GitHubIssueLink.objects.filter(acting, story=story).select_related("integration")
-        pulls = (
-            GitHubPullRequest.objects.filter(acting, stories=story)
-            .distinct()
-            .prefetch_related("stories")
-        )
+        links, pulls = story_github(story)
         return Response(
             {
                 "story": {"id": story.pk, "key": story.key},

@@ -291,9 +291,7 @@ def workflow_message(
         blocks.append(section("*Error*\n" + code_block(error, SECTION_TEXT_MAX - 12)))
     if execution.get("id"):
         blocks.append(
-            link_section(
-                link(f"/api/v1/workflow-executions/{execution['id']}/"), "View the execution"
-            )
+            link_section(link(f"/workflow-executions/{execution['id']}/"), "View the execution")
         )
     text = (
         f"Back to normal: workflow {_short(workflow.get('name'))} succeeded "
@@ -360,9 +358,7 @@ def command_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
         blocks.append(section(f"{label}\n{block_text}"))
     if execution.get("id"):
         blocks.append(
-            link_section(
-                link(f"/api/v1/command-executions/{execution['id']}/"), "View the execution"
-            )
+            link_section(link(f"/command-executions/{execution['id']}/"), "View the execution")
         )
     text = f"Command {_short(command.get('name'))} {status}"
     if exit_code is not None:
@@ -393,7 +389,7 @@ def alert_message(data: dict, *, event_id: str | None = None) -> SlackMessage:
 
 def project_message(event_type: str, data: dict, *, event_id: str | None = None) -> SlackMessage:
     project = data.get("project") or {}
-    project_link = link(f"/api/v1/projects/{project['id']}/") if project.get("id") else None
+    project_link = link(f"/projects/{project['id']}/") if project.get("id") else None
     if event_type == "user_story.created":
         story = data.get("user_story") or {}
         title = f":memo: New user story {story.get('key') or ''}: {story.get('title') or ''}"
@@ -413,7 +409,7 @@ def project_message(event_type: str, data: dict, *, event_id: str | None = None)
             f"{story.get('title') or ''}"
         )
         if story.get("id"):
-            project_link = link(f"/api/v1/user-stories/{story['id']}/")
+            project_link = link(f"/stories/{story['id']}/")
     elif event_type == "project.updated":
         changed = ", ".join(escape(f) for f in data.get("changed_fields") or []) or "–"
         blocks = [

@@ -85,3 +85,40 @@ def test_unknown_page_is_html_404_outside_api(client, user):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_story_link_redirects_to_its_page(client, user, project):
+    story = UserStoryFactory(project=project)
+    client.force_login(user)
+    response = client.get(f"/stories/{story.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/projects/{project.pk}/stories/{story.pk}/"
+
+
+def test_short_links_of_others_objects_are_404(client, other_user, project):
+    story = UserStoryFactory(project=project)
+    client.force_login(other_user)
+    assert client.get(f"/stories/{story.pk}/").status_code == 404
+    assert client.get("/workflow-executions/999999/").status_code == 404
+    assert client.get("/command-executions/999999/").status_code == 404
+
+
+def test_short_links_need_sign_in(client):
+    response = client.get("/workflow-executions/1/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/workflow-executions/1/")
+
+
+def test_execution_links_redirect_to_their_pages(client, user, project):
+    from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
+    from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+
+    run = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
+    command_run = CommandExecutionFactory(command=CommandFactory(project=project))
+    client.force_login(user)
+    assert client.get(f"/workflow-executions/{run.pk}/")["Location"] == (
+        f"/projects/{project.pk}/executions/workflow/{run.pk}/"
+    )
+    assert client.get(f"/command-executions/{command_run.pk}/")["Location"] == (
+        f"/projects/{project.pk}/executions/command/{command_run.pk}/"
+    )

@@ -26,7 +26,7 @@ def test_given_story_when_issue_created_then_body_links_back_and_link_recorded(
     [post] = fake_github.requests_to("POST", "/repos/acme/shop/issues")
     sent = post.json()
     assert sent["title"] == f"{story.key}: Checkout"
-    assert f"https://hub.example/api/v1/user-stories/{story.pk}/" in sent["body"]
+    assert f"https://hub.example/stories/{story.pk}/" in sent["body"]
     assert "Pay by card" in sent["body"]
     assert result.created is True
     link = GitHubIssueLink.objects.get(story=story)

@@ -46,7 +46,7 @@ def test_given_integration_when_workflow_completed_over_api_then_one_block_kit_m
     blocks = call.params["blocks"]
     assert blocks[0]["type"] == "header" and "Deploy" in blocks[0]["text"]["text"]
     assert limit_problems({"text": call.params["text"], "blocks": blocks}) == []
-    assert any(f"/api/v1/workflow-executions/{execution.pk}/" in str(b) for b in blocks)
+    assert any(f"/workflow-executions/{execution.pk}/" in str(b) for b in blocks)
     assert slack.channels["C0OTHER001"].messages == []
     delivery = SlackDelivery.objects.get(integration=integration)
     assert delivery.status == "success"

@@ -122,7 +122,7 @@ def test_given_link_base_when_built_then_link_points_back_to_the_platform(settin
         {"workflow": {"name": "D"}, "execution": {"id": 42, "status": "completed"}}
     )
 
-    assert "<https://ci.example.com/api/v1/workflow-executions/42/|View the execution →>" in str(
+    assert "<https://ci.example.com/workflow-executions/42/|View the execution →>" in str(
         built.blocks
     )
 

@@ -1,0 +1,85 @@
+"""What the Slack, GitHub and email pages share: the API's serializer as the form's judge, one
+answer for an action (htmx partial + flash, or redirect + message), and the API's throttle.
+
+A page holds no rule of its own: its Django form only renders and parses the inputs; the
+serializer the API uses decides, and its errors land on the form's fields in words."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from rest_framework import serializers
+
+from core.api.throttling import ActionScopedThrottle
+
+LEVELS = {
+    "success": messages.SUCCESS,
+    "info": messages.INFO,
+    "warning": messages.WARNING,
+    "error": messages.ERROR,
+}
+
+
+def error_sentences(errors: Any) -> Iterable[str]:
+    """A serializer's error tree flattened to its sentences."""
+    if isinstance(errors, dict):
+        for value in errors.values():
+            yield from error_sentences(value)
+    elif isinstance(errors, list | tuple):
+        for value in errors:
+            yield from error_sentences(value)
+    else:
+        yield str(errors)
+
+
+def copy_errors(errors: Any, form: forms.Form) -> None:
+    """Put a serializer's errors on the form: a field's on that field, the rest on the form."""
+    if not isinstance(errors, dict):
+        errors = {"non_field_errors": errors}
+    for name, detail in errors.items():
+        target = name if name in form.fields else None
+        for sentence in error_sentences(detail):
+            form.add_error(target, sentence)
+
+
+def validate_with(serializer: serializers.Serializer, form: forms.Form) -> bool:
+    """Run the API's serializer; on refusal copy its errors onto `form` and answer False."""
+    if serializer.is_valid():
+        return True
+    copy_errors(serializer.errors, form)
+    return False
+
+
+def answer(
+    request: HttpRequest,
+    *,
+    level: str,
+    message: str,
+    redirect_to: str,
+    partial: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The outcome of an action: for htmx the refreshed partial with a flash event; without
+    JavaScript a flash message and a redirect (POST → redirect → GET)."""
+    if partial and getattr(request, "htmx", False):
+        response = render(request, partial, context or {})
+        response["HX-Trigger"] = json.dumps({"flash": {"level": level, "message": message}})
+        return response
+    messages.add_message(request, LEVELS.get(level, messages.INFO), message)
+    return redirect(redirect_to)
+
+
+def outbound_allowed(request: HttpRequest, *, view_name: str, action: str) -> bool:
+    """The API's per-user budget for actions that call out (THROTTLE_OUTBOUND_RATE), counted in
+    the same cache key as the API view `view_name`: a page and the API share one budget."""
+    view = type(view_name, (), {"action": action, "throttle_scopes": {action: "outbound"}})()
+    return ActionScopedThrottle().allow_request(request, view)
+
+
+THROTTLED = "Too many of these in a short time; wait a minute and try again."
