@@ -93,6 +93,13 @@ def token_cache(base_url: str) -> MemCacheStrategy:
         return _token_caches.setdefault(base_url.rstrip("/"), MemCacheStrategy())
 
 
+def forget_installation_tokens() -> None:
+    """Drop every cached installation token and JWT of this process (the next call fetches
+    new ones): after rotating the app's key, and between tests."""
+    with _token_caches_lock:
+        _token_caches.clear()
+
+
 def installation_client(
     installation_id: int, *, base_url: str | None = None, deadline_seconds: float | None = None
 ) -> GitHubClient:
@@ -379,6 +386,7 @@ __all__ = [
     "confirm_install",
     "connect_repository",
     "exchange_code",
+    "forget_installation_tokens",
     "install_url",
     "installation_client",
     "installation_repositories",

@@ -16,17 +16,26 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from apps.integrations_external.github.app import forget_installation_tokens
 from apps.integrations_external.github.models import (
     GitHubAppInstallState,
     GitHubIntegration,
     GitHubPullRequest,
 )
 from apps.integrations_external.github.services import GitHubService
+from apps.integrations_external.http.errors import AuthError
 
 pytestmark = pytest.mark.django_db
 
 APP_SECRET = "app-webhook-secret"
 INSTALLATION = 777
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache():
+    forget_installation_tokens()
+    yield
+    forget_installation_tokens()
 
 
 @pytest.fixture
@@ -231,34 +240,38 @@ def test_app_installation_token_cached_then_refreshed_when_expiring(
 ):
     client.force_login(user)
     integration = install(client, project)
-    minted = github_app.requests_to("POST", f"/app/installations/{INSTALLATION}/access_tokens")
+    minted = len(github_app.requests_to("POST", f"/app/installations/{INSTALLATION}/access_tokens"))
     # A token lasting an hour is reused by every later client of this process.
     assert GitHubService(integration).verify_connection()["ok"] is True
-    assert len(github_app.requests_to("POST", "/access_tokens")) == len(minted)
-    # Tokens that expire 61 s after issue are kept until a minute before: about a second.
-    github_app.installation_token_seconds = 61
-    github_app.installation_tokens.clear()  # GitHub revoked the old ones: forces a new token
-    from apps.integrations_external.github.app import token_cache
-
-    token_cache(github_app.base_url).get_cache_storage()._cache.clear()
+    assert len(github_app.requests_to("POST", "/access_tokens")) == minted
+    # GitHub now issues tokens lasting 62 s: githubkit keeps one until a minute before it
+    # expires (about 2 s here), then fetches the next one by itself.
+    github_app.installation_token_seconds = 62
+    forget_installation_tokens()
     assert GitHubService(integration).verify_connection()["ok"] is True
-    first = len(github_app.requests_to("POST", "/access_tokens"))
     assert GitHubService(integration).verify_connection()["ok"] is True
-    assert len(github_app.requests_to("POST", "/access_tokens")) == first  # still cached
-    time.sleep(1.2)
+    assert len(github_app.requests_to("POST", "/access_tokens")) == minted + 1  # cached
+    time.sleep(2.1)
     assert GitHubService(integration).verify_connection()["ok"] is True
-    assert len(github_app.requests_to("POST", "/access_tokens")) == first + 1  # refreshed
+    assert len(github_app.requests_to("POST", "/access_tokens")) == minted + 2  # refreshed
     used = [c.headers["authorization"] for c in github_app.requests_to("GET", "/repos/acme/shop")]
     assert len(set(used[-3:])) == 2
     assert not github_app.jwt_errors
 
 
+def test_app_installation_token_expired_is_refused_by_github(github_app):
+    forget_installation_tokens()
+    github_app.installation_token_seconds = 0
+    from apps.integrations_external.github.app import installation_client
+
+    with pytest.raises(AuthError, match="Bad credentials"):
+        installation_client(INSTALLATION).installation_repositories()
+
+
 def test_app_jwt_signed_with_wrong_key_refused(client, user, project, github_app, settings):
     client.force_login(user)
     integration = install(client, project)
-    from apps.integrations_external.github.app import token_cache
-
-    token_cache(github_app.base_url).get_cache_storage()._cache.clear()
+    forget_installation_tokens()
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
