@@ -607,6 +607,22 @@ class FakeGitHub:
         return 200, chunk, headers
 
 
+def use_github_app(settings, fake: FakeGitHub, *, site_url: str = "http://testserver") -> None:
+    """Point the site's GitHub App settings at the fake's app (and the fake's install page
+    back at the site's setup URL)."""
+    app = fake.app
+    settings.GITHUB_APP_ID = app.app_id
+    settings.GITHUB_APP_SLUG = app.slug
+    settings.GITHUB_APP_PRIVATE_KEY = app.private_key
+    settings.GITHUB_APP_CLIENT_ID = app.client_id
+    settings.GITHUB_APP_CLIENT_SECRET = app.client_secret
+    settings.GITHUB_APP_WEBHOOK_SECRET = "app-webhook-secret"
+    settings.GITHUB_APP_BASE_URL = fake.web_url
+    settings.GITHUB_API_BASE_URL = fake.base_url
+    settings.PUBLIC_BASE_URL = site_url
+    app.setup_url = f"{site_url}/integrations/github/app/setup/"
+
+
 @pytest.fixture
 def fake_github():
     fake = FakeGitHub().start()

@@ -24,10 +24,11 @@ from apps.integrations_external.github.models import (
 )
 from apps.integrations_external.github.services import GitHubService
 from apps.integrations_external.http.errors import AuthError
+from tests_support.fake_github import use_github_app
 
 pytestmark = pytest.mark.django_db
 
-APP_SECRET = "app-webhook-secret"
+APP_SECRET = "app-webhook-secret"  # use_github_app's
 INSTALLATION = 777
 
 
@@ -40,16 +41,7 @@ def _fresh_token_cache():
 
 @pytest.fixture
 def github_app(settings, fake_github):
-    app = fake_github.app
-    settings.GITHUB_APP_ID = app.app_id
-    settings.GITHUB_APP_SLUG = app.slug
-    settings.GITHUB_APP_PRIVATE_KEY = app.private_key
-    settings.GITHUB_APP_CLIENT_ID = app.client_id
-    settings.GITHUB_APP_CLIENT_SECRET = app.client_secret
-    settings.GITHUB_APP_WEBHOOK_SECRET = APP_SECRET
-    settings.GITHUB_APP_BASE_URL = fake_github.web_url
-    settings.GITHUB_API_BASE_URL = fake_github.base_url
-    settings.PUBLIC_BASE_URL = "http://testserver"
+    use_github_app(settings, fake_github)
     shop = fake_github.add_repo("acme", "shop")
     fake_github.add_repo("acme", "secret-plans")  # not given to the installation
     fake_github.add_installation(INSTALLATION, account="acme", repos=[shop], users=["octocat"])
