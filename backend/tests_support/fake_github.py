@@ -8,21 +8,35 @@ repository hooks, Actions runs, and x-ratelimit-* headers on every answer. Rate 
 scripted: `limit_next(kind="primary"|"secondary", seconds=...)`. So can answers GitHub would never
 give: `reply_next(RawReply(...))` sends the next answer as given (any body, optionally dripped a
 byte at a time), and `pulls_next_link` makes the pull-request list point its `next` link anywhere.
+
+The GitHub App's side (`fake.app`, an RSA key made for the tests): the install page
+(`/apps/{slug}/installations/new`, redirecting to `setup_url` with installation_id,
+setup_action, code and state), the code exchange (`/login/oauth/access_token`), a user's
+installations (`/user/installations`), installation tokens (`/app/installations/{id}/
+access_tokens`: the JWT's RS256 signature checked against the app's public key, and its
+iss/iat/exp), `/installation/repositories` and `/repos/{o}/{r}/installation`. Installation
+tokens expire after `installation_token_seconds` (refused once expired) and only reach the
+installation's repositories.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 PREFIX = "/api/v3"
 
@@ -76,6 +90,50 @@ class Repo:
     runs: list[dict] = field(default_factory=list)
 
 
+@functools.cache
+def _app_key_pem() -> str:
+    """One RSA key per test run (making one takes a moment)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@dataclass
+class FakeApp:
+    """The GitHub App registered on the fake: what the site's GITHUB_APP_* settings say."""
+
+    app_id: str = "4242"
+    slug: str = "integrations-hub-test"
+    client_id: str = "Iv23liFakeClient"
+    client_secret: str = "fake-client-secret"
+    private_key: str = field(default_factory=_app_key_pem)
+    # The site's setup URL: where the install page sends the browser back.
+    setup_url: str = "http://testserver/integrations/github/app/setup/"
+
+    @property
+    def public_key(self):
+        return serialization.load_pem_private_key(self.private_key.encode(), None).public_key()
+
+
+@dataclass
+class Installation:
+    id: int
+    account: str
+    repos: list[Repo]
+    users: set[str]
+    permissions: dict[str, str] = field(
+        default_factory=lambda: {
+            "issues": "write",
+            "pull_requests": "read",
+            "metadata": "read",
+            "actions": "read",
+        }
+    )
+
+
 class FakeGitHub:
     def __init__(self, token: str = "ghp_fake_token_0123456789") -> None:
         self.tokens = {token}
@@ -91,6 +149,16 @@ class FakeGitHub:
         self.raw_replies: list[RawReply] = []
         self.pulls_next_link: str | None = None
         self._next_id = 1000
+        self.app = FakeApp()
+        self.installations: dict[int, Installation] = {}
+        # The install page installs this (installation id, GitHub login); None: setup_action
+        # "request" without an installation (an organization owner must approve).
+        self.install_as: tuple[int, str] | None = None
+        self.oauth_codes: dict[str, str] = {}  # code -> login, single use
+        self.user_tokens: dict[str, str] = {}  # ghu_ token -> login
+        self.installation_tokens: dict[str, tuple[int, float]] = {}  # ghs_ -> (id, expires)
+        self.installation_token_seconds = 3600
+        self.jwt_errors: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -172,6 +240,18 @@ class FakeGitHub:
         }
         repo.runs.append(run)
         return run
+
+    @property
+    def web_url(self) -> str:
+        """GitHub's web site (install page, OAuth): GITHUB_APP_BASE_URL."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def add_installation(
+        self, installation_id: int, *, account: str, repos: list[Repo], users: list[str]
+    ) -> Installation:
+        installation = Installation(installation_id, account, list(repos), set(users))
+        self.installations[installation_id] = installation
+        return installation
 
     def limit_next(self, kind: str = "primary", seconds: int = 120) -> None:
         """The next authenticated request answers with a rate limit: `primary` is 403 with
@@ -269,10 +349,121 @@ class FakeGitHub:
             "x-ratelimit-used": str(self.rate_limit - self.remaining),
         }
 
+    # -- the GitHub App's side ---------------------------------------------------------------
+    def _app_route(self, call: Call, token: str) -> tuple[int, Any, dict[str, str]] | None:
+        """The app's endpoints, or None for the rest of the API."""
+        path = call.path
+        if path == f"/apps/{self.app.slug}/installations/new" and call.method == "GET":
+            state = call.query.get("state", [""])[0]
+            if self.install_as is None:
+                query = {"setup_action": "request", "state": state}
+            else:
+                installation_id, login = self.install_as
+                code = secrets.token_hex(10)
+                with self.lock:
+                    self.oauth_codes[code] = login
+                query = {
+                    "installation_id": str(installation_id),
+                    "setup_action": "install",
+                    "code": code,
+                    "state": state,
+                }
+            return 302, None, {"Location": f"{self.app.setup_url}?{urlencode(query)}"}
+        if path == "/login/oauth/access_token" and call.method == "POST":
+            form = {k: v[0] for k, v in parse_qs(call.body.decode()).items()}
+            if (form.get("client_id"), form.get("client_secret")) != (
+                self.app.client_id,
+                self.app.client_secret,
+            ):
+                return 200, {"error": "incorrect_client_credentials"}, {}
+            with self.lock:
+                login = self.oauth_codes.pop(form.get("code", ""), None)
+                if login is None:
+                    return 200, {"error": "bad_verification_code"}, {}
+                user_token = "ghu_" + secrets.token_hex(16)
+                self.user_tokens[user_token] = login
+            return 200, {"access_token": user_token, "token_type": "bearer", "scope": ""}, {}
+        if path == PREFIX + "/user/installations" and call.method == "GET":
+            login = self.user_tokens.get(token)
+            if login is None:
+                return 401, {"message": "Bad credentials"}, {}
+            mine = [i for i in self.installations.values() if login in i.users]
+            items = [{"id": i.id, "account": {"login": i.account}} for i in mine]
+            return 200, {"total_count": len(items), "installations": items}, {}
+        if path.startswith(PREFIX + "/app/installations/") and path.endswith("/access_tokens"):
+            problem = self._jwt_problem(token)
+            if problem:
+                with self.lock:
+                    self.jwt_errors.append(problem)
+                return 401, {"message": f"A JSON web token could not be decoded: {problem}"}, {}
+            installation_id = path[len(PREFIX + "/app/installations/") :].split("/")[0]
+            installation = self.installations.get(int(installation_id or 0))
+            if installation is None:
+                return 404, {"message": "Not Found"}, {}
+            expires = time.time() + self.installation_token_seconds
+            new_token = "ghs_" + secrets.token_hex(16)
+            with self.lock:
+                self.installation_tokens[new_token] = (installation.id, expires)
+            expires_at = iso(datetime.fromtimestamp(expires, tz=UTC))
+            return 201, {"token": new_token, "expires_at": expires_at}, {}
+        if path.startswith(PREFIX + "/repos/") and path.endswith("/installation"):
+            problem = self._jwt_problem(token)
+            if problem:
+                return 401, {"message": f"A JSON web token could not be decoded: {problem}"}, {}
+            segments = path[len(PREFIX + "/repos/") :].split("/")
+            for installation in self.installations.values():
+                for repo in installation.repos:
+                    if (repo.owner.lower(), repo.name.lower()) == (
+                        segments[0].lower(),
+                        segments[1].lower(),
+                    ):
+                        return (
+                            200,
+                            {"id": installation.id, "permissions": installation.permissions},
+                            {},
+                        )
+            return 404, {"message": "Not Found"}, {}
+        if path == PREFIX + "/installation/repositories" and call.method == "GET":
+            installation = self._installation_of(token)
+            if installation is None:
+                return 401, {"message": "Bad credentials"}, {}
+            repos = [self._repo_payload(r) for r in installation.repos]
+            return 200, {"total_count": len(repos), "repositories": repos}, {}
+        return None
+
+    def _jwt_problem(self, token: str) -> str:
+        """Why the app's JWT is not acceptable ('' when it is), as GitHub checks it."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.app.public_key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+                leeway=0,
+            )
+        except jwt.PyJWTError as exc:
+            return type(exc).__name__
+        if str(claims["iss"]) not in (self.app.app_id, self.app.client_id):
+            return "wrong issuer"
+        if claims["exp"] - claims["iat"] > 600:
+            return "expires more than 10 minutes after it was issued"
+        return ""
+
+    def _installation_of(self, token: str) -> Installation | None:
+        with self.lock:
+            entry = self.installation_tokens.get(token)
+        if entry is None or entry[1] <= time.time():
+            return None
+        return self.installations.get(entry[0])
+
     def route(self, call: Call) -> tuple[int, Any, dict[str, str]]:
         auth = call.headers.get("authorization", "")
         token = auth.split(" ", 1)[1] if " " in auth else ""
-        if token not in self.tokens:
+        app_answer = self._app_route(call, token)
+        if app_answer is not None:
+            return app_answer
+        installation = self._installation_of(token)
+        if token not in self.tokens and installation is None:
             return 401, {"message": "Bad credentials", "status": "401"}, {}
         with self.lock:
             if self._limits:
@@ -294,7 +485,9 @@ class FakeGitHub:
             if len(segments) >= 2
             else None
         )
-        if repo is None:
+        if repo is None or (
+            installation is not None and all(r is not repo for r in installation.repos)
+        ):
             return 404, {"message": "Not Found"}, self._rate_headers()
         rest = "/".join(segments[2:])
         status, payload, headers = self._repo_route(call, repo, rest)
@@ -412,6 +605,22 @@ class FakeGitHub:
         if links:
             headers["Link"] = ", ".join(links)
         return 200, chunk, headers
+
+
+def use_github_app(settings, fake: FakeGitHub, *, site_url: str = "http://testserver") -> None:
+    """Point the site's GitHub App settings at the fake's app (and the fake's install page
+    back at the site's setup URL)."""
+    app = fake.app
+    settings.GITHUB_APP_ID = app.app_id
+    settings.GITHUB_APP_SLUG = app.slug
+    settings.GITHUB_APP_PRIVATE_KEY = app.private_key
+    settings.GITHUB_APP_CLIENT_ID = app.client_id
+    settings.GITHUB_APP_CLIENT_SECRET = app.client_secret
+    settings.GITHUB_APP_WEBHOOK_SECRET = "app-webhook-secret"
+    settings.GITHUB_APP_BASE_URL = fake.web_url
+    settings.GITHUB_API_BASE_URL = fake.base_url
+    settings.PUBLIC_BASE_URL = site_url
+    app.setup_url = f"{site_url}/integrations/github/app/setup/"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from apps.integrations_external.email.models import (
     SentSummary,
 )
 from apps.integrations_external.github.models import (
+    GitHubAppInstallState,
     GitHubIntegration,
     GitHubIssueLink,
     GitHubPullRequest,
@@ -32,6 +33,7 @@ __all__ = [
     "EmailDeliveryAttempt",
     "EmailNotificationSettings",
     "Event",
+    "GitHubAppInstallState",
     "GitHubIntegration",
     "GitHubIssueLink",
     "GitHubPullRequest",

@@ -276,6 +276,16 @@ GITHUB_REQUEST_BUDGET_SECONDS = env_float("GITHUB_REQUEST_BUDGET_SECONDS", 10.0)
 # CA certificates (a PEM file) the GitHub API's certificate is checked against (a GitHub
 # Enterprise Server with a private CA); empty: the certifi bundle of public CAs.
 GITHUB_CA_BUNDLE = env_str("GITHUB_CA_BUNDLE", "")
+# The GitHub App (docs/github.md, "GitHub App"): all empty means no app, pasted tokens only.
+# The private key is the PEM text or a path to the PEM file GitHub let the operator download.
+GITHUB_APP_ID = env_str("GITHUB_APP_ID", "")
+GITHUB_APP_SLUG = env_str("GITHUB_APP_SLUG", "")
+GITHUB_APP_PRIVATE_KEY = env_str("GITHUB_APP_PRIVATE_KEY", "")
+GITHUB_APP_WEBHOOK_SECRET = env_str("GITHUB_APP_WEBHOOK_SECRET", "")
+GITHUB_APP_CLIENT_ID = env_str("GITHUB_APP_CLIENT_ID", "")
+GITHUB_APP_CLIENT_SECRET = env_str("GITHUB_APP_CLIENT_SECRET", "")
+# Where the install page and the OAuth code exchange live (not the API): GitHub's web site.
+GITHUB_APP_BASE_URL = env_str("GITHUB_APP_BASE_URL", "https://github.com").rstrip("/")
 SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
 if not SLACK_API_BASE_URL.endswith("/"):
     SLACK_API_BASE_URL += "/"

@@ -56,7 +56,9 @@ class GitHubIntegrationForm(forms.ModelForm):
 
     def clean_access_token(self) -> str:
         value = self.cleaned_data.get("access_token", "")
-        if not value and not (self.instance and self.instance.pk and self.instance.access_token):
+        stored = self.instance and self.instance.pk and self.instance.access_token
+        app_install = self.instance and self.instance.pk and self.instance.is_app_install
+        if not value and not stored and not app_install:  # an app installation needs none
             raise forms.ValidationError("A token is required.")
         return value
 
@@ -97,7 +99,13 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
         "last_synced_at",
         "rate_limited_until",
     ]
-    list_filter = ["is_active", "auto_sync_prs", "auto_create_issues", "sync_workflows"]
+    list_filter = [
+        "is_active",
+        "auth_kind",
+        "auto_sync_prs",
+        "auto_create_issues",
+        "sync_workflows",
+    ]
     search_fields = ["repository_owner", "repository_name", "project__name", "owner__username"]
     readonly_fields = ["masked_token", *GitHubIntegration.STATE_FIELDS, "rate_limit_reset_at"]
     raw_id_fields = ["owner", "project"]

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
-from githubkit import GitHub
+from githubkit import BaseAuthStrategy, GitHub
+from githubkit.cache import BaseCacheStrategy
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
 from apps.integrations_external.http.defaults import DEFAULT_TIMEOUT, USER_AGENT
@@ -115,19 +116,30 @@ def _rate_limit_delay(response: httpx.Response) -> float | None:
 
 
 class GitHubClient:
-    """One repository's view of the GitHub REST API, authenticated with a token.
+    """One repository's view of the GitHub REST API, authenticated with a token, or as a GitHub
+    App installation (`auth` a githubkit AppInstallationAuthStrategy: github/app.py).
 
-    Every connection goes through the SSRF guard (GuardedTransport). With `deadline_seconds`,
+    Every connection goes through the SSRF guard (GuardedTransport), the installation token's
+    request included (githubkit sends it through the same client). With `deadline_seconds`,
     the client's whole life (every call, page and byte) ends that many seconds after it was
-    made: a web request passes 10 s, a sync its own deadline."""
+    made: a web request passes 10 s, a sync its own deadline. `token_cache` keeps an
+    installation's token between clients (githubkit caches it until a minute before it
+    expires, then fetches the next one)."""
 
-    def __init__(self, token: str, base_url: str, *, deadline_seconds: float | None = None):
+    def __init__(
+        self,
+        auth: str | BaseAuthStrategy,
+        base_url: str,
+        *,
+        deadline_seconds: float | None = None,
+        token_cache: BaseCacheStrategy | None = None,
+    ):
         self.base_url = base_url.rstrip("/") + "/"
         self.rate = RateInfo()
         self.requests_made = 0
         self.deadline = None if deadline_seconds is None else time.monotonic() + deadline_seconds
         self._gh = GitHub(
-            token,
+            auth,
             base_url=self.base_url,
             user_agent=USER_AGENT,
             timeout=DEFAULT_TIMEOUT,
@@ -135,6 +147,7 @@ class GitHubClient:
             http_cache=False,  # our ETags live in the database, not in a per-process cache
             auto_retry=False,  # never sleep in a worker: rate limits reschedule the task
             transport=GuardedTransport(deadline=self.deadline, ca_bundle=settings.GITHUB_CA_BUNDLE),
+            cache_strategy=token_cache,
         )
 
     def deadline_passed(self) -> bool:
@@ -300,6 +313,44 @@ class GitHubClient:
         )
         runs = self._json(raw, dict).get("workflow_runs")
         return runs if isinstance(runs, list) else []
+
+    # -- GitHub App: what a user's authorization and an installation can see ----------------
+    def user_installation_ids(self, *, max_pages: int = 10) -> set[int]:
+        """The installations the user (a user-to-server token) can access."""
+        ids: set[int] = set()
+        for page in range(1, max_pages + 1):
+            raw = self._call(
+                self._gh.rest.apps.list_installations_for_authenticated_user,
+                per_page=PER_PAGE,
+                page=page,
+            )
+            items = self._json(raw, dict).get("installations")
+            items = items if isinstance(items, list) else []
+            ids |= {i["id"] for i in items if isinstance(i, dict) and type(i.get("id")) is int}
+            if len(items) < PER_PAGE:
+                break
+        return ids
+
+    def installation_repositories(self, *, max_pages: int = 10) -> list[dict[str, Any]]:
+        """The repositories the installation was given (as the installation)."""
+        repos: list[dict[str, Any]] = []
+        for page in range(1, max_pages + 1):
+            raw = self._call(
+                self._gh.rest.apps.list_repos_accessible_to_installation,
+                per_page=PER_PAGE,
+                page=page,
+            )
+            items = self._json(raw, dict).get("repositories")
+            items = items if isinstance(items, list) else []
+            repos += [r for r in items if isinstance(r, dict)]
+            if len(items) < PER_PAGE:
+                break
+        return repos
+
+    def repository_installation(self, owner: str, repo: str) -> dict[str, Any]:
+        """The app's installation on a repository (as the app): its `permissions`."""
+        raw = self._call(self._gh.rest.apps.get_repo_installation, owner, repo)
+        return self._json(raw, dict)
 
 
 __all__ = ["PER_PAGE", "BadAnswer", "Forbidden", "GitHubClient", "Page", "RateInfo", "same_origin"]

@@ -10,6 +10,8 @@
 - GitHubWorkflowRun: the Actions runs mirror (when `sync_workflows` is on).
 - GitHubWebhookDelivery: the `X-GitHub-Delivery` ids already processed (a redelivery is ignored),
   and those refused as unusable (with the reason).
+- GitHubAppInstallState: one "Install GitHub App" attempt (the `state` sent to GitHub), bound to
+  who started it and for which project.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ def generate_webhook_secret() -> str:
 
 
 class GitHubIntegration(models.Model):
+    class AuthKind(models.TextChoices):
+        TOKEN = "token", "Pasted token"
+        APP = "app", "GitHub App installation"
+
     class SyncState(models.TextChoices):
         IDLE = "idle", "Never synced"
         QUEUED = "queued", "Queued"
@@ -40,6 +46,8 @@ class GitHubIntegration(models.Model):
 
     # Kept by the system (hook, sync, verification, rate limits), never written by a user.
     STATE_FIELDS = (
+        "auth_kind",
+        "installation_id",
         "hook_id",
         "sync_state",
         "sync_requested_at",
@@ -63,7 +71,11 @@ class GitHubIntegration(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     repository_owner = models.CharField(max_length=100)
     repository_name = models.CharField(max_length=100)
-    access_token = EncryptedTextField()
+    # A pasted token (auth_kind "token"), or empty: an app installation authenticates as the
+    # installation (short-lived tokens fetched with the app's key, never stored).
+    auth_kind = models.CharField(max_length=5, choices=AuthKind.choices, default=AuthKind.TOKEN)
+    access_token = EncryptedTextField(blank=True, default="")
+    installation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     webhook_secret = EncryptedTextField(blank=True, default="")
     auto_create_issues = models.BooleanField(default=False)
     auto_sync_prs = models.BooleanField(default=True)
@@ -116,6 +128,10 @@ class GitHubIntegration(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.repository_owner}/{self.repository_name}"
+
+    @property
+    def is_app_install(self) -> bool:
+        return self.auth_kind == self.AuthKind.APP
 
 
 class GitHubIssueLink(models.Model):
@@ -245,3 +261,25 @@ class GitHubWebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class GitHubAppInstallState(models.Model):
+    """One "Install GitHub App" attempt: the `state` sent to GitHub (only its hash stored),
+    bound to the user who started it and to one project; single-use and short-lived. Once the
+    callback has confirmed that this user can access `installation_id`, the row remembers it
+    until the user picks a repository (`completed_at`)."""
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    installation_id = models.BigIntegerField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "GitHub App install state"
+
+    def __str__(self) -> str:
+        return f"GitHub App install by user {self.user_id} for project {self.project_id}"

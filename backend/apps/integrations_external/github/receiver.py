@@ -127,8 +127,24 @@ def verify_and_handle_webhook(
     answered 400, never 500."""
     if not signature_is_valid(integration.webhook_secret, body, headers.get("x-hub-signature-256")):
         return 401, {"detail": "Missing or invalid X-Hub-Signature-256."}
+    return apply_signed_delivery(integration, body=body, headers=headers)
+
+
+def delivery_id_of(headers: dict[str, str]) -> str | None:
+    """The `X-GitHub-Delivery` id, or None when missing or too long to be GitHub's."""
     delivery_id = headers.get("x-github-delivery", "").strip()
     if not delivery_id or len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
+        return None
+    return delivery_id
+
+
+def apply_signed_delivery(
+    integration: GitHubIntegration, *, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, Any] | None]:
+    """Everything after the signature (the repository's webhook or the GitHub App's, github/
+    app_webhook.py): the delivery id, the owner's access, the body, the event's handler."""
+    delivery_id = delivery_id_of(headers)
+    if delivery_id is None:
         return 400, {"detail": "X-GitHub-Delivery is required (an id of at most 100 characters)."}
     if not github_integration_acts_for_project(integration):
         return 403, {

@@ -156,7 +156,15 @@ class GitHubService:
 
     @property
     def client(self) -> GitHubClient:
-        if self._client is None:
+        if self._client is None and self.integration.is_app_install:
+            from apps.integrations_external.github.app import installation_client
+
+            self._client = installation_client(
+                self.integration.installation_id,
+                base_url=self.integration.api_base_url,
+                deadline_seconds=self.deadline_seconds,
+            )
+        elif self._client is None:
             self._client = GitHubClient(
                 self.integration.access_token,
                 self.integration.api_base_url,
@@ -245,6 +253,11 @@ class GitHubService:
         return items
 
     def create_webhook(self) -> dict[str, Any]:
+        if self.integration.is_app_install:
+            raise PermanentError(
+                "This repository is connected through the GitHub App, whose webhook already "
+                "delivers its events: it needs no repository webhook."
+            )
         with self._mutation_slot(), self._api() as gh:
             hook = gh.create_webhook(
                 *self._repo,
@@ -262,7 +275,7 @@ class GitHubService:
 
     def verify_connection(self) -> dict[str, Any]:
         """Check token, repository and permissions; store and return the verdict in words."""
-        result = self._verify()
+        result = self._verify_app() if self.integration.is_app_install else self._verify()
         self.integration.last_verified_at = timezone.now()
         self.integration.last_verification_ok = result["ok"]
         self.integration.last_verification_detail = result["detail"]
@@ -272,6 +285,69 @@ class GitHubService:
             last_verification_detail=result["detail"],
         )
         return result
+
+    # What the app needs of an installation, in GitHub's permission names, and why.
+    APP_PERMISSIONS = {
+        "issues": ("write", "Issues: read and write (issues from stories)"),
+        "pull_requests": ("read", "Pull requests: read (the pull-request mirror)"),
+        "metadata": ("read", "Metadata: read (the repository itself)"),
+    }
+
+    def _verify_app(self) -> dict[str, Any]:
+        """An app installation: the repository as the installation, then the permissions the
+        installation was granted (`GET /repos/{owner}/{repo}/installation`, as the app)."""
+        name = self.integration.full_name
+        base = {"ok": False, "repository": name, "permissions": None, "missing": []}
+        try:
+            with self._api() as gh:
+                repo = gh.get_repository(*self._repo)
+                installation = gh.repository_installation(*self._repo)
+        except NotFound:
+            return {
+                **base,
+                "detail": f"The GitHub App's installation cannot see {name} any more: add the "
+                "repository to the installation on GitHub, or install the app again.",
+            }
+        except RateLimited as exc:
+            return {
+                **base,
+                "detail": f"GitHub's rate limit is exhausted; try again in "
+                f"{int(exc.retry_after or 60)} seconds.",
+            }
+        except IntegrationError as exc:
+            return {**base, "detail": f"GitHub refused the app's installation: {exc}"}
+        raw = installation.get("permissions")
+        granted = {
+            k: v for k, v in (raw if isinstance(raw, dict) else {}).items() if isinstance(v, str)
+        }
+        wanted = dict(self.APP_PERMISSIONS)
+        if self.integration.sync_workflows:
+            wanted["actions"] = ("read", "Actions: read (workflow runs)")
+        missing = [
+            words
+            for key, (level, words) in wanted.items()
+            if granted.get(key) not in ((level, "write") if level == "read" else ("write",))
+        ]
+        full_name = repo.get("full_name") if isinstance(repo.get("full_name"), str) else name
+        if missing:
+            detail = (
+                f"Connected to {full_name} through the GitHub App, but the installation lacks "
+                + "; ".join(missing)
+                + ". Accept the app's new permissions on GitHub."
+            )
+        else:
+            detail = f"Connected to {full_name} through the GitHub App."
+        return {
+            **base,
+            "ok": not missing,
+            "detail": detail,
+            "permissions": granted,
+            "missing": missing,
+            "can_create_issues": granted.get("issues") == "write",
+            "can_create_webhooks": False,
+            "default_branch": _str_or_none(repo.get("default_branch")),
+            "private": repo.get("private") if isinstance(repo.get("private"), bool) else None,
+        }
 
     def _verify(self) -> dict[str, Any]:
         name = self.integration.full_name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from apps.integrations_external.github.app_views import GitHubAppWebhookView
 from apps.integrations_external.github.views import (
     GitHubIntegrationViewSet,
     GitHubWebhookView,
@@ -24,6 +25,7 @@ def _act(name: str, method: str):
 
 urlpatterns: list = [
     path("github/", _list, name="github-list"),
+    path("github/app/webhook/", GitHubAppWebhookView.as_view(), name="github-app-webhook"),
     path("github/<int:pk>/", _detail, name="github-detail"),
     path("github/<int:pk>/verify/", _act("verify", "post"), name="github-verify"),
     path("github/<int:pk>/sync-prs/", _act("sync_prs", "post"), name="github-sync-prs"),
