@@ -19,6 +19,7 @@ from apps.integrations_external.slack.models import (
     SlackDelivery,
     SlackDeliveryAttempt,
     SlackIntegration,
+    SlackOAuthState,
 )
 from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
@@ -41,6 +42,7 @@ __all__ = [
     "SlackDelivery",
     "SlackDeliveryAttempt",
     "SlackIntegration",
+    "SlackOAuthState",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
     "WebhookEndpoint",

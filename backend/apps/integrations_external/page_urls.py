@@ -4,11 +4,13 @@ project's Integrations tab, in the provider's own page_urls.py."""
 from django.urls import include, path
 
 from apps.integrations_external import pages
+from apps.integrations_external.slack import oauth_urls as slack_oauth
 
 app_name = "integrations"
 
 urlpatterns = [
     path("projects/<int:project_pk>/integrations/", pages.project_integrations, name="project"),
+    *slack_oauth.urlpatterns,
     path(
         "projects/<int:project_pk>/integrations/webhooks/",
         include("apps.integrations_external.webhooks.page_urls"),

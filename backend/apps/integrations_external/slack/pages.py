@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from apps.integrations_external.permissions import readable_q
 from apps.integrations_external.slack.models import SlackIntegration
+from apps.integrations_external.slack.oauth import oauth_configured
 from apps.projects.models import Project
 
 
@@ -16,4 +17,5 @@ def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, An
     return {
         "template": "integrations_external/slack/_project_section.html",
         "integrations": integrations,
+        "add_to_slack": oauth_configured(),
     }
