@@ -11,6 +11,7 @@ integration uses (auth.test, conversations.info, chat.postMessage). Point the cl
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -64,6 +65,13 @@ class FakeSlack:
         self.script: dict[str, list[ScriptedReply]] = {}
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
+        # Add to Slack: the registered app, codes handed out by the authorize page, rotating
+        # refresh tokens, and what the next person who approves an install chooses.
+        self.oauth_client: tuple[str, str] | None = None
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.next_install: dict[str, Any] = {}
+        self._serial = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._make_handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -72,6 +80,10 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/oauth/v2/authorize"
 
     def add_token(
         self,
@@ -96,6 +108,90 @@ class FakeSlack:
         channel = FakeChannel(channel_id, name, **flags)
         self.channels[channel_id] = channel
         return channel
+
+    def register_app(self, client_id: str, client_secret: str) -> None:
+        self.oauth_client = (client_id, client_secret)
+
+    def approve_next_install(
+        self,
+        *,
+        team: str = "Acme",
+        team_id: str = "T0001",
+        channel_id: str = "C0BUILDS01",
+        channel_name: str = "builds",
+        rotate: bool = False,
+        deny: bool = False,
+    ) -> None:
+        """What the person does on the authorize page: approve (picking this channel) or
+        cancel; `rotate` issues tokens that expire (Slack's token rotation)."""
+        self.next_install = {
+            "team": team,
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "rotate": rotate,
+            "deny": deny,
+        }
+
+    def _new_bot_token(self, install: dict[str, Any], rotate: bool) -> dict[str, Any]:
+        n = next(self._serial)
+        token = f"xoxe.xoxb-{n}-rotated" if rotate else f"xoxb-{n}-installed"
+        self.add_token(token, team=install["team"], team_id=install["team_id"], user_id="U0BOT")
+        answer: dict[str, Any] = {"access_token": token}
+        if rotate:
+            refresh = f"xoxe-1-refresh-{n}"
+            self.refresh_tokens[refresh] = install
+            answer.update(refresh_token=refresh, expires_in=43200)
+        return answer
+
+    def _authorize(self, params: dict[str, Any]) -> tuple[int, dict[str, str]]:
+        """Slack's authorize page, once the person clicked Allow (or Cancel)."""
+        redirect = str(params.get("redirect_uri") or "")
+        state = str(params.get("state") or "")
+        if self.oauth_client is None or params.get("client_id") != self.oauth_client[0]:
+            return 400, {}
+        install = dict(self.next_install or {})
+        install.setdefault("team", "Acme")
+        install.setdefault("team_id", "T0001")
+        install.setdefault("channel_id", "C0BUILDS01")
+        install.setdefault("channel_name", "builds")
+        if install.get("deny"):
+            query = f"error=access_denied&state={state}"
+        else:
+            code = f"code-{next(self._serial)}"
+            self.codes[code] = {**install, "redirect_uri": redirect, "scope": params.get("scope")}
+            query = f"code={code}&state={state}"
+        separator = "&" if "?" in redirect else "?"
+        return 302, {"Location": f"{redirect}{separator}{query}"}
+
+    def _oauth_access(self, params: dict[str, Any], basic: str | None) -> dict[str, Any]:
+        if self.oauth_client is None or basic != self.oauth_client:
+            return {"ok": False, "error": "invalid_client_id"}
+        if params.get("grant_type") == "refresh_token":
+            install = self.refresh_tokens.pop(str(params.get("refresh_token")), None)
+            if install is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return {"ok": True, "token_type": "bot", **self._new_bot_token(install, True)}
+        install = self.codes.pop(str(params.get("code")), None)  # a code works once
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        if params.get("redirect_uri") != install["redirect_uri"]:
+            return {"ok": False, "error": "bad_redirect_uri"}
+        self.add_channel(install["channel_id"], install["channel_name"])
+        return {
+            "ok": True,
+            "app_id": "A0APP",
+            "token_type": "bot",
+            "scope": install.get("scope"),
+            "bot_user_id": "U0BOT",
+            "team": {"id": install["team_id"], "name": install["team"]},
+            "incoming_webhook": {
+                "channel": f"#{install['channel_name']}",
+                "channel_id": install["channel_id"],
+                "url": "https://hooks.slack.invalid/services/T/B/x",
+            },
+            **self._new_bot_token(install, install.get("rotate", False)),
+        }
 
     def fail_next(
         self,
@@ -226,8 +322,31 @@ class FakeSlack:
                     params.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
                 auth = self.headers.get("Authorization", "")
                 token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+                if url.path.endswith("/oauth/v2/authorize"):
+                    with fake.lock:
+                        status, location = fake._authorize(params)
+                    self.send_response(status)
+                    for key, value in location.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                basic = None
+                if auth.startswith("Basic "):
+                    user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    basic = (user, password)
+                elif params.get("client_id"):
+                    basic = (str(params.get("client_id")), str(params.get("client_secret")))
                 with fake.lock:
-                    status, answer, headers, body = fake._answer(method, token, params)
+                    if method == "oauth.v2.access":
+                        status, answer, headers, body = (
+                            200,
+                            fake._oauth_access(params, basic),
+                            {},
+                            None,
+                        )
+                    else:
+                        status, answer, headers, body = fake._answer(method, token, params)
                     fake.calls.append(
                         SlackCall(
                             method,

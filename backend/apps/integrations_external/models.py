@@ -20,6 +20,7 @@ from apps.integrations_external.slack.models import (
     SlackDelivery,
     SlackDeliveryAttempt,
     SlackIntegration,
+    SlackOAuthState,
 )
 from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
@@ -43,6 +44,7 @@ __all__ = [
     "SlackDelivery",
     "SlackDeliveryAttempt",
     "SlackIntegration",
+    "SlackOAuthState",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
     "WebhookEndpoint",

@@ -5,12 +5,14 @@ from django.urls import include, path
 
 from apps.integrations_external import pages
 from apps.integrations_external.github import app_urls as github_app
+from apps.integrations_external.slack import oauth_urls as slack_oauth
 
 app_name = "integrations"
 
 urlpatterns = [
     path("projects/<int:project_pk>/integrations/", pages.project_integrations, name="project"),
     *github_app.urlpatterns,
+    *slack_oauth.urlpatterns,
     path(
         "projects/<int:project_pk>/integrations/webhooks/",
         include("apps.integrations_external.webhooks.page_urls"),

@@ -290,6 +290,12 @@ SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
 if not SLACK_API_BASE_URL.endswith("/"):
     SLACK_API_BASE_URL += "/"
 SLACK_API_TIMEOUT_SECONDS = env_int("SLACK_API_TIMEOUT_SECONDS", 10)
+# "Add to Slack" (OAuth v2): on when the operator registered a Slack app and set its client id
+# and secret; the signing secret verifies Slack's events (app uninstalled, tokens revoked).
+SLACK_CLIENT_ID = env_str("SLACK_CLIENT_ID", "")
+SLACK_CLIENT_SECRET = env_str("SLACK_CLIENT_SECRET", "")
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
+SLACK_OAUTH_BASE_URL = env_str("SLACK_OAUTH_BASE_URL", "https://slack.com/oauth/v2/authorize")
 # Slack's pace for chat.postMessage: about one message per second per channel.
 SLACK_MIN_SEND_INTERVAL_SECONDS = env_float("SLACK_MIN_SEND_INTERVAL_SECONDS", 1.0)
 # Off by default: webhook URLs on private/loopback addresses are refused (SSRF). Tests and local

@@ -136,6 +136,16 @@ class SlackClient:
     def conversation_info(self, channel: str) -> dict:
         return self._call("conversations_info", channel=channel)
 
+    def oauth_access(self, **params: str) -> dict:
+        """oauth.v2.access with the app's credentials: a code for tokens (`code`,
+        `redirect_uri`), or the next rotated token (`grant_type="refresh_token"`)."""
+        return self._call(
+            "oauth_v2_access",
+            client_id=settings.SLACK_CLIENT_ID,
+            client_secret=settings.SLACK_CLIENT_SECRET,
+            **params,
+        )
+
     def post_message(self, channel: str, *, text: str, blocks: list[dict] | None = None) -> dict:
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
         if blocks:

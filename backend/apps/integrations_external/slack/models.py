@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -32,6 +33,9 @@ class SlackIntegration(OwnedTargetBase):
         "last_message_at",
         "disabled_at",
         "disabled_reason",
+        "installed_with_oauth",
+        "app_id",
+        "token_expires_at",
         "created_at",
         "updated_at",
     )
@@ -81,12 +85,35 @@ class SlackIntegration(OwnedTargetBase):
     # Pacing: Slack allows about one message per second per channel. Claimed with an atomic
     # conditional UPDATE, so every worker process shares it.
     next_send_at = models.DateTimeField(null=True, blank=True)
+    # Installed with "Add to Slack" (OAuth v2), not a pasted token. With Slack's token rotation
+    # the bot token expires (`token_expires_at`) and `refresh_token` gets the next one.
+    installed_with_oauth = models.BooleanField(default=False)
+    app_id = models.CharField(max_length=40, blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(OwnedTargetBase.Meta):
         pass
 
     def __str__(self) -> str:
         return f"{self.workspace_name or 'Slack'} #{self.channel_name or self.channel_id}"
+
+
+class SlackOAuthState(models.Model):
+    """One "Add to Slack" attempt: the `state` sent to Slack, bound to who started it and for
+    which project. Single-use and short-lived; only its hash is stored."""
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Slack OAuth state"
+
+    def __str__(self) -> str:
+        return f"Add to Slack by user {self.user_id} for project {self.project_id}"
 
 
 class SlackDelivery(DeliveryBase):

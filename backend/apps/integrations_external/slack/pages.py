@@ -28,6 +28,7 @@ from apps.integrations_external.permissions import MANAGERS_ONLY, can_manage, re
 from apps.integrations_external.pipeline.models import DeliveryStatus
 from apps.integrations_external.slack.forms import SlackIntegrationForm
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.slack.oauth import oauth_configured
 from apps.integrations_external.slack.selectors import slack_integrations_of
 from apps.integrations_external.slack.serializers import SlackIntegrationSerializer
 from apps.integrations_external.slack.services import SlackService
@@ -42,6 +43,7 @@ def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, An
     return {
         "template": "integrations_external/slack/_project_section.html",
         "integrations": integrations,
+        "add_to_slack": oauth_configured(),
     }
 
 

@@ -95,6 +95,9 @@ class SlackService:
     @property
     def client(self) -> SlackClient:
         if self._client is None:
+            from apps.integrations_external.slack.oauth import token_refresh_if_due
+
+            token_refresh_if_due(integration=self.integration)  # installs with token rotation
             self._client = SlackClient(self.integration.bot_token)
         return self._client
 
