@@ -20,6 +20,11 @@ from apps.integrations_external.slack.models import (
     SlackDeliveryAttempt,
     SlackIntegration,
 )
+from apps.integrations_external.teams.models import (
+    TeamsDelivery,
+    TeamsDeliveryAttempt,
+    TeamsIntegration,
+)
 from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
@@ -41,6 +46,9 @@ __all__ = [
     "SlackDelivery",
     "SlackDeliveryAttempt",
     "SlackIntegration",
+    "TeamsDelivery",
+    "TeamsDeliveryAttempt",
+    "TeamsIntegration",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
     "WebhookEndpoint",
