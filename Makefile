@@ -7,9 +7,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install run test lint format bench bench-scale clean
 
-$(STAMP): requirements/base.in requirements/dev.in requirements/lock.txt
+CARDS := backend/tests_support/adaptive_cards
+
+$(STAMP): requirements/base.in requirements/dev.in requirements/lock.txt $(CARDS)/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.in -c requirements/lock.txt
+	@# The Teams tests check every card with Microsoft's Adaptive Cards package (Node).
+	@if command -v npm >/dev/null; then npm ci --prefix $(CARDS) --silent --no-audit --no-fund; \
+	  else echo "npm not found: the Teams card checks will be skipped (apt-get install npm)"; fi
 	touch $(STAMP)
 
 ## install: virtualenv + pinned dependencies + database migrations + static files (idempotent)
@@ -53,4 +58,4 @@ bench-scale: $(STAMP)
 	  BENCH_HISTORY=$${BENCH_HISTORY:-1000000} $(MAKE) bench
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) $(CARDS)/node_modules

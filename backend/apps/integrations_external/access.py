@@ -11,20 +11,36 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus
-from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
-from apps.integrations_external.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.projects.models import Project
 from apps.projects.selectors import user_can_see_project
 
 logger = logging.getLogger(__name__)
 
-SCOPED_MODELS = (WebhookEndpoint, SlackIntegration, GitHubIntegration)
-# Open deliveries to a person's targets about a project they left are not sent any more.
-DELIVERIES = (
-    (WebhookDelivery, "endpoint__owner_id__in"),
-    (SlackDelivery, "integration__owner_id__in"),
-)
+
+def scoped_models() -> list[type]:
+    """Every kind of integration that lives in a project: the targets of each project-scoped
+    channel (so a new channel is covered without a line here), and GitHub's."""
+    targets = [
+        channel.target_queryset().model
+        for channel in channels.all_channels()
+        if channel.project_scoped
+    ]
+    return [*targets, GitHubIntegration]
+
+
+def open_delivery_lookups() -> list[tuple[type, str]]:
+    """Each project-scoped channel's deliveries and the lookup from one to its target's owner:
+    open deliveries to a person's targets about a project they left are not sent any more."""
+    return [
+        (
+            channel.delivery_model,
+            f"{channel.delivery_model.target_field}__{channel.owner_path}_id__in",
+        )
+        for channel in channels.all_channels()
+        if channel.project_scoped
+    ]
 
 
 def lost_access_reason(username: str, project_name: str) -> str:
@@ -47,12 +63,12 @@ def integrations_stop_for_lost_access(*, project: Project, user_ids: Iterable[in
     turned_off = 0
     for user in gone:
         reason = lost_access_reason(user.get_username(), project.name)
-        for model in SCOPED_MODELS:
+        for model in scoped_models():
             turned_off += model.objects.filter(project=project, owner=user, is_active=True).update(
                 is_active=False, disabled_at=now, disabled_reason=reason
             )
     ids = [u.pk for u in gone]
-    for model, owner_lookup in DELIVERIES:
+    for model, owner_lookup in open_delivery_lookups():
         model.objects.filter(
             status__in=OPEN_STATUSES, event__project=project, **{owner_lookup: ids}
         ).update(

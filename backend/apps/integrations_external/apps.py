@@ -12,6 +12,7 @@ class IntegrationsExternalConfig(AppConfig):
         # Importing a provider's channel module registers its channel.
         from apps.integrations_external.email import channel as _email  # noqa: F401
         from apps.integrations_external.slack import channel as _slack  # noqa: F401
+        from apps.integrations_external.teams import channel as _teams  # noqa: F401
         from apps.integrations_external.webhooks import channel as _webhooks  # noqa: F401
 
         signals.connect()

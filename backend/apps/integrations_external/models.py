@@ -22,6 +22,11 @@ from apps.integrations_external.slack.models import (
     SlackIntegration,
     SlackOAuthState,
 )
+from apps.integrations_external.teams.models import (
+    TeamsDelivery,
+    TeamsDeliveryAttempt,
+    TeamsIntegration,
+)
 from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
@@ -45,6 +50,9 @@ __all__ = [
     "SlackDeliveryAttempt",
     "SlackIntegration",
     "SlackOAuthState",
+    "TeamsDelivery",
+    "TeamsDeliveryAttempt",
+    "TeamsIntegration",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
     "WebhookEndpoint",

@@ -4,6 +4,7 @@ from apps.integrations_external.email import urls as email
 from apps.integrations_external.github import urls as github
 from apps.integrations_external.pipeline import urls as events
 from apps.integrations_external.slack import urls as slack
+from apps.integrations_external.teams import urls as teams
 from apps.integrations_external.webhooks import urls as webhooks
 
 app_name = "integrations_external"
@@ -12,6 +13,7 @@ urlpatterns = [
     *webhooks.urlpatterns,
     *events.urlpatterns,
     *slack.urlpatterns,
+    *teams.urlpatterns,
     *github.urlpatterns,
     *email.urlpatterns,
 ]

@@ -296,6 +296,10 @@ SLACK_CLIENT_ID = env_str("SLACK_CLIENT_ID", "")
 SLACK_CLIENT_SECRET = env_str("SLACK_CLIENT_SECRET", "")
 SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET", "")
 SLACK_OAUTH_BASE_URL = env_str("SLACK_OAUTH_BASE_URL", "https://slack.com/oauth/v2/authorize")
+# Microsoft Teams (Workflows webhooks): a whole post, connect to last byte, within this.
+TEAMS_TIMEOUT_SECONDS = env_float("TEAMS_TIMEOUT_SECONDS", 10.0)
+# PEM bundle for a Teams-compatible endpoint behind a private CA; empty: certifi's public CAs.
+TEAMS_CA_BUNDLE = env_str("TEAMS_CA_BUNDLE", "")
 # Slack's pace for chat.postMessage: about one message per second per channel.
 SLACK_MIN_SEND_INTERVAL_SECONDS = env_float("SLACK_MIN_SEND_INTERVAL_SECONDS", 1.0)
 # Off by default: webhook URLs on private/loopback addresses are refused (SSRF). Tests and local
@@ -415,7 +419,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # httpx logs every request's full URL at INFO; some URLs are secrets (a Teams Workflows
+        # URL carries its signature), so only its warnings are kept. Our clients log what
+        # matters themselves, without URLs.
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # Celery's worker and beat replace the root logger's handlers with their own plain ones unless

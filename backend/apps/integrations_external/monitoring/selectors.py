@@ -18,7 +18,6 @@ from apps.integrations_external.github.models import GitHubIntegration
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.engine import due_q
 from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus
-from apps.integrations_external.slack.models import SlackIntegration
 from apps.integrations_external.webhooks.models import WebhookEndpoint
 
 
@@ -33,7 +32,7 @@ class Backlog:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "webhook", "slack", "github"
+    kind: str  # "webhook", a chat channel's name ("slack", "teams"), "github"
     id: int
     name: str
     reason: str
@@ -92,13 +91,26 @@ def _github_unhealthy_q() -> Q:
     )
 
 
+def health_tracked_targets() -> list[tuple[str, type]]:
+    """The channels whose targets keep a health flag (a chat integration a permanent error
+    marked unhealthy: bad token, bot removed, workflow deleted), by channel name."""
+    found = []
+    for channel in channels.all_channels():
+        model = channel.target_queryset().model
+        if any(field.name == "is_healthy" for field in model._meta.get_fields()):
+            found.append((channel.name, model))
+    return found
+
+
 def unhealthy_integration_counts() -> dict[str, int]:
-    """Active integrations that cannot do their job now: Slack marked unhealthy (bad token, bot
-    removed…), GitHub failing its verification or its last sync."""
-    return {
-        "slack": SlackIntegration.objects.filter(is_active=True, is_healthy=False).count(),
-        "github": GitHubIntegration.objects.filter(_github_unhealthy_q()).count(),
+    """Active integrations that cannot do their job now: chat integrations marked unhealthy,
+    GitHub failing its verification or its last sync."""
+    counts = {
+        name: model.objects.filter(is_active=True, is_healthy=False).count()
+        for name, model in health_tracked_targets()
     }
+    counts["github"] = GitHubIntegration.objects.filter(_github_unhealthy_q()).count()
+    return counts
 
 
 def problems(limit: int = 50) -> list[Problem]:
@@ -116,12 +128,11 @@ def problems(limit: int = 50) -> list[Problem]:
         # The host only: a URL's path or query may carry a receiver's token.
         name = e.name or urlsplit(e.url).hostname or ""
         found.append(Problem("webhook", e.pk, name, reason, since))
-    for s in SlackIntegration.objects.filter(is_active=True, is_healthy=False).order_by("pk")[
-        :limit
-    ]:
-        found.append(
-            Problem("slack", s.pk, str(s), f"unhealthy: {s.health_reason}", s.health_changed_at)
-        )
+    for name, model in health_tracked_targets():
+        for s in model.objects.filter(is_active=True, is_healthy=False).order_by("pk")[:limit]:
+            found.append(
+                Problem(name, s.pk, str(s), f"unhealthy: {s.health_reason}", s.health_changed_at)
+            )
     for g in GitHubIntegration.objects.filter(_github_unhealthy_q()).order_by("pk")[:limit]:
         if g.last_verification_ok is False:
             reason, since = f"verification failed: {g.last_verification_detail}", g.last_verified_at

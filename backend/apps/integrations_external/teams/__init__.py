@@ -1,0 +1,1 @@
+"""Microsoft Teams: notifications as Adaptive Cards posted to a Teams Workflows webhook."""
