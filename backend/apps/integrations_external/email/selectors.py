@@ -10,9 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from apps.alerts.models import SystemAlert
+from apps.commands.models import CommandExecution
 from apps.integrations_external import catalog
 from apps.integrations_external.email.models import SentSummary
 from apps.integrations_external.pipeline.models import Event
+from apps.projects.models import Project
+from apps.workflows.models import WorkflowExecution
 
 SUMMARY_LENGTHS = {
     SentSummary.Period.DAILY: timedelta(days=1),
@@ -46,11 +50,6 @@ def summary_data(
     user: AbstractBaseUser, period: str, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """What happened in the user's projects (owner or member) in [start, end)."""
-    from apps.alerts.models import SystemAlert
-    from apps.commands.models import CommandExecution
-    from apps.projects.models import Project
-    from apps.workflows.models import WorkflowExecution
-
     projects = list(
         Project.objects.filter(Q(owner=user) | Q(members=user)).distinct().order_by("name", "pk")
     )

@@ -14,19 +14,17 @@ email channel. The notification methods here are for sending one event's email b
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.integrations_external import catalog
+from apps.integrations_external.email.channel import send_outgoing
+from apps.integrations_external.email.messages import OutgoingEmail
 from apps.integrations_external.email.models import (
     EmailDelivery,
     EmailNotificationSettings,
@@ -34,6 +32,8 @@ from apps.integrations_external.email.models import (
 )
 from apps.integrations_external.email.selectors import summary_data, summary_window
 from apps.integrations_external.email.unsubscribe import ALL_SWITCHES, read_unsubscribe_token
+from apps.integrations_external.pipeline import channels, routing
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.models import Event
 
 logger = logging.getLogger(__name__)
@@ -52,17 +52,6 @@ class NoEmailAddress(Exception):
     """The user has no email address to send to."""
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """One finished message: what the transport hands to Django's email backend."""
-
-    to: str
-    subject: str
-    text: str
-    html: str
-    headers: dict[str, str]
-
-
 # --- Settings and links ---------------------------------------------------------------------
 
 
@@ -70,15 +59,6 @@ def settings_for(user: AbstractBaseUser) -> EmailNotificationSettings:
     """The user's settings, created with defaults on first use."""
     row, _ = EmailNotificationSettings.objects.get_or_create(user=user)
     return row
-
-
-def public_url(path: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{path}"
-
-
-def sender_domain() -> str:
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "localhost"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -100,16 +80,7 @@ class EmailService:
         Raises the backend's errors (smtplib.SMTPException, OSError, TimeoutError) so the
         caller decides what is temporary and what is permanent.
         """
-        mail = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-            headers=message.headers,
-            connection=connection or get_connection(fail_silently=False),
-        )
-        mail.attach_alternative(message.html, "text/html")
-        mail.send(fail_silently=False)
+        send_outgoing(message, connection=connection)
 
     # -- publishing one person's email --
 
@@ -120,8 +91,6 @@ class EmailService:
         if not user.email:
             raise NoEmailAddress(f"{user.get_username()} has no email address.")
         row = settings_for(user)
-        from apps.integrations_external.pipeline.events import publish
-
         event = publish(event_type, data, targets={"email": [row]})
         return EmailDelivery.objects.filter(event=event, recipient=user).first()
 
@@ -151,9 +120,6 @@ class EmailService:
     def _publish_email_only(
         event_type: str, data: dict[str, Any], *, project=None, actor=None
     ) -> Event:
-        from apps.integrations_external.pipeline import channels, routing
-        from apps.integrations_external.pipeline.events import publish
-
         channel = channels.get("email")
         probe = Event(type=event_type, project=project, actor=actor, data=data)
         channel.prepare(probe)
@@ -205,8 +171,6 @@ class EmailService:
         start, end = summary_window(period, now)
         if SentSummary.objects.filter(user=user, period=period, period_start=start).exists():
             return None
-        from apps.integrations_external.pipeline.events import publish
-
         try:
             with transaction.atomic():
                 claim = SentSummary.objects.create(

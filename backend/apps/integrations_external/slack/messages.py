@@ -18,6 +18,8 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.integrations_external import catalog
+
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
 FIELDS_MAX = 10
@@ -445,3 +447,29 @@ def generic_message(event_type: str, data: dict, *, event_id: str | None = None)
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     blocks = [header(f":bell: {event_type}"), section(code_block(body))]
     return _message(f"Event {event_type}", blocks, event_id)
+
+
+def is_recovery(event_type: str, data: dict) -> bool:
+    """A workflow that failed last time completed: "back to normal"."""
+    return event_type == "workflow.completed" and data.get("previous_status") == "failed"
+
+
+def event_message(envelope: dict, *, integration_label: str) -> SlackMessage:
+    """The message for one event (a delivery's payload: {id, type, timestamp, data})."""
+    event_type, data, event_id = (
+        envelope.get("type", ""),
+        envelope.get("data") or {},
+        envelope.get("id"),
+    )
+    category = catalog.category_of(event_type)
+    if category == catalog.WORKFLOW:
+        return workflow_message(data, event_id=event_id, recovered=is_recovery(event_type, data))
+    if category == catalog.COMMAND:
+        return command_message(data, event_id=event_id)
+    if category == catalog.ALERT:
+        return alert_message(data, event_id=event_id)
+    if category == catalog.PROJECT:
+        return project_message(event_type, data, event_id=event_id)
+    if category == catalog.TEST:
+        return test_message(integration_label, data, event_id=event_id)
+    return generic_message(event_type, data, event_id=event_id)

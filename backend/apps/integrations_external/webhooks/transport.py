@@ -37,7 +37,7 @@ from django.utils import timezone
 from apps.integrations_external.http import signing, ssrf
 from apps.integrations_external.http.defaults import USER_AGENT
 from apps.integrations_external.http.errors import TargetRefused, TemporaryError
-from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.channels import Outcome, SendResult
 from apps.integrations_external.webhooks.models import WebhookDelivery
 
 # Headers an endpoint may not set: those we send (Content-Type, User-Agent, the Standard
@@ -217,9 +217,9 @@ def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
     try:
         target = ssrf.pin(wire_url(endpoint.url))
     except TargetRefused as exc:
-        return SendResult(SendResult.FAILED, error=str(exc), request_headers=shown)
+        return SendResult(Outcome.FAILED, error=str(exc), request_headers=shown)
     except TemporaryError as exc:
-        return SendResult(SendResult.RETRY, error=str(exc), request_headers=shown)
+        return SendResult(Outcome.RETRY, error=str(exc), request_headers=shown)
     return _Request(
         url=target.url,
         method=endpoint.method,
@@ -260,7 +260,7 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
     shown = request.shown_headers
     if request.refused:
         return SendResult(
-            SendResult.FAILED, error=request.refused, duration_ms=elapsed, request_headers=shown
+            Outcome.FAILED, error=request.refused, duration_ms=elapsed, request_headers=shown
         )
     status = handle.getinfo(pycurl.RESPONSE_CODE)
     # A body cut at our limit ends the transfer with a write error: the answer itself is whole.
@@ -270,7 +270,7 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
             text = f"timed out after {request.timeout}s ({message})"
         else:
             text = f"connection error: {message}"
-        return SendResult(SendResult.RETRY, error=text, duration_ms=elapsed, request_headers=shown)
+        return SendResult(Outcome.RETRY, error=text, duration_ms=elapsed, request_headers=shown)
     common = {
         "response_status": status,
         "response_body": _decode(request.response.value(), handle.getinfo(pycurl.CONTENT_TYPE)),
@@ -278,10 +278,10 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
         "request_headers": shown,
     }
     if 200 <= status < 300:
-        return SendResult(SendResult.SUCCESS, **common)
+        return SendResult(Outcome.SUCCESS, **common)
     if status == 410:
         return SendResult(
-            SendResult.FAILED,
+            Outcome.FAILED,
             error="410 Gone: the receiver asked us to stop",
             target_problem="The endpoint answered 410 Gone.",
             **common,
@@ -294,7 +294,7 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
     if 300 <= status < 400:
         location = handle.getinfo(pycurl.REDIRECT_URL) or ""
         error_text += f" (redirects are not followed{': ' + location[:200] if location else ''})"
-    return SendResult(SendResult.RETRY, error=error_text, retry_after=retry_after, **common)
+    return SendResult(Outcome.RETRY, error=error_text, retry_after=retry_after, **common)
 
 
 class _Client:
@@ -324,7 +324,7 @@ class _Client:
                         # This delivery's own data cannot make a request: fail it alone.
                         self.idle.append(handle)
                         results[index] = SendResult(
-                            SendResult.FAILED,
+                            Outcome.FAILED,
                             error=f"the request could not be built: {exc}",
                             request_headers=requests[index].shown_headers,
                         )
