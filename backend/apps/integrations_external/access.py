@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.github.models import GitHubIntegration, GitHubIssueDelivery
 from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 from apps.integrations_external.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -24,6 +24,7 @@ SCOPED_MODELS = (WebhookEndpoint, SlackIntegration, GitHubIntegration)
 DELIVERIES = (
     (WebhookDelivery, "endpoint__owner_id__in"),
     (SlackDelivery, "integration__owner_id__in"),
+    (GitHubIssueDelivery, "integration__owner_id__in"),
 )
 
 
@@ -52,8 +53,8 @@ def integrations_stop_for_lost_access(*, project: Project, user_ids: Iterable[in
                 is_active=False, disabled_at=now, disabled_reason=reason
             )
     ids = [u.pk for u in gone]
-    for model, owner_lookup in DELIVERIES:
-        model.objects.filter(
+    for delivery_model, owner_lookup in DELIVERIES:
+        delivery_model.objects.filter(
             status__in=OPEN_STATUSES, event__project=project, **{owner_lookup: ids}
         ).update(
             status=DeliveryStatus.FAILED,

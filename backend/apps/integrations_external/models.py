@@ -9,6 +9,8 @@ from apps.integrations_external.email.models import (
 )
 from apps.integrations_external.github.models import (
     GitHubIntegration,
+    GitHubIssueDelivery,
+    GitHubIssueDeliveryAttempt,
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWebhookDelivery,
@@ -33,6 +35,8 @@ __all__ = [
     "EmailNotificationSettings",
     "Event",
     "GitHubIntegration",
+    "GitHubIssueDelivery",
+    "GitHubIssueDeliveryAttempt",
     "GitHubIssueLink",
     "GitHubPullRequest",
     "GitHubWebhookDelivery",

@@ -10,6 +10,9 @@ is a plain signal, also received inside the transaction that removed someone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from apps.alerts.signals import system_alert_raised
 from apps.commands.signals import command_execution_finished
 from apps.integrations_external import catalog
@@ -83,12 +86,13 @@ def on_project_access_lost(sender, project, user_ids, actor=None, **kwargs) -> N
 
 def connect() -> None:
     uid = "integrations_external"
-    for signal, receiver, name in [
+    receivers: list[tuple[Any, Callable[..., None], str]] = [
         (workflow_execution_finished, on_workflow_execution_completed, "wf"),
         (command_execution_finished, on_command_execution_completed, "cmd"),
         (project_updated, on_project_updated, "project"),
         (user_story_created, on_user_story_created, "story"),
         (system_alert_raised, on_system_alert_raised, "alert"),
-    ]:
+    ]
+    for signal, receiver, name in receivers:
         signal.in_transaction.connect(receiver, dispatch_uid=f"{uid}.{name}")
     project_access_lost.connect(on_project_access_lost, dispatch_uid=f"{uid}.access_lost")

@@ -36,7 +36,7 @@ def prepare(event: Event) -> None:
     )
     if event.type == "system.alert":
         users = users.filter(is_staff=True)
-    elif event.project_id is not None:
+    elif event.project is not None:
         project = event.project
         users = users.filter(
             pk__in=[project.owner_id, *project.members.values_list("pk", flat=True)]

@@ -289,7 +289,8 @@ def _membership(data: dict[str, Any], user) -> dict[str, Any] | None:
     project = data.get("project")
     if not isinstance(project, dict) or not project.get("name") or user is None:
         return None
-    owner = project.get("owner") if isinstance(project.get("owner"), dict) else {}
+    owner_data = project.get("owner")
+    owner = owner_data if isinstance(owner_data, dict) else {}
     is_owner = owner.get("id") == user.pk
     project_id = project.get("id")
     can_leave = isinstance(project_id, int) and not isinstance(project_id, bool) and not is_owner

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -38,11 +38,11 @@ from apps.integrations_external.pipeline.models import Event
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_EVENT_TYPES = {
+SUMMARY_EVENT_TYPES: dict[str, str] = {
     SentSummary.Period.DAILY: "email.daily_summary",
     SentSummary.Period.WEEKLY: "email.weekly_summary",
 }
-SUMMARY_SWITCHES = {
+SUMMARY_SWITCHES: dict[str, str] = {
     SentSummary.Period.DAILY: "daily_summary",
     SentSummary.Period.WEEKLY: "weekly_summary",
 }
@@ -55,7 +55,7 @@ class NoEmailAddress(Exception):
 # --- Settings and links ---------------------------------------------------------------------
 
 
-def settings_for(user: AbstractBaseUser) -> EmailNotificationSettings:
+def settings_for(user: User) -> EmailNotificationSettings:
     """The user's settings, created with defaults on first use."""
     row, _ = EmailNotificationSettings.objects.get_or_create(user=user)
     return row
@@ -85,9 +85,7 @@ class EmailService:
     # -- publishing one person's email --
 
     @staticmethod
-    def _publish_to(
-        user: AbstractBaseUser, event_type: str, data: dict[str, Any]
-    ) -> EmailDelivery | None:
+    def _publish_to(user: User, event_type: str, data: dict[str, Any]) -> EmailDelivery | None:
         if not user.email:
             raise NoEmailAddress(f"{user.get_username()} has no email address.")
         row = settings_for(user)
@@ -95,7 +93,7 @@ class EmailService:
         return EmailDelivery.objects.filter(event=event, recipient=user).first()
 
     @classmethod
-    def send_test_email(cls, user: AbstractBaseUser) -> EmailDelivery | None:
+    def send_test_email(cls, user: User) -> EmailDelivery | None:
         """Queue a test email to the user (raises NoEmailAddress)."""
         return cls._publish_to(
             user, "email.test", {"requested_at": _iso(timezone.now()), "to": user.email}
@@ -103,7 +101,7 @@ class EmailService:
 
     @classmethod
     def notify_user(
-        cls, user: AbstractBaseUser, subject: str, text: str, html: str | None = None
+        cls, user: User, subject: str, text: str, html: str | None = None
     ) -> EmailDelivery | None:
         """Email one person a notice about their integrations (e.g. "your webhook endpoint was
         disabled"), through the durable delivery path. Returns None, without raising, when the
@@ -154,9 +152,7 @@ class EmailService:
     # -- summaries --
 
     @staticmethod
-    def send_summary(
-        user: AbstractBaseUser, period: str, now: datetime | None = None
-    ) -> SentSummary | None:
+    def send_summary(user: User, period: str, now: datetime | None = None) -> SentSummary | None:
         """Claim and send the user's summary for the last complete `period`.
 
         Returns the claim (outcome queued or empty), or None when it was claimed before or the
@@ -193,15 +189,11 @@ class EmailService:
         return claim
 
     @classmethod
-    def send_daily_summary(
-        cls, user: AbstractBaseUser, now: datetime | None = None
-    ) -> SentSummary | None:
+    def send_daily_summary(cls, user: User, now: datetime | None = None) -> SentSummary | None:
         return cls.send_summary(user, SentSummary.Period.DAILY, now)
 
     @classmethod
-    def send_weekly_summary(
-        cls, user: AbstractBaseUser, now: datetime | None = None
-    ) -> SentSummary | None:
+    def send_weekly_summary(cls, user: User, now: datetime | None = None) -> SentSummary | None:
         return cls.send_summary(user, SentSummary.Period.WEEKLY, now)
 
     @classmethod

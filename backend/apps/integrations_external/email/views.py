@@ -28,6 +28,7 @@ from apps.integrations_external.email.serializers import (
 )
 from apps.integrations_external.email.services import EmailService, NoEmailAddress, settings_for
 from apps.integrations_external.email.unsubscribe import BadUnsubscribeToken, read_unsubscribe_token
+from apps.integrations_external.permissions import request_user
 
 UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
 
@@ -52,7 +53,7 @@ class TestEmailView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            delivery = EmailService.send_test_email(request.user)
+            delivery = EmailService.send_test_email(request_user(request))
         except NoEmailAddress:
             return Response(
                 {
@@ -63,7 +64,7 @@ class TestEmailView(APIView):
             )
         return Response(
             {
-                "detail": f"Test email queued to {request.user.email}.",
+                "detail": f"Test email queued to {request_user(request).email}.",
                 "delivery_id": delivery.pk if delivery else None,
             },
             status=status.HTTP_202_ACCEPTED,

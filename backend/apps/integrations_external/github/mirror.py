@@ -21,6 +21,8 @@ from apps.integrations_external.github.models import (
     GitHubPullRequest,
     GitHubWorkflowRun,
 )
+from apps.integrations_external.pipeline.events import publish
+from apps.projects.models import UserStory
 
 STORY_KEY_RE = re.compile(r"(?<![A-Za-z0-9])US-(\d+)(?!\d)", re.IGNORECASE)
 PR_FIELDS = (
@@ -217,8 +219,6 @@ def upsert_pull_requests(
 
 
 def link_stories(integration: GitHubIntegration, rows: list[GitHubPullRequest]) -> None:
-    from apps.projects.models import UserStory
-
     wanted: dict[int, set[int]] = {
         row.pk: story_keys(row.title, row.head_ref, row.body) for row in rows
     }
@@ -250,8 +250,6 @@ def publish_merged(integration: GitHubIntegration, row: GitHubPullRequest) -> No
     stories = list(row.stories.all())
     if not stories:
         return
-    from apps.integrations_external.pipeline.events import publish
-
     publish(
         "github.pull_request.merged",
         {

@@ -89,9 +89,8 @@ class Channel(ABC):
     # Whether custom events (any type a user publishes) may reach this channel's targets;
     # `accepts_custom` then decides per target.
     custom_events: ClassVar[bool] = False
-    # Whether the routing rule picks targets for events (False: deliveries are only created
-    # by the provider itself, with explicit targets).
-    routed: ClassVar[bool] = True
+    # The event types routed to this channel (None: every type its targets' switches allow).
+    event_types: ClassVar[frozenset[str] | None] = None
 
     def __init__(self) -> None:
         self._transport: Transport | None = None

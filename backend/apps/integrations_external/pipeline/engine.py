@@ -210,7 +210,7 @@ def record(channel: Channel, results: Results) -> DueSoon:
     if not results:
         return {}
     model = channel.delivery_model
-    attempt_model: Any = model._meta.get_field("attempts").related_model
+    attempt_model: Any = model.attempt_model()
     now = timezone.now()
     attempts = []
     retry_soon: DueSoon = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,7 +61,7 @@ def publish(
     data: dict[str, Any],
     *,
     project=None,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     targets: dict[str, list] | None = None,
     fan_out_later: bool = False,
 ) -> Event:

@@ -26,7 +26,7 @@ def owner_q(event: Event, owner_path: str) -> Q | None:
     active = Q(**{f"{owner_path}__is_active": True})
     if event.type == "system.alert":
         return active & Q(**{f"{owner_path}__is_staff": True})
-    if event.project_id is not None:
+    if event.project is not None:
         project = event.project
         members = list(project.members.values_list("pk", flat=True))
         return active & Q(**{f"{owner_path}__pk__in": [project.owner_id, *members]})
@@ -74,7 +74,7 @@ def targets_for(event: Event, channel: Channel) -> list[Any]:
 def route(event: Event) -> dict[str, list[Any]]:
     plan: dict[str, list[Any]] = {}
     for channel in all_channels():
-        if not channel.routed:
+        if channel.event_types is not None and event.type not in channel.event_types:
             continue
         channel.prepare(event)
         targets = targets_for(event, channel)

@@ -89,9 +89,9 @@ def prune_deliveries() -> int:
     # A delivery's own age (the indexed `created_at`), not its event's.
     finished_long_ago = Q(status__in=FINISHED_STATUSES, created_at__lt=cutoff)
     removed = 0
-    unreferenced = Q()
+    unreferenced = []
     for channel in channels.all_channels():
         model = channel.delivery_model
         removed += _delete_in_batches(model.objects.filter(finished_long_ago))
-        unreferenced &= ~Exists(model.objects.filter(event_id=OuterRef("pk")))
-    return removed + _delete_in_batches(Event.objects.filter(unreferenced, occurred_at__lt=cutoff))
+        unreferenced.append(~Exists(model.objects.filter(event_id=OuterRef("pk"))))
+    return removed + _delete_in_batches(Event.objects.filter(*unreferenced, occurred_at__lt=cutoff))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
@@ -39,7 +41,7 @@ PUBLIC_REQUEST_HEADERS = frozenset(
 )
 
 
-def _caller_manages(context: dict, endpoint: WebhookEndpoint) -> bool:
+def _caller_manages(context: Mapping[str, Any], endpoint: WebhookEndpoint) -> bool:
     """Without a request (no caller to ask about) the masked form is shown."""
     request = context.get("request")
     return request is not None and permissions.can_manage(request.user, endpoint)

@@ -21,7 +21,8 @@ def _status() -> dict[str, list[str]]:
     out = StringIO()
     call_command("integrations_status", stdout=out)
     lines = out.getvalue().splitlines()
-    return {"rows": {line.split()[0]: line.split()[1:] for line in lines[1:4]}, "lines": lines}
+    channel_lines = lines[1 : lines.index("")]  # one line per channel, then a blank line
+    return {"rows": {line.split()[0]: line.split()[1:] for line in channel_lines}, "lines": lines}
 
 
 def test_given_due_in_flight_and_failed_deliveries_when_run_then_each_channel_shows_its_counts(
@@ -46,7 +47,7 @@ def test_given_due_in_flight_and_failed_deliveries_when_run_then_each_channel_sh
     assert status["lines"][0].split()[:2] == ["channel", "due"]
     assert status["rows"]["webhook"] == ["2", "1", "1", "10m"]
     assert status["rows"]["email"] == ["0", "0", "0", "0s"]
-    assert set(status["rows"]) == {"email", "slack", "webhook"}
+    assert set(status["rows"]) == {"email", "github", "slack", "webhook"}
     assert not EmailDelivery.objects.exists()
 
 
