@@ -39,7 +39,7 @@ class EmailSettingsView(generics.RetrieveUpdateAPIView):
     serializer_class = EmailNotificationSettingsSerializer
 
     def get_object(self):
-        return settings_for(self.request.user)
+        return settings_for(request_user(self.request))
 
 
 class TestEmailView(APIView):

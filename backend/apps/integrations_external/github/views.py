@@ -53,6 +53,7 @@ from apps.integrations_external.permissions import (
     IntegrationPermission,
     acting_owner_q,
     check_manage_project,
+    request_user,
 )
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
@@ -85,7 +86,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return GitHubIntegration.objects.none()
-        return github_integrations_of(self.request.user)
+        return github_integrations_of(request_user(self.request))
 
     def perform_create(self, serializer: BaseSerializer[GitHubIntegration]) -> None:
         serializer.save(owner=self.request.user)

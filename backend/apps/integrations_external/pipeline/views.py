@@ -34,7 +34,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["occurred_at"]
 
     def get_queryset(self):
-        return events_visible_to(self.request.user).order_by("-occurred_at", "-created_at")
+        return events_visible_to(request_user(self.request)).order_by("-occurred_at", "-created_at")
 
     def get_serializer_class(self):
         return EventCreateSerializer if self.action == "create" else EventSerializer

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from apps.integrations_external.access import activation_fields
-from apps.integrations_external.permissions import IntegrationPermission
+from apps.integrations_external.permissions import IntegrationPermission, request_user
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 from apps.integrations_external.slack.selectors import slack_integrations_of
 from apps.integrations_external.slack.serializers import (
@@ -36,7 +36,7 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return SlackIntegration.objects.none()
-        return slack_integrations_of(self.request.user)
+        return slack_integrations_of(request_user(self.request))
 
     def perform_create(self, serializer: BaseSerializer[SlackIntegration]) -> None:
         serializer.save(owner=self.request.user)

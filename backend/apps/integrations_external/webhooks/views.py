@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from apps.integrations_external.permissions import IntegrationPermission
+from apps.integrations_external.permissions import IntegrationPermission, request_user
 from apps.integrations_external.pipeline.models import DeliveryStatus
 from apps.integrations_external.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.integrations_external.webhooks.selectors import (
@@ -55,7 +55,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     throttle_scopes = {"test": "outbound", "recover": "resend"}
 
     def get_queryset(self):
-        return webhook_endpoints_of(self.request.user)
+        return webhook_endpoints_of(request_user(self.request))
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -127,7 +127,7 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     throttle_scopes = {"redeliver": "resend"}
 
     def get_queryset(self):
-        queryset = webhook_deliveries_of(self.request.user)
+        queryset = webhook_deliveries_of(request_user(self.request))
         if self.action != "list":
             queryset = queryset.prefetch_related("attempts")
         return queryset
