@@ -55,6 +55,8 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     throttle_scopes = {"test": "outbound", "recover": "resend"}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return WebhookEndpoint.objects.none()
         return webhook_endpoints_of(request_user(self.request))
 
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -127,6 +129,8 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     throttle_scopes = {"redeliver": "resend"}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return WebhookDelivery.objects.none()
         queryset = webhook_deliveries_of(request_user(self.request))
         if self.action != "list":
             queryset = queryset.prefetch_related("attempts")
