@@ -23,11 +23,9 @@ def scoped_models() -> list[type]:
     """Every kind of integration that lives in a project: the targets of each project-scoped
     channel (so a new channel is covered without a line here), and GitHub's."""
     targets = [
-        channel.target_queryset().model
-        for channel in channels.all_channels()
-        if channel.project_scoped
+        channel.targets().model for channel in channels.all_channels() if channel.project_scoped
     ]
-    return [*targets, GitHubIntegration]
+    return list(dict.fromkeys([*targets, GitHubIntegration]))
 
 
 def open_delivery_lookups() -> list[tuple[type, str]]:

@@ -148,7 +148,7 @@ def command_execution_data(execution) -> dict[str, Any]:
 
 def project_updated_data(project, changed_fields: list[str]) -> dict[str, Any]:
     return {
-        "project": {**project_data(project), "description": project.description},
+        "project": {**(project_data(project) or {}), "description": project.description},
         "changed_fields": list(changed_fields),
     }
 

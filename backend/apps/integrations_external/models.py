@@ -10,6 +10,8 @@ from apps.integrations_external.email.models import (
 from apps.integrations_external.github.models import (
     GitHubAppInstallState,
     GitHubIntegration,
+    GitHubIssueDelivery,
+    GitHubIssueDeliveryAttempt,
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWebhookDelivery,
@@ -41,6 +43,8 @@ __all__ = [
     "Event",
     "GitHubAppInstallState",
     "GitHubIntegration",
+    "GitHubIssueDelivery",
+    "GitHubIssueDeliveryAttempt",
     "GitHubIssueLink",
     "GitHubPullRequest",
     "GitHubWebhookDelivery",

@@ -16,6 +16,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from rest_framework import serializers
 
+from apps.portal.selectors import visible_project
+from apps.projects.models import Project
+from apps.projects.selectors import user_can_manage_project
 from core.api.throttling import ActionScopedThrottle
 
 LEVELS = {
@@ -83,3 +86,14 @@ def outbound_allowed(request: HttpRequest, *, view_name: str, action: str) -> bo
 
 
 THROTTLED = "Too many of these in a short time; wait a minute and try again."
+
+
+def project_page_context(request: HttpRequest, project_pk: int) -> dict[str, Any]:
+    """What every integration page of a project starts from: the project (404 for others),
+    the Integrations tab marked, and whether the user may change things (members read)."""
+    project: Project = visible_project(user=request.user, pk=project_pk)
+    return {
+        "project": project,
+        "tab": "integrations",
+        "can_manage": user_can_manage_project(request.user, project),
+    }

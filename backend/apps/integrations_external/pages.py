@@ -13,11 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.integrations_external.github import pages as github_pages
+from apps.integrations_external.page_support import project_page_context
 from apps.integrations_external.slack import pages as slack_pages
 from apps.integrations_external.webhooks import pages as webhook_pages
-from apps.portal.selectors import visible_project
-from apps.projects.models import Project
-from apps.projects.selectors import user_can_manage_project
 
 Section = Callable[..., dict[str, Any]]
 
@@ -26,17 +24,6 @@ SECTIONS: list[Section] = [
     slack_pages.project_section,
     github_pages.project_section,
 ]
-
-
-def project_page_context(request: HttpRequest, project_pk: int) -> dict[str, Any]:
-    """What every integration page of a project starts from: the project (404 for others),
-    the Integrations tab marked, and whether the user may change things (members read)."""
-    project: Project = visible_project(user=request.user, pk=project_pk)
-    return {
-        "project": project,
-        "tab": "integrations",
-        "can_manage": user_can_manage_project(request.user, project),
-    }
 
 
 @login_required

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q
 from rest_framework import permissions
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.request import Request
 
 from apps.projects.models import Project
 from apps.projects.selectors import (
@@ -55,11 +56,19 @@ ACTION_RIGHTS: dict[str, str] = {
 MANAGERS_ONLY = "Only the project's owner (or staff) can change its integrations or act on them."
 
 
-def _active(user: AbstractBaseUser) -> bool:
+def request_user(request: Request) -> User:
+    """The user of a request the permission classes let through (never anonymous there)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
+
+
+def _active(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
 
-def readable_q(user: AbstractBaseUser, prefix: str = "") -> Q:
+def readable_q(user: User, prefix: str = "") -> Q:
     """Integrations `user` may read (a filter on the integration, or via `prefix`)."""
     if not _active(user):
         return Q(pk__in=[])
@@ -73,7 +82,7 @@ def _target(obj: Any) -> Any:
     return getattr(obj, "endpoint", None) or obj
 
 
-def can_read(user: AbstractBaseUser, obj: Any) -> bool:
+def can_read(user: User, obj: Any) -> bool:
     target = _target(obj)
     if not _active(user):
         return False
@@ -82,7 +91,7 @@ def can_read(user: AbstractBaseUser, obj: Any) -> bool:
     return user_can_see_project(user, target.project)
 
 
-def can_manage(user: AbstractBaseUser, obj: Any) -> bool:
+def can_manage(user: User, obj: Any) -> bool:
     target = _target(obj)
     if not _active(user):
         return False
@@ -91,7 +100,7 @@ def can_manage(user: AbstractBaseUser, obj: Any) -> bool:
     return user_can_manage_project(user, target.project)
 
 
-def check_scope(user: AbstractBaseUser, project: Project | None, instance: Any = None) -> None:
+def check_scope(user: User, project: Project | None, instance: Any = None) -> None:
     """May `user` put an integration (new, or `instance`) in `project` (None: unscoped)?
     The project is one `user` can see (the serializer's field answers 400 otherwise); seeing
     without managing is a 403."""
@@ -131,13 +140,13 @@ class IntegrationPermission(permissions.IsAuthenticated):
         return can_manage(request.user, obj)
 
 
-def check_manage_project(user: AbstractBaseUser, project: Project) -> None:
+def check_manage_project(user: User, project: Project) -> None:
     """Project-level integration actions (create-github-issue): its owner or staff."""
     if not user_can_manage_project(user, project):
         raise PermissionDenied(MANAGERS_ONLY)
 
 
-def check_creator_may_act(owner: AbstractBaseUser, project: Project | None) -> None:
+def check_creator_may_act(owner: User, project: Project | None) -> None:
     """An active integration must act for someone who may see its project: refuse to turn
     one on (or move one) where its creator has no access any more."""
     if project is not None and not user_can_see_project(owner, project):

@@ -10,13 +10,20 @@ is a plain signal, also received inside the transaction that removed someone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from apps.alerts.signals import system_alert_raised
+from apps.commands.signals import command_execution_finished
 from apps.integrations_external import catalog
+from apps.integrations_external.access import integrations_stop_for_lost_access
 from apps.integrations_external.pipeline.events import publish
+from apps.projects.signals import project_access_lost, project_updated, user_story_created
+from apps.workflows.models import WorkflowExecution
+from apps.workflows.signals import workflow_execution_finished
 
 
 def on_workflow_execution_completed(sender, execution, actor=None, **kwargs) -> None:
-    from apps.workflows.models import WorkflowExecution
-
     previous = (
         WorkflowExecution.objects.filter(
             workflow_id=execution.workflow_id,
@@ -74,24 +81,18 @@ def on_system_alert_raised(sender, alert, actor=None, **kwargs) -> None:
 
 def on_project_access_lost(sender, project, user_ids, actor=None, **kwargs) -> None:
     # Sent inside the transaction that removed them: their integrations stop with it.
-    from apps.integrations_external.access import integrations_stop_for_lost_access
-
     integrations_stop_for_lost_access(project=project, user_ids=user_ids)
 
 
 def connect() -> None:
-    from apps.alerts.signals import system_alert_raised
-    from apps.commands.signals import command_execution_finished
-    from apps.projects.signals import project_access_lost, project_updated, user_story_created
-    from apps.workflows.signals import workflow_execution_finished
-
     uid = "integrations_external"
-    for signal, receiver, name in [
+    receivers: list[tuple[Any, Callable[..., None], str]] = [
         (workflow_execution_finished, on_workflow_execution_completed, "wf"),
         (command_execution_finished, on_command_execution_completed, "cmd"),
         (project_updated, on_project_updated, "project"),
         (user_story_created, on_user_story_created, "story"),
         (system_alert_raised, on_system_alert_raised, "alert"),
-    ]:
+    ]
+    for signal, receiver, name in receivers:
         signal.in_transaction.connect(receiver, dispatch_uid=f"{uid}.{name}")
     project_access_lost.connect(on_project_access_lost, dispatch_uid=f"{uid}.access_lost")

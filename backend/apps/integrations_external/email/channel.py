@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import smtplib
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import QuerySet
 
+from apps.integrations_external.email.messages import OutgoingEmail, outgoing_for
 from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
-from apps.integrations_external.pipeline.channels import Channel, SendResult, register
+from apps.integrations_external.pipeline.channels import (
+    Channel,
+    Outcome,
+    Results,
+    SendResult,
+    register,
+)
 from apps.integrations_external.pipeline.models import Event
 
 
@@ -25,7 +36,7 @@ def prepare(event: Event) -> None:
     )
     if event.type == "system.alert":
         users = users.filter(is_staff=True)
-    elif event.project_id is not None:
+    elif event.project is not None:
         project = event.project
         users = users.filter(
             pk__in=[project.owner_id, *project.members.values_list("pk", flat=True)]
@@ -60,21 +71,67 @@ def _smtp_reply(code: int, message) -> str:
 
 def _by_code(code: int, error: str) -> SendResult:
     """4xx: the server says try later; 5xx: it will never take this mail as it is."""
-    outcome = SendResult.FAILED if 500 <= code < 600 else SendResult.RETRY
+    outcome = Outcome.FAILED if 500 <= code < 600 else Outcome.RETRY
     return SendResult(outcome, response_status=code, response_body=error, error=error)
 
 
+def send_outgoing(message: OutgoingEmail, *, connection: Any = None) -> None:
+    """Send one multipart (text + HTML) message through Django's configured email backend.
+
+    Raises the backend's errors (smtplib.SMTPException, OSError, TimeoutError) so the
+    caller decides what is temporary and what is permanent.
+    """
+    mail = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        headers=message.headers,
+        connection=connection or get_connection(fail_silently=False),
+    )
+    mail.attach_alternative(message.html, "text/html")
+    mail.send(fail_silently=False)
+
+
+def send_and_classify(outgoing: OutgoingEmail) -> SendResult:
+    """Send one message; the backend's answer as the engine's result."""
+    try:
+        send_outgoing(outgoing)
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, message = next(iter(exc.recipients.values()), (450, b"recipient refused"))
+        return _by_code(code, _smtp_reply(code, message))
+    except (
+        smtplib.SMTPAuthenticationError,
+        smtplib.SMTPConnectError,
+        smtplib.SMTPHeloError,
+        smtplib.SMTPSenderRefused,
+    ) as exc:
+        # The server or our own configuration, not this recipient: worth retrying once the
+        # server recovers or an operator fixes the settings.
+        error = f"{type(exc).__name__}: " + _smtp_reply(exc.smtp_code, exc.smtp_error)
+        return SendResult(Outcome.RETRY, response_status=exc.smtp_code, error=error)
+    except smtplib.SMTPResponseException as exc:  # the message refused after DATA
+        return _by_code(exc.smtp_code, _smtp_reply(exc.smtp_code, exc.smtp_error))
+    except (smtplib.SMTPException, OSError) as exc:
+        # Connection refused/reset, timeouts, disconnects: the server may be back later.
+        return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}".strip())
+    except Exception as exc:
+        # Provider backends (django-anymail): a provider that rejects the recipient has
+        # answered for good; anything else goes to the engine, which retries it.
+        if type(exc).__name__ != "AnymailRecipientsRefused":
+            raise
+        return SendResult(Outcome.FAILED, error=f"recipient refused by the provider: {exc}")
+    return SendResult(Outcome.SUCCESS)
+
+
 class EmailTransport:
-    """Renders the delivery's email and hands it to EmailService.send_email (Django's backend).
+    """Renders the delivery's email and hands it to Django's backend (`send_outgoing`).
 
     A new backend connection per message: the engine sends from several threads, and SMTP
     connections are neither thread-safe nor reliably alive between messages.
     """
 
     def send(self, delivery: EmailDelivery) -> SendResult:
-        from apps.integrations_external.email.messages import outgoing_for
-        from apps.integrations_external.email.services import EmailService
-
         outgoing, rendered = outgoing_for(delivery)
         fields = {"subject": outgoing.subject, "message_id": outgoing.headers["Message-ID"]}
         row = EmailNotificationSettings.objects.filter(user_id=delivery.recipient_id).first()
@@ -85,54 +142,39 @@ class EmailTransport:
         ):
             # Turned off (e.g. unsubscribed) after this email was queued: respect it.
             return SendResult(
-                SendResult.FAILED,
+                Outcome.FAILED,
                 error=f"not sent: the recipient turned {rendered.switch} off",
                 delivery_fields=fields,
             )
-        try:
-            EmailService.send_email(outgoing)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, message = next(iter(exc.recipients.values()), (450, b"recipient refused"))
-            result = _by_code(code, _smtp_reply(code, message))
-        except (
-            smtplib.SMTPAuthenticationError,
-            smtplib.SMTPConnectError,
-            smtplib.SMTPHeloError,
-            smtplib.SMTPSenderRefused,
-        ) as exc:
-            # The server or our own configuration, not this recipient: worth retrying once the
-            # server recovers or an operator fixes the settings.
-            error = f"{type(exc).__name__}: " + _smtp_reply(exc.smtp_code, exc.smtp_error)
-            result = SendResult(SendResult.RETRY, response_status=exc.smtp_code, error=error)
-        except smtplib.SMTPResponseException as exc:  # the message refused after DATA
-            result = _by_code(exc.smtp_code, _smtp_reply(exc.smtp_code, exc.smtp_error))
-        except (smtplib.SMTPException, OSError) as exc:
-            # Connection refused/reset, timeouts, disconnects: the server may be back later.
-            result = SendResult(SendResult.RETRY, error=f"{type(exc).__name__}: {exc}".strip())
-        except Exception as exc:
-            # Provider backends (django-anymail): a provider that rejects the recipient has
-            # answered for good; anything else goes to the engine, which retries it.
-            if type(exc).__name__ != "AnymailRecipientsRefused":
-                raise
-            result = SendResult(
-                SendResult.FAILED, error=f"recipient refused by the provider: {exc}"
-            )
-        else:
-            result = SendResult(SendResult.SUCCESS)
-        return dataclasses.replace(result, delivery_fields=fields)
+        return dataclasses.replace(send_and_classify(outgoing), delivery_fields=fields)
 
 
-CHANNEL = register(
-    Channel(
-        name="email",
-        delivery_model=EmailDelivery,
-        target_queryset=lambda: EmailNotificationSettings.objects.select_related("user"),
-        owner_path="user",
-        project_scoped=False,
-        build_delivery=build_delivery,
-        transport_factory=EmailTransport,
-        max_retries=lambda delivery: 8,
-        prepare=prepare,
-        concurrency=4,
-    )
-)
+class EmailChannel(Channel):
+    name = "email"
+    delivery_model = EmailDelivery
+    owner_path = "user"
+    project_scoped = False
+    concurrency = 4
+
+    def targets(self) -> QuerySet[EmailNotificationSettings]:
+        return EmailNotificationSettings.objects.select_related("user")
+
+    def prepare(self, event: Event) -> None:
+        prepare(event)
+
+    def build_delivery(
+        self, event: Event, target: EmailNotificationSettings
+    ) -> EmailDelivery | None:
+        return build_delivery(event, target)
+
+    def transport(self) -> EmailTransport:
+        return self._shared(EmailTransport)
+
+    def max_retries(self, delivery: EmailDelivery) -> int:
+        return 8
+
+    def after_results(self, results: Results) -> None:
+        return None  # email keeps no health record: a bounce is the recipient's, not ours
+
+
+CHANNEL = register(EmailChannel())

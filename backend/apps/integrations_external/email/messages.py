@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 
 from apps.integrations_external import catalog
-from apps.integrations_external.email.services import OutgoingEmail, public_url, sender_domain
+from apps.integrations_external.email.models import EmailNotificationSettings
 from apps.integrations_external.email.unsubscribe import ALL_SWITCHES, unsubscribe_url
 
 TEMPLATE_DIR = "integrations_external/email"
@@ -43,6 +44,26 @@ SPECIAL_SWITCHES = {
 
 
 @dataclass(frozen=True)
+class OutgoingEmail:
+    """One finished message: what the transport hands to Django's email backend."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+
+
+def public_url(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def sender_domain() -> str:
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
@@ -55,8 +76,6 @@ def switch_for(event_type: str) -> str:
     """The setting that governs an event type's email."""
     if event_type in SPECIAL_SWITCHES:
         return SPECIAL_SWITCHES[event_type]
-    from apps.integrations_external.email.models import EmailNotificationSettings
-
     return EmailNotificationSettings.EVENT_SWITCHES.get(
         catalog.category_of(event_type), ALL_SWITCHES
     )
@@ -268,7 +287,8 @@ def _membership(data: dict[str, Any], user) -> dict[str, Any] | None:
     project = data.get("project")
     if not isinstance(project, dict) or not project.get("name") or user is None:
         return None
-    owner = project.get("owner") if isinstance(project.get("owner"), dict) else {}
+    owner_data = project.get("owner")
+    owner = owner_data if isinstance(owner_data, dict) else {}
     is_owner = owner.get("id") == user.pk
     project_id = project.get("id")
     can_leave = isinstance(project_id, int) and not isinstance(project_id, bool) and not is_owner

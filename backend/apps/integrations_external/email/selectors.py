@@ -6,15 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from apps.alerts.models import SystemAlert
+from apps.commands.models import CommandExecution
 from apps.integrations_external import catalog
 from apps.integrations_external.email.models import EmailDelivery, SentSummary
 from apps.integrations_external.pipeline.models import Event
+from apps.projects.models import Project
+from apps.workflows.models import WorkflowExecution
 
-SUMMARY_LENGTHS = {
+SUMMARY_LENGTHS: dict[str, timedelta] = {
     SentSummary.Period.DAILY: timedelta(days=1),
     SentSummary.Period.WEEKLY: timedelta(days=7),
 }
@@ -47,15 +51,90 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def summary_data(
-    user: AbstractBaseUser, period: str, start: datetime, end: datetime
-) -> dict[str, Any]:
-    """What happened in the user's projects (owner or member) in [start, end)."""
-    from apps.alerts.models import SystemAlert
-    from apps.commands.models import CommandExecution
-    from apps.projects.models import Project
-    from apps.workflows.models import WorkflowExecution
+COUNTERS = (
+    "workflows_completed",
+    "workflows_failed",
+    "commands_succeeded",
+    "commands_failed",
+    "project_updates",
+)
 
+
+def _counts_per_project(
+    project_ids: list[int],
+    workflows: QuerySet[WorkflowExecution],
+    commands: QuerySet[CommandExecution],
+    updates: QuerySet[Event],
+) -> dict[int, dict[str, int]]:
+    per_project = {pk: dict.fromkeys(COUNTERS, 0) for pk in project_ids}
+    for wf_row in workflows.values("workflow__project_id", "status").annotate(n=Count("pk")):
+        key = "workflows_completed" if wf_row["status"] == "completed" else "workflows_failed"
+        per_project[wf_row["workflow__project_id"]][key] += wf_row["n"]
+    for cmd_row in commands.values("command__project_id", "status").annotate(n=Count("pk")):
+        key = "commands_succeeded" if cmd_row["status"] == "succeeded" else "commands_failed"
+        per_project[cmd_row["command__project_id"]][key] += cmd_row["n"]
+    for update_row in updates.values("project_id").annotate(n=Count("pk")):
+        if update_row["project_id"] is not None:
+            per_project[update_row["project_id"]]["project_updates"] += update_row["n"]
+    return per_project
+
+
+def _failures(
+    workflows: QuerySet[WorkflowExecution], commands: QuerySet[CommandExecution]
+) -> list[dict[str, Any]]:
+    """The newest failed runs (workflows and commands), newest first."""
+    failures: list[dict[str, Any]] = [
+        {
+            "kind": "workflow",
+            "name": run.workflow.name,
+            "project": run.workflow.project.name,
+            "at": _iso(run.completed_at),
+            "detail": (run.error_message or "")[:300],
+            "path": f"/workflow-executions/{run.pk}/",
+        }
+        for run in workflows.filter(status="failed")
+        .select_related("workflow__project")
+        .order_by("-completed_at")[: NOTABLE_LIMIT + 1]
+    ]
+    failures += [
+        {
+            "kind": "command",
+            "name": execution.command.name,
+            "project": execution.command.project.name,
+            "at": _iso(execution.completed_at),
+            "detail": f"exit code {execution.exit_code}" if execution.exit_code is not None else "",
+            "path": f"/command-executions/{execution.pk}/",
+        }
+        for execution in commands.filter(status="failed")
+        .select_related("command__project")
+        .order_by("-completed_at")[: NOTABLE_LIMIT + 1]
+    ]
+    failures.sort(key=lambda f: f["at"] or "", reverse=True)
+    return failures
+
+
+def _alerts(start: datetime, end: datetime) -> dict[str, Any]:
+    alert_qs = SystemAlert.objects.filter(created_at__gte=start, created_at__lt=end)
+    by_severity = dict(alert_qs.values_list("severity").annotate(n=Count("pk")))
+    notable = alert_qs.filter(severity__in=["error", "critical"]).order_by("-created_at")
+    return {
+        "total": sum(by_severity.values()),
+        "by_severity": by_severity,
+        "notable": [
+            {
+                "severity": a.severity,
+                "title": a.title,
+                "source": a.source,
+                "at": _iso(a.created_at),
+                "path": f"/api/v1/system-alerts/{a.pk}/",
+            }
+            for a in notable[:NOTABLE_LIMIT]
+        ],
+    }
+
+
+def summary_data(user: User, period: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """What happened in the user's projects (owner or member) in [start, end)."""
     projects = list(
         Project.objects.filter(Q(owner=user) | Q(members=user)).distinct().order_by("name", "pk")
     )
@@ -73,91 +152,12 @@ def summary_data(
         occurred_at__lt=end,
         type__in=[t.name for t in catalog.EVENT_TYPES.values() if t.category == catalog.PROJECT],
     )
-    per_project: dict[int, dict[str, int]] = {
-        p.pk: {
-            "workflows_completed": 0,
-            "workflows_failed": 0,
-            "commands_succeeded": 0,
-            "commands_failed": 0,
-            "project_updates": 0,
-        }
-        for p in projects
-    }
-    for row in wf.values("workflow__project_id", "status").annotate(n=Count("pk")):
-        key = "workflows_completed" if row["status"] == "completed" else "workflows_failed"
-        per_project[row["workflow__project_id"]][key] += row["n"]
-    for row in cmd.values("command__project_id", "status").annotate(n=Count("pk")):
-        key = "commands_succeeded" if row["status"] == "succeeded" else "commands_failed"
-        per_project[row["command__project_id"]][key] += row["n"]
-    for row in updates.values("project_id").annotate(n=Count("pk")):
-        per_project[row["project_id"]]["project_updates"] += row["n"]
-
-    failures: list[dict[str, Any]] = []
-    for execution in (
-        wf.filter(status="failed")
-        .select_related("workflow__project")
-        .order_by("-completed_at")[: NOTABLE_LIMIT + 1]
-    ):
-        failures.append(
-            {
-                "kind": "workflow",
-                "name": execution.workflow.name,
-                "project": execution.workflow.project.name,
-                "at": _iso(execution.completed_at),
-                "detail": (execution.error_message or "")[:300],
-                "path": f"/workflow-executions/{execution.pk}/",
-            }
-        )
-    for execution in (
-        cmd.filter(status="failed")
-        .select_related("command__project")
-        .order_by("-completed_at")[: NOTABLE_LIMIT + 1]
-    ):
-        failures.append(
-            {
-                "kind": "command",
-                "name": execution.command.name,
-                "project": execution.command.project.name,
-                "at": _iso(execution.completed_at),
-                "detail": f"exit code {execution.exit_code}"
-                if execution.exit_code is not None
-                else "",
-                "path": f"/command-executions/{execution.pk}/",
-            }
-        )
-    failures.sort(key=lambda f: f["at"] or "", reverse=True)
+    per_project = _counts_per_project(project_ids, wf, cmd, updates)
+    failures = _failures(wf, cmd)
     total_failures = sum(p["workflows_failed"] + p["commands_failed"] for p in per_project.values())
+    alerts = _alerts(start, end) if user.is_staff else None
 
-    alerts = None
-    if user.is_staff:
-        alert_qs = SystemAlert.objects.filter(created_at__gte=start, created_at__lt=end)
-        by_severity = dict(alert_qs.values_list("severity").annotate(n=Count("pk")))
-        notable = alert_qs.filter(severity__in=["error", "critical"]).order_by("-created_at")
-        alerts = {
-            "total": sum(by_severity.values()),
-            "by_severity": by_severity,
-            "notable": [
-                {
-                    "severity": a.severity,
-                    "title": a.title,
-                    "source": a.source,
-                    "at": _iso(a.created_at),
-                    "path": f"/api/v1/system-alerts/{a.pk}/",
-                }
-                for a in notable[:NOTABLE_LIMIT]
-            ],
-        }
-
-    totals = {
-        key: sum(p[key] for p in per_project.values())
-        for key in (
-            "workflows_completed",
-            "workflows_failed",
-            "commands_succeeded",
-            "commands_failed",
-            "project_updates",
-        )
-    }
+    totals = {key: sum(p[key] for p in per_project.values()) for key in COUNTERS}
     totals["alerts"] = alerts["total"] if alerts else 0
     return {
         "period": period,

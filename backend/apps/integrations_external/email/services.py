@@ -14,19 +14,17 @@ email channel. The notification methods here are for sending one event's email b
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parseaddr
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.integrations_external import catalog
+from apps.integrations_external.email.channel import send_outgoing
+from apps.integrations_external.email.messages import OutgoingEmail
 from apps.integrations_external.email.models import (
     EmailDelivery,
     EmailNotificationSettings,
@@ -34,15 +32,17 @@ from apps.integrations_external.email.models import (
 )
 from apps.integrations_external.email.selectors import summary_data, summary_window
 from apps.integrations_external.email.unsubscribe import ALL_SWITCHES, read_unsubscribe_token
+from apps.integrations_external.pipeline import channels, routing
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.models import Event
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_EVENT_TYPES = {
+SUMMARY_EVENT_TYPES: dict[str, str] = {
     SentSummary.Period.DAILY: "email.daily_summary",
     SentSummary.Period.WEEKLY: "email.weekly_summary",
 }
-SUMMARY_SWITCHES = {
+SUMMARY_SWITCHES: dict[str, str] = {
     SentSummary.Period.DAILY: "daily_summary",
     SentSummary.Period.WEEKLY: "weekly_summary",
 }
@@ -52,33 +52,13 @@ class NoEmailAddress(Exception):
     """The user has no email address to send to."""
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """One finished message: what the transport hands to Django's email backend."""
-
-    to: str
-    subject: str
-    text: str
-    html: str
-    headers: dict[str, str]
-
-
 # --- Settings and links ---------------------------------------------------------------------
 
 
-def settings_for(user: AbstractBaseUser) -> EmailNotificationSettings:
+def settings_for(user: User) -> EmailNotificationSettings:
     """The user's settings, created with defaults on first use."""
     row, _ = EmailNotificationSettings.objects.get_or_create(user=user)
     return row
-
-
-def public_url(path: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{path}"
-
-
-def sender_domain() -> str:
-    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "localhost"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -100,33 +80,20 @@ class EmailService:
         Raises the backend's errors (smtplib.SMTPException, OSError, TimeoutError) so the
         caller decides what is temporary and what is permanent.
         """
-        mail = EmailMultiAlternatives(
-            subject=message.subject,
-            body=message.text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.to],
-            headers=message.headers,
-            connection=connection or get_connection(fail_silently=False),
-        )
-        mail.attach_alternative(message.html, "text/html")
-        mail.send(fail_silently=False)
+        send_outgoing(message, connection=connection)
 
     # -- publishing one person's email --
 
     @staticmethod
-    def _publish_to(
-        user: AbstractBaseUser, event_type: str, data: dict[str, Any]
-    ) -> EmailDelivery | None:
+    def _publish_to(user: User, event_type: str, data: dict[str, Any]) -> EmailDelivery | None:
         if not user.email:
             raise NoEmailAddress(f"{user.get_username()} has no email address.")
         row = settings_for(user)
-        from apps.integrations_external.pipeline.events import publish
-
         event = publish(event_type, data, targets={"email": [row]})
         return EmailDelivery.objects.filter(event=event, recipient=user).first()
 
     @classmethod
-    def send_test_email(cls, user: AbstractBaseUser) -> EmailDelivery | None:
+    def send_test_email(cls, user: User) -> EmailDelivery | None:
         """Queue a test email to the user (raises NoEmailAddress)."""
         return cls._publish_to(
             user, "email.test", {"requested_at": _iso(timezone.now()), "to": user.email}
@@ -134,7 +101,7 @@ class EmailService:
 
     @classmethod
     def notify_user(
-        cls, user: AbstractBaseUser, subject: str, text: str, html: str | None = None
+        cls, user: User, subject: str, text: str, html: str | None = None
     ) -> EmailDelivery | None:
         """Email one person a notice about their integrations (e.g. "your webhook endpoint was
         disabled"), through the durable delivery path. Returns None, without raising, when the
@@ -151,9 +118,6 @@ class EmailService:
     def _publish_email_only(
         event_type: str, data: dict[str, Any], *, project=None, actor=None
     ) -> Event:
-        from apps.integrations_external.pipeline import channels, routing
-        from apps.integrations_external.pipeline.events import publish
-
         channel = channels.get("email")
         probe = Event(type=event_type, project=project, actor=actor, data=data)
         channel.prepare(probe)
@@ -188,9 +152,7 @@ class EmailService:
     # -- summaries --
 
     @staticmethod
-    def send_summary(
-        user: AbstractBaseUser, period: str, now: datetime | None = None
-    ) -> SentSummary | None:
+    def send_summary(user: User, period: str, now: datetime | None = None) -> SentSummary | None:
         """Claim and send the user's summary for the last complete `period`.
 
         Returns the claim (outcome queued or empty), or None when it was claimed before or the
@@ -205,8 +167,6 @@ class EmailService:
         start, end = summary_window(period, now)
         if SentSummary.objects.filter(user=user, period=period, period_start=start).exists():
             return None
-        from apps.integrations_external.pipeline.events import publish
-
         try:
             with transaction.atomic():
                 claim = SentSummary.objects.create(
@@ -229,15 +189,11 @@ class EmailService:
         return claim
 
     @classmethod
-    def send_daily_summary(
-        cls, user: AbstractBaseUser, now: datetime | None = None
-    ) -> SentSummary | None:
+    def send_daily_summary(cls, user: User, now: datetime | None = None) -> SentSummary | None:
         return cls.send_summary(user, SentSummary.Period.DAILY, now)
 
     @classmethod
-    def send_weekly_summary(
-        cls, user: AbstractBaseUser, now: datetime | None = None
-    ) -> SentSummary | None:
+    def send_weekly_summary(cls, user: User, now: datetime | None = None) -> SentSummary | None:
         return cls.send_summary(user, SentSummary.Period.WEEKLY, now)
 
     @classmethod

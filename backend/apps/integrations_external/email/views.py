@@ -34,6 +34,7 @@ from apps.integrations_external.email.unsubscribe import (
     BadUnsubscribeToken,
     read_unsubscribe_token,
 )
+from apps.integrations_external.permissions import request_user
 
 UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
 
@@ -44,7 +45,7 @@ class EmailSettingsView(generics.RetrieveUpdateAPIView):
     serializer_class = EmailNotificationSettingsSerializer
 
     def get_object(self):
-        return settings_for(self.request.user)
+        return settings_for(request_user(self.request))
 
 
 class TestEmailView(APIView):
@@ -58,7 +59,7 @@ class TestEmailView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            delivery = EmailService.send_test_email(request.user)
+            delivery = EmailService.send_test_email(request_user(request))
         except NoEmailAddress:
             return Response(
                 {
@@ -69,7 +70,7 @@ class TestEmailView(APIView):
             )
         return Response(
             {
-                "detail": f"Test email queued to {request.user.email}.",
+                "detail": f"Test email queued to {request_user(request).email}.",
                 "delivery_id": delivery.pk if delivery else None,
             },
             status=status.HTTP_202_ACCEPTED,

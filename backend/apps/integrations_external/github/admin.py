@@ -8,13 +8,17 @@ from django.contrib import admin, messages
 
 from apps.integrations_external.github.models import (
     GitHubIntegration,
+    GitHubIssueDelivery,
+    GitHubIssueDeliveryAttempt,
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
+from apps.integrations_external.github.services import GitHubService, request_sync
 from apps.integrations_external.http import ssrf
 from apps.integrations_external.http.errors import IntegrationError, TargetRefused
+from apps.integrations_external.pipeline.admin import ATTEMPT_FIELDS, AttemptInline
 
 
 def mask(value: str) -> str:
@@ -116,8 +120,6 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
         return mask(obj.access_token)
 
     def _each(self, request, queryset, label: str, call) -> None:
-        from apps.integrations_external.github.services import GitHubService
-
         for integration in queryset:
             try:
                 outcome = call(GitHubService(integration))
@@ -132,8 +134,6 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync pull requests now (queued for a worker)")
     def sync_now(self, request, queryset) -> None:
-        from apps.integrations_external.github.services import request_sync
-
         def sync(service) -> str:
             if request_sync(service.integration):
                 return "sync queued"
@@ -185,3 +185,32 @@ class GitHubWebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["delivery_id", "event", "action", "error", "integration", "received_at"]
     list_filter = ["event"]
     raw_id_fields = ["integration"]
+
+
+class GitHubIssueDeliveryAttemptInline(AttemptInline):
+    model = GitHubIssueDeliveryAttempt
+    fields = readonly_fields = (*ATTEMPT_FIELDS, "response_body")
+
+
+@admin.register(GitHubIssueDelivery)
+class GitHubIssueDeliveryAdmin(admin.ModelAdmin):
+    """The issues created for new stories through the pipeline, with their attempts."""
+
+    list_display = [
+        "id",
+        "integration",
+        "story",
+        "status",
+        "attempt_number",
+        "issue_number",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["event__id"]
+    raw_id_fields = ["integration", "story", "event"]
+    readonly_fields = [f.name for f in GitHubIssueDelivery._meta.fields]
+    inlines = [GitHubIssueDeliveryAttemptInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -330,10 +330,6 @@ def connect_repository(
         integration.disabled_at = None
         integration.disabled_reason = ""
         integration.save()
-    from apps.integrations_external.github.services import GitHubService
-
-    GitHubService(integration).verify_connection()
-    integration.refresh_from_db()
     return integration
 
 

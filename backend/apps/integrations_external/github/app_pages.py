@@ -15,14 +15,14 @@ from apps.integrations_external.github.app import (
     InstallRefused,
     app_configured,
     confirm_install,
-    connect_repository,
     install_url,
     installation_repositories,
     pending_attempt,
 )
 from apps.integrations_external.github.app_forms import PickRepositoryForm
+from apps.integrations_external.github.services import github_app_connect
 from apps.integrations_external.http.errors import IntegrationError
-from apps.integrations_external.pages import project_page_context
+from apps.integrations_external.page_support import project_page_context
 from apps.integrations_external.permissions import MANAGERS_ONLY
 
 REFUSED = "integrations_external/github/app_refused.html"
@@ -86,7 +86,7 @@ def github_app_repositories(request: HttpRequest, project_pk: int, attempt_pk: i
     form = PickRepositoryForm(request.POST or None, choices=choices)
     if request.method == "POST" and form.is_valid():
         try:
-            integration = connect_repository(
+            integration = github_app_connect(
                 user=request.user, attempt=attempt, full_name=form.cleaned_data["repository"]
             )
         except InstallRefused as exc:

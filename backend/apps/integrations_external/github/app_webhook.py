@@ -58,43 +58,59 @@ def _full_names(items: Any) -> list[str]:
     ]
 
 
-def handle_app_webhook(*, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, answer) for one delivery to the app's webhook; never a 500."""
+def _verified_payload(
+    body: bytes, headers: dict[str, str]
+) -> tuple[dict[str, Any] | None, tuple[int, dict[str, Any]] | None]:
+    """The delivery's JSON object once its signature and id check out, or the refusal."""
     secret = settings.GITHUB_APP_WEBHOOK_SECRET
     if not secret:
-        return 404, {"detail": "No GitHub App webhook is set up on this site."}
+        return None, (404, {"detail": "No GitHub App webhook is set up on this site."})
     if not signature_is_valid(secret, body, headers.get("x-hub-signature-256")):
-        return 401, {"detail": "Missing or invalid X-Hub-Signature-256."}
+        return None, (401, {"detail": "Missing or invalid X-Hub-Signature-256."})
     if delivery_id_of(headers) is None:
-        return 400, {"detail": "X-GitHub-Delivery is required (an id of at most 100 characters)."}
+        detail = "X-GitHub-Delivery is required (an id of at most 100 characters)."
+        return None, (400, {"detail": detail})
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return 400, {"detail": "The body is not usable JSON."}
+        return None, (400, {"detail": "The body is not usable JSON."})
     if not isinstance(payload, dict):
-        return 400, {"detail": "The body must be a JSON object."}
-    event = headers.get("x-github-event", "")
-    installation_id = _installation_id(payload)
-    if installation_id is None:
-        return 202, {"detail": "No installation in this delivery: nothing to do.", "event": event}
+        return None, (400, {"detail": "The body must be a JSON object."})
+    return payload, None
+
+
+def _installation_event(
+    event: str, payload: dict[str, Any], installation_id: int
+) -> tuple[int, dict[str, Any]]:
+    """`installation` and `installation_repositories`: what goes away turns integrations off."""
     action = payload.get("action")
     account = _account(payload)
-    if event == "installation":
-        if action in INSTALLATION_GONE:
-            reason = INSTALLATION_GONE[action].format(account=account)
-            count = app_integrations_turn_off(installation_id=installation_id, reason=reason)
-            return 200, {"event": event, "action": action, "turned_off": count}
-        return 202, {"event": event, "action": action, "turned_off": 0}
-    if event == "installation_repositories":
+    count = 0
+    if event == "installation" and action in INSTALLATION_GONE:
+        reason = INSTALLATION_GONE[action].format(account=account)
+        count = app_integrations_turn_off(installation_id=installation_id, reason=reason)
+    elif event == "installation_repositories" and action == "removed":
         removed = _full_names(payload.get("repositories_removed"))
-        if action == "removed" and removed:
+        if removed:
             count = app_integrations_turn_off(
                 installation_id=installation_id,
                 reason=REPOSITORY_REMOVED.format(account=account),
                 repositories=removed,
             )
-            return 200, {"event": event, "action": action, "turned_off": count}
-        return 202, {"event": event, "action": action, "turned_off": 0}
+    return (200 if count else 202), {"event": event, "action": action, "turned_off": count}
+
+
+def handle_app_webhook(*, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, answer) for one delivery to the app's webhook; never a 500."""
+    payload, refusal = _verified_payload(body, headers)
+    if refusal is not None or payload is None:
+        return refusal or (400, {"detail": "The body must be a JSON object."})
+    event = headers.get("x-github-event", "")
+    installation_id = _installation_id(payload)
+    if installation_id is None:
+        return 202, {"detail": "No installation in this delivery: nothing to do.", "event": event}
+    if event in ("installation", "installation_repositories"):
+        return _installation_event(event, payload, installation_id)
     repository = payload.get("repository")
     full_name = repository.get("full_name") if isinstance(repository, dict) else None
     if not isinstance(full_name, str) or full_name.count("/") != 1:

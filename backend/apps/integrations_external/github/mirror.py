@@ -21,6 +21,8 @@ from apps.integrations_external.github.models import (
     GitHubPullRequest,
     GitHubWorkflowRun,
 )
+from apps.integrations_external.pipeline.events import publish
+from apps.projects.models import UserStory
 
 STORY_KEY_RE = re.compile(r"(?<![A-Za-z0-9])US-(\d+)(?!\d)", re.IGNORECASE)
 PR_FIELDS = (
@@ -156,15 +158,8 @@ def issue_fields(issue: Any) -> tuple[int, dict[str, Any]]:
     }
 
 
-@transaction.atomic
-def upsert_pull_requests(
-    integration: GitHubIntegration,
-    items: list[dict[str, Any]],
-    *,
-    announce_new_merges: bool = False,
-) -> dict[str, int]:
-    """Create or update mirror rows in bulk and relink stories; publish newly merged ones.
-    Items we cannot use (wrong types, impossible dates) are skipped and counted."""
+def _usable(items: list[dict[str, Any]]) -> tuple[dict[int, dict[str, Any]], int]:
+    """The items' fields by pull-request number, and how many items were unusable."""
     incoming: dict[int, dict[str, Any]] = {}
     skipped = 0
     for item in items:
@@ -174,13 +169,23 @@ def upsert_pull_requests(
             skipped += 1
             continue
         incoming[number] = fields
-    existing = {
-        pr.number: pr
-        for pr in GitHubPullRequest.objects.filter(
-            integration=integration, number__in=list(incoming)
-        )
-    }
-    to_create, to_update, newly_merged = [], [], []
+    return incoming, skipped
+
+
+PullRequests = list[GitHubPullRequest]
+
+
+def _changes(
+    integration: GitHubIntegration,
+    incoming: dict[int, dict[str, Any]],
+    existing: dict[int, GitHubPullRequest],
+    *,
+    announce_new_merges: bool,
+) -> tuple[PullRequests, PullRequests, PullRequests]:
+    """(rows to create, rows changed in place to update, rows newly merged)."""
+    to_create: PullRequests = []
+    to_update: PullRequests = []
+    newly_merged: PullRequests = []
     for number, fields in incoming.items():
         row = existing.get(number)
         if row is None:
@@ -196,6 +201,28 @@ def upsert_pull_requests(
             for name, value in fields.items():
                 setattr(row, name, value)
             to_update.append(row)
+    return to_create, to_update, newly_merged
+
+
+@transaction.atomic
+def upsert_pull_requests(
+    integration: GitHubIntegration,
+    items: list[dict[str, Any]],
+    *,
+    announce_new_merges: bool = False,
+) -> dict[str, int]:
+    """Create or update mirror rows in bulk and relink stories; publish newly merged ones.
+    Items we cannot use (wrong types, impossible dates) are skipped and counted."""
+    incoming, skipped = _usable(items)
+    existing = {
+        pr.number: pr
+        for pr in GitHubPullRequest.objects.filter(
+            integration=integration, number__in=list(incoming)
+        )
+    }
+    to_create, to_update, newly_merged = _changes(
+        integration, incoming, existing, announce_new_merges=announce_new_merges
+    )
     GitHubPullRequest.objects.bulk_create(to_create, batch_size=500)
     if to_update:
         GitHubPullRequest.objects.bulk_update(to_update, PR_FIELDS, batch_size=500)
@@ -217,8 +244,6 @@ def upsert_pull_requests(
 
 
 def link_stories(integration: GitHubIntegration, rows: list[GitHubPullRequest]) -> None:
-    from apps.projects.models import UserStory
-
     wanted: dict[int, set[int]] = {
         row.pk: story_keys(row.title, row.head_ref, row.body) for row in rows
     }
@@ -250,8 +275,6 @@ def publish_merged(integration: GitHubIntegration, row: GitHubPullRequest) -> No
     stories = list(row.stories.all())
     if not stories:
         return
-    from apps.integrations_external.pipeline.events import publish
-
     publish(
         "github.pull_request.merged",
         {

@@ -8,6 +8,8 @@
 - GitHubPullRequest: the pull-request mirror, linked to the stories whose key (`US-<id>`) it
   carries.
 - GitHubWorkflowRun: the Actions runs mirror (when `sync_workflows` is on).
+- GitHubIssueDelivery: a story's issue as the pipeline creates it (auto_create_issues): one
+  delivery per new story and integration, sent, retried and recorded by the engine.
 - GitHubWebhookDelivery: the `X-GitHub-Delivery` ids already processed (a redelivery is ignored),
   and those refused as unusable (with the reason).
 - GitHubAppInstallState: one "Install GitHub App" attempt (the `state` sent to GitHub), bound to
@@ -21,6 +23,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from apps.integrations_external.pipeline.models import DeliveryAttemptBase, DeliveryBase
 from core.fields import EncryptedTextField
 
 
@@ -43,6 +46,9 @@ class GitHubIntegration(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+
+    # The routing rule's switch (see OwnedTargetBase): new stories get an issue.
+    EVENT_SWITCHES = {"project": "auto_create_issues"}
 
     # Kept by the system (hook, sync, verification, rate limits), never written by a user.
     STATE_FIELDS = (
@@ -140,6 +146,10 @@ class GitHubIssueLink(models.Model):
     class State(models.TextChoices):
         CREATING = "creating", "Creating"
         CREATED = "created", "Created"
+
+    # Set on a claimed link (GitHubService._claim_issue): False when the claim took over the
+    # row of an earlier, interrupted attempt, whose issue may exist already.
+    _fresh_claim: bool = True
 
     integration = models.ForeignKey(
         GitHubIntegration, on_delete=models.CASCADE, related_name="issue_links"
@@ -283,3 +293,31 @@ class GitHubAppInstallState(models.Model):
 
     def __str__(self) -> str:
         return f"GitHub App install by user {self.user_id} for project {self.project_id}"
+
+
+class GitHubIssueDelivery(DeliveryBase):
+    """Creating one story's issue in one integration's repository (auto_create_issues)."""
+
+    target_field = "integration"
+
+    integration = models.ForeignKey(
+        GitHubIntegration, on_delete=models.CASCADE, related_name="issue_deliveries"
+    )
+    story = models.ForeignKey("projects.UserStory", on_delete=models.CASCADE, related_name="+")
+    issue_number = models.IntegerField(null=True, blank=True)
+
+    class Meta(DeliveryBase.Meta):
+        verbose_name = "GitHub issue delivery"
+        verbose_name_plural = "GitHub issue deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="ie_github_issue_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "integration"], name="ie_one_github_issue_per_event"
+            )
+        ]
+
+
+class GitHubIssueDeliveryAttempt(DeliveryAttemptBase):
+    delivery = models.ForeignKey(
+        GitHubIssueDelivery, on_delete=models.CASCADE, related_name="attempts"
+    )

@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.integrations_external import pages as integration_pages
 from apps.integrations_external.access import activation_fields
 from apps.integrations_external.github.forms import GitHubIntegrationForm
 from apps.integrations_external.github.models import GitHubIntegration
@@ -39,6 +38,7 @@ from apps.integrations_external.page_support import (
     answer,
     error_sentences,
     outbound_allowed,
+    project_page_context,
     validate_with,
 )
 from apps.integrations_external.permissions import MANAGERS_ONLY, can_manage, readable_q
@@ -79,7 +79,7 @@ def _integration(request: HttpRequest, project: Project, pk: int) -> GitHubInteg
 
 
 def _managed(request: HttpRequest, project_pk: int, pk: int) -> tuple[dict, GitHubIntegration]:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
     if not can_manage(request.user, integration):
         raise PermissionDenied(MANAGERS_ONLY)
@@ -123,7 +123,7 @@ def _status_context(integration: GitHubIntegration, user: AbstractBaseUser) -> d
 @login_required
 @require_http_methods(["GET", "POST"])
 def github_create(request: HttpRequest, project_pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     if not context["can_manage"]:
         raise PermissionDenied(MANAGERS_ONLY)
     form = GitHubIntegrationForm(request.POST or None)
@@ -150,7 +150,7 @@ def github_create(request: HttpRequest, project_pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def github_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
     manage = can_manage(request.user, integration)
     form = GitHubIntegrationForm(instance=integration) if manage else None
@@ -255,7 +255,7 @@ def github_sync(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
 @require_GET
 def github_sync_status(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
     """The sync section alone: htmx polls it every 2 s while a sync is queued or running."""
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
     return render(request, SYNC_PARTIAL, _sync_context(integration, request.user))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from apps.integrations_external.github.models import (
@@ -14,7 +14,7 @@ from apps.integrations_external.permissions import acting_owner_q, readable_q
 from apps.projects.selectors import user_can_see_project
 
 
-def github_integrations_of(user: AbstractBaseUser) -> QuerySet[GitHubIntegration]:
+def github_integrations_of(user: User) -> QuerySet[GitHubIntegration]:
     return GitHubIntegration.objects.filter(readable_q(user)).select_related("project")
 
 

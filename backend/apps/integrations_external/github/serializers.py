@@ -12,10 +12,13 @@ from rest_framework import serializers
 from apps.integrations_external.fields import IntegrationProjectField, check_still_acting
 from apps.integrations_external.github.models import (
     GitHubIntegration,
+    GitHubIssueDelivery,
+    GitHubIssueDeliveryAttempt,
     GitHubIssueLink,
     GitHubPullRequest,
     GitHubWorkflowRun,
 )
+from apps.integrations_external.github.services import webhook_url
 from apps.integrations_external.http import ssrf
 from apps.integrations_external.http.errors import TargetRefused
 
@@ -81,8 +84,6 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
         return bool(obj.access_token)
 
     def get_webhook_url(self, obj: GitHubIntegration) -> str:
-        from apps.integrations_external.github.services import webhook_url
-
         return webhook_url(obj)
 
     def validate_repository_owner(self, value: str) -> str:
@@ -213,3 +214,46 @@ class SyncStatusSerializer(serializers.ModelSerializer):
 
     def get_queued(self, obj: GitHubIntegration) -> bool:
         return bool(self.context.get("queued"))
+
+
+class GitHubIssueDeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GitHubIssueDeliveryAttempt
+        fields = [
+            "attempt_number",
+            "started_at",
+            "duration_ms",
+            "outcome",
+            "response_status",
+            "response_body",
+            "error_message",
+        ]
+
+
+class GitHubIssueDeliverySerializer(serializers.ModelSerializer):
+    """One story's issue as the pipeline created it (auto_create_issues): status, attempts."""
+
+    attempts = GitHubIssueDeliveryAttemptSerializer(many=True, read_only=True)
+    event_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = GitHubIssueDelivery
+        fields = [
+            "id",
+            "integration",
+            "story",
+            "event_id",
+            "event_type",
+            "status",
+            "attempt_number",
+            "next_attempt_at",
+            "response_status",
+            "response_body",
+            "error_message",
+            "issue_number",
+            "duration_ms",
+            "created_at",
+            "completed_at",
+            "attempts",
+        ]
+        read_only_fields = fields

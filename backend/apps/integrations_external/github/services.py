@@ -4,7 +4,8 @@ The pull-request mirror lives in github/mirror.py, the incoming webhooks in gith
 
 Rules kept here:
 - No call is made while the integration is rate limited; a limit answer (403/429) records
-  `rate_limited_until` and raises `RateLimited(retry_after=...)`: the *task* is rescheduled.
+  `rate_limited_until` and raises `RateLimited(retry_after=...)`: the sync task is rescheduled,
+  a story's issue retried by the engine after that delay (github/channel.py).
 - Mutating calls (create issue, create hook) hold a short per-integration lease: one at a time.
 - A story's issue is claimed in the database (a unique row) before the POST: one story, one issue.
 - Every service has a deadline for all its calls together: GITHUB_REQUEST_BUDGET_SECONDS unless
@@ -22,9 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
+from celery import signature
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -32,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.integrations_external.github import mirror as github_mirror
+from apps.integrations_external.github.app import connect_repository, installation_client
 from apps.integrations_external.github.client import BadAnswer, Forbidden, GitHubClient
 from apps.integrations_external.github.mirror import BIGINT_MAX
 from apps.integrations_external.github.models import GitHubIntegration, GitHubIssueLink
@@ -52,6 +54,8 @@ WEBHOOK_EVENTS = ["pull_request", "issues", "workflow_run"]
 MAX_PAGES = 500  # 50,000 pull requests: a runaway `Link` chain stops here
 CLAIM_LEASE = timedelta(minutes=2)
 MUTATION_LEASE = timedelta(seconds=30)
+# The sync task, named (github/tasks.py registers it): the tasks module imports this one.
+SYNC_TASK = "integrations.github.sync_pull_requests"
 
 
 class Busy(TemporaryError):
@@ -109,12 +113,8 @@ def request_sync(integration: GitHubIntegration) -> bool:
     )
     if not queued:
         return False
-    from apps.integrations_external.github.tasks import sync_pull_requests
-
-    transaction.on_commit(
-        partial(sync_pull_requests.delay, integration.pk, requested_at=now.isoformat()),
-        robust=True,
-    )
+    sync = signature(SYNC_TASK, args=(integration.pk,), kwargs={"requested_at": now.isoformat()})
+    transaction.on_commit(sync.apply_async, robust=True)
     return True
 
 
@@ -157,8 +157,6 @@ class GitHubService:
     @property
     def client(self) -> GitHubClient:
         if self._client is None and self.integration.is_app_install:
-            from apps.integrations_external.github.app import installation_client
-
             self._client = installation_client(
                 self.integration.installation_id,
                 base_url=self.integration.api_base_url,
@@ -250,7 +248,7 @@ class GitHubService:
     def get_pull_requests(self) -> list[dict[str, Any]]:
         """Every pull request (all states, all pages)."""
         items, _, _ = self._fetch_all_pull_requests(etag="")
-        return items
+        return items or []  # without an ETag the answer is never "not modified"
 
     def create_webhook(self) -> dict[str, Any]:
         if self.integration.is_app_install:
@@ -267,7 +265,8 @@ class GitHubService:
             )
         hook_id = hook.get("id")
         valid = isinstance(hook_id, int) and not isinstance(hook_id, bool)
-        self.integration.hook_id = hook_id if valid and 0 < hook_id <= BIGINT_MAX else None
+        in_range = valid and 0 < hook_id <= BIGINT_MAX  # type: ignore[operator]
+        self.integration.hook_id = hook_id if in_range else None
         GitHubIntegration.objects.filter(pk=self.integration.pk).update(
             hook_id=self.integration.hook_id
         )
@@ -633,6 +632,16 @@ __all__ = [
     "IssueResult",
     "NoLongerMember",
     "claim_sync",
+    "github_app_connect",
     "request_sync",
     "webhook_url",
 ]
+
+
+def github_app_connect(*, user: Any, attempt: Any, full_name: str) -> GitHubIntegration:
+    """The owner picked a repository of a confirmed installation: create (or reconnect) the
+    integration, then verify it as the installation. Raises InstallRefused."""
+    integration = connect_repository(user=user, attempt=attempt, full_name=full_name)
+    GitHubService(integration).verify_connection()
+    integration.refresh_from_db()
+    return integration

@@ -1,4 +1,7 @@
-"""Celery tasks of the github integration, and the receiver that creates a story's issue.
+"""Celery tasks of the github integration: the pull-request sync.
+
+(A new story's issue is not a task of its own: it is a delivery of the GitHub issue channel,
+github/channel.py, sent and retried by the engine like every other channel's.)
 
 Tasks take ids, re-read rows and exit when there is nothing to do. A rate limit never blocks a
 worker: the task is rescheduled (`apply_async(countdown=...)`) for when GitHub allows calls again,
@@ -11,21 +14,19 @@ import logging
 import math
 import random
 from datetime import datetime, timedelta
-from functools import partial
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations_external.github.models import GitHubIntegration
-from apps.integrations_external.http.errors import IntegrationError, RateLimited, TemporaryError
-from apps.projects.signals import user_story_created
+from apps.integrations_external.github.services import SYNC_TASK, GitHubService, claim_sync
+from apps.integrations_external.http.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 
 EARLY_TOLERANCE = timedelta(seconds=2)
-MAX_BUSY_RETRIES = 20
 
 
 def _early(not_before: str | None) -> bool:
@@ -34,7 +35,7 @@ def _early(not_before: str | None) -> bool:
     return timezone.now() < datetime.fromisoformat(not_before) - EARLY_TOLERANCE
 
 
-def _reschedule(task, *, args: tuple, delay: float, **kwargs) -> datetime:
+def _reschedule(task: Task, *, args: tuple, delay: float, **kwargs: Any) -> datetime:
     countdown = max(1, math.ceil(delay))
     when = timezone.now() + timedelta(seconds=countdown)
     task.apply_async(
@@ -43,16 +44,14 @@ def _reschedule(task, *, args: tuple, delay: float, **kwargs) -> datetime:
     return when
 
 
-@shared_task(name="integrations.github.sync_pull_requests", bind=True, ignore_result=True)
+@shared_task(name=SYNC_TASK, bind=True, ignore_result=True)
 def sync_pull_requests(
-    self, integration_id: int, not_before: str | None = None, requested_at: str | None = None
+    self: Task, integration_id: int, not_before: str | None = None, requested_at: str | None = None
 ) -> dict | None:
     """One sync, bounded by GITHUB_SYNC_DEADLINE_SECONDS. Exits when another run is in progress
     or a run finished after `requested_at` (the work is done): safe to run twice."""
     if _early(not_before):
         return None
-    from apps.integrations_external.github.services import GitHubService, claim_sync
-
     integration = claim_sync(
         integration_id,
         requested_at=datetime.fromisoformat(requested_at) if requested_at else None,
@@ -73,47 +72,6 @@ def sync_pull_requests(
         return None
 
 
-@shared_task(name="integrations.github.create_issue_for_story", bind=True, ignore_result=True)
-def create_issue_for_story(
-    self, integration_id: int, story_id: int, not_before: str | None = None, busy_retries: int = 0
-) -> int | None:
-    """The story's issue (idempotent: the service claims a unique link row first)."""
-    if _early(not_before):
-        return None
-    from apps.integrations_external.github.models import GitHubIssueLink
-    from apps.integrations_external.github.services import GitHubService
-    from apps.projects.models import UserStory
-
-    integration = GitHubIntegration.objects.filter(pk=integration_id, is_active=True).first()
-    story = UserStory.objects.filter(pk=story_id).first()
-    if integration is None or story is None:
-        return None
-    done = GitHubIssueLink.objects.filter(
-        integration=integration, story=story, state=GitHubIssueLink.State.CREATED
-    ).first()
-    if done is not None:
-        return done.issue_number
-    try:
-        return GitHubService(integration).create_issue_from_story(story).link.issue_number
-    except TemporaryError as exc:  # rate limit, busy, network: try again later, never sleep
-        if busy_retries >= MAX_BUSY_RETRIES:
-            logger.error(
-                "github %s: giving up on the issue for %s: %s", integration, story.key, exc
-            )
-            return None
-        delay = exc.retry_after if exc.retry_after is not None else 30 * (busy_retries + 1)
-        _reschedule(
-            self,
-            args=(integration_id, story_id),
-            delay=delay + random.uniform(0, 1),
-            busy_retries=busy_retries + 1,
-        )
-        return None
-    except IntegrationError as exc:
-        logger.warning("github %s: no issue for %s: %s", integration, story.key, exc)
-        return None
-
-
 @shared_task(name="integrations.github.sync_all", ignore_result=True)
 def sync_all() -> int:
     """Beat: sync every auto-sync integration, spread over the interval (countdown jitter) so
@@ -128,23 +86,3 @@ def sync_all() -> int:
     for pk in ids:
         sync_pull_requests.apply_async(args=(pk,), countdown=round(random.uniform(0, spread), 1))
     return len(ids)
-
-
-def on_user_story_created(sender, story, actor=None, **kwargs) -> None:
-    """With `auto_create_issues`, a new story in the integration's project gets its issue in the
-    background (the task is enqueued after commit; no network I/O here). Integrations whose
-    owner may no longer act on the project are skipped (the task checks again)."""
-    from apps.integrations_external.github.selectors import github_integration_acts_for_project
-
-    integrations = GitHubIntegration.objects.filter(
-        project_id=story.project_id, is_active=True, auto_create_issues=True
-    ).select_related("owner", "project")
-    for integration in integrations:
-        if not github_integration_acts_for_project(integration):
-            continue
-        transaction.on_commit(
-            partial(create_issue_for_story.delay, integration.pk, story.pk), robust=True
-        )
-
-
-user_story_created.connect(on_user_story_created, dispatch_uid="integrations_external.github.story")

@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from apps.integrations_external.access import activation_fields
@@ -32,6 +33,7 @@ from apps.integrations_external.github.selectors import (
 from apps.integrations_external.github.serializers import (
     CreateIssueRequestSerializer,
     GitHubIntegrationSerializer,
+    GitHubIssueDeliverySerializer,
     GitHubIssueLinkSerializer,
     GitHubPullRequestSerializer,
     GitHubWorkflowRunSerializer,
@@ -50,6 +52,7 @@ from apps.integrations_external.permissions import (
     IntegrationPermission,
     acting_owner_q,
     check_manage_project,
+    request_user,
 )
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
@@ -58,6 +61,7 @@ from apps.projects.selectors import user_stories_visible_to
 def _error_response(exc: IntegrationError) -> Response:
     """GitHub's refusals as answers a client can act on (never a 500)."""
     headers = {}
+    code: int
     if exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     if isinstance(exc, RateLimited):
@@ -81,12 +85,12 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return GitHubIntegration.objects.none()
-        return github_integrations_of(self.request.user)
+        return github_integrations_of(request_user(self.request))
 
-    def perform_create(self, serializer: GitHubIntegrationSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[GitHubIntegration]) -> None:
         serializer.save(owner=self.request.user)
 
-    def perform_update(self, serializer: GitHubIntegrationSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[GitHubIntegration]) -> None:
         serializer.save(**activation_fields(serializer.instance, serializer.validated_data))
 
     def create(self, request, *args, **kwargs) -> Response:
@@ -156,6 +160,14 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(self.get_object().workflow_runs.all())
         return self.get_paginated_response(GitHubWorkflowRunSerializer(page, many=True).data)
 
+    @extend_schema(request=None, responses=GitHubIssueDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="issue-deliveries")
+    def issue_deliveries(self, request, pk=None) -> Response:
+        """The issues this integration created for new stories: status, attempts, answers."""
+        queryset = self.get_object().issue_deliveries.prefetch_related("attempts")
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(GitHubIssueDeliverySerializer(page, many=True).data)
+
 
 class GitHubWebhookView(APIView):
     """GitHub's deliveries: no login; the X-Hub-Signature-256 over the raw body is the proof."""
@@ -199,19 +211,19 @@ class StoryCreateGitHubIssueView(APIView):
         wanted = params.validated_data.get("integration")
         if wanted is not None:
             candidates = candidates.filter(pk=wanted)
-        candidates = list(candidates[:2])
-        if not candidates:
+        found = list(candidates[:2])
+        if not found:
             return Response(
                 {"integration": ["No active GitHub integration for this story's project."]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        if len(candidates) > 1:
+        if len(found) > 1:
             return Response(
                 {"integration": ["This project has several GitHub integrations: choose one."]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            result = GitHubService(candidates[0]).create_issue_from_story(story)
+            result = GitHubService(found[0]).create_issue_from_story(story)
         except IntegrationError as exc:
             return _error_response(exc)
         return Response(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
+from django.utils import timezone
+
 
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as delta-seconds or an HTTP date."""
@@ -12,10 +16,6 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
-
-    from django.utils import timezone
-
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -102,7 +102,7 @@ def resolve(host: str, port: int) -> list[str]:
     if hit is not None and hit.expires > now:
         return list(hit.addresses)
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
@@ -142,6 +142,8 @@ def check_addresses(host: str, addresses: list[str]) -> IPAddress:
             subject = raw if host == raw else f"{host} resolves to {raw}, which"
             raise TargetRefused(f"Refused by the SSRF guard: {subject} {reason}.")
         chosen = chosen or ip
+    if chosen is None:
+        raise TargetRefused(f"Refused by the SSRF guard: {host} has no address.")
     return chosen
 
 

@@ -17,6 +17,8 @@ from django.db import DatabaseError, transaction
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from apps.integrations_external.monitoring import selectors
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,8 +30,6 @@ class DeliveryStateCollector(Collector):
     """
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from apps.integrations_external.monitoring import selectors
-
         try:
             # A savepoint: a failed query must not leave the request's transaction aborted.
             with transaction.atomic():

@@ -96,7 +96,7 @@ def health_tracked_targets() -> list[tuple[str, type]]:
     marked unhealthy: bad token, bot removed, workflow deleted), by channel name."""
     found = []
     for channel in channels.all_channels():
-        model = channel.target_queryset().model
+        model = channel.targets().model
         if any(field.name == "is_healthy" for field in model._meta.get_fields()):
             found.append((channel.name, model))
     return found

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-ATTEMPT_FIELDS = [
+ATTEMPT_FIELDS: tuple[str, ...] = (
     "attempt_number",
     "started_at",
     "duration_ms",
     "outcome",
     "response_status",
     "error_message",
-]
+)
 
 
 class AttemptInline(admin.TabularInline):

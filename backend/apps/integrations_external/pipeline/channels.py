@@ -1,33 +1,46 @@
-"""The channels (webhook, slack, email): what each one stores, who it may reach and how it sends.
+"""The channel contract: what every channel (webhook, slack, email, github) stores, who it may
+reach and how it sends.
 
-A channel is data plus a few hooks; the engine (pipeline/engine.py) and the routing
-rule (pipeline/routing.py) are written once against this interface.
+A channel is a subclass of `Channel` registered once per process; the engine
+(pipeline/engine.py) and the routing rule (pipeline/routing.py) are written once against it and
+know no provider.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from django.db import models
 
-from apps.integrations_external.pipeline.models import DeliveryBase
+from apps.integrations_external.pipeline.models import DeliveryBase, Event
+
+
+class Outcome(StrEnum):
+    """What one attempt came to (stored as text on attempts: the values are the wire names)."""
+
+    SUCCESS = "success"
+    # Temporary: back off, or wait `retry_after` seconds.
+    RETRY = "retry"
+    # Permanent for this delivery: do not retry.
+    FAILED = "failed"
+    # Not attempted (e.g. pacing): reschedule after `retry_after` without spending an attempt.
+    DEFER = "defer"
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What one attempt came to.
+    """One attempt's result, as a transport reports it.
 
-    outcome: "success"; "retry" (temporary: back off, or wait `retry_after` seconds);
-    "failed" (permanent for this delivery: do not retry); "defer" (not attempted, e.g. pacing:
-    reschedule after `retry_after` without spending an attempt).
     `target_problem`: the target itself is broken (bad token, 410 Gone, bot removed): the
     channel marks it unhealthy or disables it with this reason.
     `delivery_fields`: extra fields to store on the delivery (e.g. Slack's message ts).
     """
 
-    outcome: str
+    outcome: Outcome
     response_status: int | None = None
     response_body: str = ""
     error: str = ""
@@ -37,50 +50,85 @@ class SendResult:
     delivery_fields: dict[str, Any] = field(default_factory=dict)
     request_headers: dict[str, str] = field(default_factory=dict)
 
-    SUCCESS = "success"
-    RETRY = "retry"
-    FAILED = "failed"
-    DEFER = "defer"
+
+Results = list[tuple[Any, SendResult]]
 
 
 class Transport(Protocol):
-    """Sends one delivery. A transport may also define `send_many(deliveries) -> results` (same
-    order) to send a whole claimed chunk concurrently itself; the engine then calls that."""
+    """Sends one delivery and says how it went; never raises for the target's own failures."""
 
-    def send(self, delivery: DeliveryBase) -> SendResult: ...
+    def send(self, delivery: Any) -> SendResult: ...
 
 
-@dataclass
-class Channel:
-    name: str
-    delivery_model: type[DeliveryBase]
-    # Targets: a queryset of rows with the event switches (OwnedTargetBase or email settings).
-    target_queryset: Callable[[], models.QuerySet]
+@runtime_checkable
+class BatchTransport(Protocol):
+    """A transport that sends a whole claimed chunk concurrently itself (webhooks: libcurl's
+    multi interface). Results come back in the deliveries' order."""
+
+    def send(self, delivery: Any) -> SendResult: ...
+
+    def send_many(self, deliveries: Sequence[Any]) -> list[SendResult]: ...
+
+
+TransportT = TypeVar("TransportT", bound=Transport)
+
+
+class Channel(ABC):
+    """One way of reaching people. Subclasses set the class attributes and implement the
+    abstract methods; `register()` makes an instance known to the engine and routing."""
+
+    name: ClassVar[str]
+    delivery_model: ClassVar[type[DeliveryBase]]
     # The path from a target row to the user who owns it ("owner" or "user").
-    owner_path: str
+    owner_path: ClassVar[str]
     # Whether targets carry an optional `project` scope.
-    project_scoped: bool
-    # Builds the unsaved delivery for (event, target); None skips the target.
-    build_delivery: Callable[[Any, Any], DeliveryBase | None]
-    # A transport per process: created on first use so clients and pools are reused.
-    transport_factory: Callable[[], Transport]
-    # Retries after the first attempt for this delivery.
-    max_retries: Callable[[DeliveryBase], int]
-    # Hooks the engine calls after recording results (health, counters, auto-disable).
-    after_results: Callable[[list[tuple[DeliveryBase, SendResult]]], None] = lambda results: None
-    # Called before targets are selected (e.g. create default email settings for members).
-    prepare: Callable[[Any], None] = lambda event: None
+    project_scoped: ClassVar[bool]
     # Deliveries sent at once: threads in the engine's pool, or transfers in flight for a
-    # transport with `send_many`. One claim takes this many (see engine.chunk_size).
-    concurrency: int = 1
-    # Extra custom-event filter (webhooks subscribe to custom types by name).
-    accepts_custom: Callable[[Any, str], bool] | None = None
-    _transport: Transport | None = None
+    # BatchTransport. One claim takes this many (see engine.chunk_size).
+    concurrency: ClassVar[int] = 1
+    # Whether custom events (any type a user publishes) may reach this channel's targets;
+    # `accepts_custom` then decides per target.
+    custom_events: ClassVar[bool] = False
+    # The event types routed to this channel (None: every type its targets' switches allow).
+    event_types: ClassVar[frozenset[str] | None] = None
 
+    def __init__(self) -> None:
+        self._transport: Transport | None = None
+
+    @abstractmethod
+    def targets(self) -> models.QuerySet[Any]:
+        """The rows that may receive events, with the switches the routing rule reads."""
+
+    @abstractmethod
+    def build_delivery(self, event: Event, target: Any) -> DeliveryBase | None:
+        """The unsaved delivery of `event` to `target`; None skips the target."""
+
+    @abstractmethod
     def transport(self) -> Transport:
+        """The transport of this process (use `_shared` so clients and pools are reused)."""
+
+    @abstractmethod
+    def max_retries(self, delivery: Any) -> int:
+        """Retries after the first attempt for this delivery."""
+
+    @abstractmethod
+    def after_results(self, results: Results) -> None:
+        """Called in the transaction that records a batch: health, counters, auto-disable."""
+
+    def prepare(self, event: Event) -> None:
+        """Called before targets are selected (e.g. create default email settings)."""
+        return None  # most channels need nothing
+
+    def accepts_custom(self, target: Any, event_type: str) -> bool:
+        """Whether `target` subscribed to the custom event type (with `custom_events`)."""
+        return False
+
+    def _shared(self, factory: Callable[[], TransportT]) -> TransportT:
+        # One transport per channel and process, created on first use (in the worker child,
+        # after the fork).
         if self._transport is None:
-            self._transport = self.transport_factory()
-        return self._transport
+            self._transport = factory()
+        return self._transport  # type: ignore[return-value]
 
     def reset_transport(self) -> None:
         self._transport = None
@@ -88,8 +136,10 @@ class Channel:
 
 _REGISTRY: dict[str, Channel] = {}
 
+ChannelT = TypeVar("ChannelT", bound=Channel)
 
-def register(channel: Channel) -> Channel:
+
+def register(channel: ChannelT) -> ChannelT:
     _REGISTRY[channel.name] = channel
     return channel
 

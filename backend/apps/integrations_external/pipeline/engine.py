@@ -18,7 +18,9 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -26,9 +28,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import backoff, metrics, rows
-from apps.integrations_external.pipeline.channels import Channel, SendResult
+from apps.integrations_external.pipeline.channels import (
+    BatchTransport,
+    Channel,
+    Outcome,
+    Results,
+    SendResult,
+)
 from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryBase, DeliveryStatus
-from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +45,20 @@ RESPONSE_BODY_LIMIT = 8 * 1024
 COUNTDOWN_HORIZON_SECONDS = 120
 
 
-def due_q(now) -> Q:
+# Deliveries to hand back to the broker: {countdown in seconds: ids}.
+DueSoon = dict[float, list[int]]
+
+
+@dataclass
+class Processed:
+    """What one `process` call did: how many deliveries it attempted, and which of them retry
+    soon enough for a broker countdown (the caller enqueues those: the engine never does)."""
+
+    done: int = 0
+    due: DueSoon = field(default_factory=dict)
+
+
+def due_q(now: datetime) -> Q:
     return (
         Q(status__in=OPEN_STATUSES)
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
@@ -78,7 +98,7 @@ def _send_one(channel: Channel, delivery: DeliveryBase) -> SendResult:
         result = channel.transport().send(delivery)
     except Exception as exc:  # a bug in a transport must not leave the delivery in flight
         logger.exception("transport %s crashed on delivery %s", channel.name, delivery.pk)
-        result = SendResult(SendResult.RETRY, error=f"internal error: {type(exc).__name__}: {exc}")
+        result = SendResult(Outcome.RETRY, error=f"internal error: {type(exc).__name__}: {exc}")
     if result.duration_ms is None:
         object.__setattr__(result, "duration_ms", int((time.perf_counter() - started) * 1000))
     return result
@@ -107,22 +127,23 @@ def _pool(channel: Channel) -> ThreadPoolExecutor:
     return pool
 
 
-def _send_batch(channel: Channel, deliveries: list[DeliveryBase]) -> list[SendResult]:
+def _send_batch(
+    transport: BatchTransport, channel: Channel, deliveries: list[DeliveryBase]
+) -> list[SendResult]:
     try:
-        return channel.transport().send_many(deliveries)
+        return transport.send_many(deliveries)
     except Exception as exc:  # as in _send_one: a crash must not leave the batch in flight
         logger.exception("transport %s crashed on a batch of %d", channel.name, len(deliveries))
         error = f"internal error: {type(exc).__name__}: {exc}"
-        return [SendResult(SendResult.RETRY, error=error, duration_ms=0) for _ in deliveries]
+        return [SendResult(Outcome.RETRY, error=error, duration_ms=0) for _ in deliveries]
 
 
-def send_all(
-    channel: Channel, deliveries: list[DeliveryBase]
-) -> list[tuple[DeliveryBase, SendResult]]:
+def send_all(channel: Channel, deliveries: list[DeliveryBase]) -> Results:
     """Send a claimed chunk: all at once through a transport that sends batches itself
     (webhooks), else in the channel's thread pool, or one by one."""
-    if hasattr(channel.transport(), "send_many"):
-        results = _send_batch(channel, deliveries)
+    transport = channel.transport()
+    if isinstance(transport, BatchTransport):
+        results = _send_batch(transport, channel, deliveries)
     elif channel.concurrency > 1 and len(deliveries) > 1:
         results = list(_pool(channel).map(lambda d: _send_in_pool(channel, d), deliveries))
     else:
@@ -130,11 +151,13 @@ def send_all(
     return list(zip(deliveries, results, strict=True))
 
 
-def _apply(channel: Channel, delivery: DeliveryBase, result: SendResult, now) -> float | None:
+def _apply(
+    channel: Channel, delivery: DeliveryBase, result: SendResult, now: datetime
+) -> float | None:
     """Move `delivery` to its next state in memory; return the retry delay if it will retry."""
     delivery.locked_until = None
     delivery.lease_token = ""
-    if result.outcome == SendResult.DEFER:
+    if result.outcome == Outcome.DEFER:
         delay = max(result.retry_after or 1.0, 0.05)
         delivery.next_attempt_at = now + timedelta(seconds=delay)
         return delay
@@ -145,13 +168,13 @@ def _apply(channel: Channel, delivery: DeliveryBase, result: SendResult, now) ->
     delivery.duration_ms = result.duration_ms
     for name, value in result.delivery_fields.items():
         setattr(delivery, name, value)
-    if result.outcome == SendResult.SUCCESS:
+    if result.outcome == Outcome.SUCCESS:
         delivery.status = DeliveryStatus.SUCCESS
         delivery.completed_at = now
         delivery.next_attempt_at = None
         return None
     retries_used = delivery.attempt_number - 1
-    if result.outcome == SendResult.RETRY and retries_used < channel.max_retries(delivery):
+    if result.outcome == Outcome.RETRY and retries_used < channel.max_retries(delivery):
         delay = backoff.honour_retry_after(
             result.retry_after, backoff.retry_delay(retries_used + 1)
         )
@@ -161,7 +184,7 @@ def _apply(channel: Channel, delivery: DeliveryBase, result: SendResult, now) ->
     delivery.status = DeliveryStatus.FAILED
     delivery.completed_at = now
     delivery.next_attempt_at = None
-    if result.outcome == SendResult.RETRY:
+    if result.outcome == Outcome.RETRY:
         delivery.error_message = (result.error + " (retries exhausted)").strip()
     return None
 
@@ -181,21 +204,22 @@ _UPDATED_FIELDS = [
 ]
 
 
-def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> None:
-    """Store the outcome of a batch of attempts: deliveries, attempt history, target health."""
+def record(channel: Channel, results: Results) -> DueSoon:
+    """Store the outcome of a batch of attempts: deliveries, attempt history, target health.
+    Returns the retries due within the countdown horizon, for the caller to enqueue."""
     if not results:
-        return
+        return {}
     model = channel.delivery_model
-    attempt_model = model.attempts.rel.related_model
+    attempt_model: Any = model.attempt_model()
     now = timezone.now()
     attempts = []
-    retry_soon: dict[float, list[int]] = {}
+    retry_soon: DueSoon = {}
     extra_fields: set[str] = set()
     for delivery, result in results:
         delay = _apply(channel, delivery, result, now)
         extra_fields.update(result.delivery_fields)
         delivery.updated_at = now
-        if result.outcome != SendResult.DEFER:
+        if result.outcome != Outcome.DEFER:
             attempt = attempt_model(
                 delivery=delivery,
                 attempt_number=delivery.attempt_number,
@@ -217,9 +241,8 @@ def record(channel: Channel, results: list[tuple[DeliveryBase, SendResult]]) -> 
         rows.update_rows(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
         rows.insert_rows(attempt_model, attempts)
         channel.after_results(results)
-        for delay, ids in retry_soon.items():
-            enqueue_on_commit(channel.name, ids, countdown=delay)
     metrics.record_results(channel.name, results)
+    return retry_soon
 
 
 # No transport waits longer than this for one attempt (webhook timeouts are 1–30 s).
@@ -234,17 +257,18 @@ def chunk_size(channel: Channel) -> int:
     return max(channel.concurrency, 1) * rounds
 
 
-def process(channel: Channel, ids: Iterable[int]) -> int:
+def process(channel: Channel, ids: Iterable[int]) -> Processed:
     """Claim, send and record the given deliveries; safe to call twice with the same ids."""
     ids = list(ids)
-    done = 0
+    processed = Processed()
     chunk = chunk_size(channel)
     for start in range(0, len(ids), chunk):
         claimed = claim(channel, ids[start : start + chunk])
         if claimed:
-            record(channel, send_all(channel, claimed))
-            done += len(claimed)
-    return done
+            for delay, due_ids in record(channel, send_all(channel, claimed)).items():
+                processed.due.setdefault(delay, []).extend(due_ids)
+            processed.done += len(claimed)
+    return processed
 
 
 def overdue_ids(channel: Channel, grace_seconds: float, limit: int = 10_000) -> list[int]:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import channels, routing, rows
 from apps.integrations_external.pipeline.models import Event
-from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
+from apps.integrations_external.pipeline.scheduling import (
+    enqueue_fan_out_on_commit,
+    enqueue_on_commit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ def publish(
     data: dict[str, Any],
     *,
     project=None,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     targets: dict[str, list] | None = None,
     fan_out_later: bool = False,
 ) -> Event:
@@ -110,9 +113,3 @@ def fan_out_event(event_id: str) -> dict[str, list[int]] | None:
         ", ".join(f"{n}={len(i)}" for n, i in created.items()) or "no targets",
     )
     return created
-
-
-def enqueue_fan_out_on_commit(event_id: str) -> None:
-    from apps.integrations_external.pipeline.tasks import fan_out
-
-    transaction.on_commit(lambda: fan_out.delay(event_id), robust=True)

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 
 from prometheus_client import Counter, Histogram
 
-from apps.integrations_external.pipeline.models import DeliveryStatus
+from apps.integrations_external.pipeline.channels import Outcome, SendResult
+from apps.integrations_external.pipeline.models import DeliveryBase, DeliveryStatus
 
 DELIVERIES = Counter(
     "hub_deliveries", "Delivery attempts recorded, by channel and outcome.", ["channel", "outcome"]
@@ -30,12 +31,12 @@ ATTEMPT_SECONDS = Histogram(
 )
 
 
-def outcome_of(result, delivery) -> str:
+def outcome_of(result: SendResult, delivery: DeliveryBase) -> str:
     """The outcome as the attempt history records it (a retry that ran out is "failed")."""
-    if result.outcome == result.DEFER:
-        return "defer"
+    if result.outcome == Outcome.DEFER:
+        return Outcome.DEFER
     if delivery.status == DeliveryStatus.FAILED:
-        return "failed"
+        return Outcome.FAILED
     return result.outcome
 
 

@@ -5,6 +5,7 @@ delivery and attempt (so one engine drives them all)."""
 from __future__ import annotations
 
 import secrets
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.db import models
@@ -97,6 +98,8 @@ class DeliveryBase(models.Model):
     """
 
     target_field: str = ""
+    # Declared for type checkers (each concrete model gets its own default manager).
+    objects: ClassVar[models.Manager[Any]]
 
     event = models.ForeignKey(
         "integrations_external.Event", on_delete=models.CASCADE, related_name="+"
@@ -134,6 +137,11 @@ class DeliveryBase(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @classmethod
+    def attempt_model(cls) -> type[DeliveryAttemptBase]:
+        """The attempt model: its `delivery` foreign key has related_name="attempts"."""
+        return cast(type[DeliveryAttemptBase], cls._meta.fields_map["attempts"].related_model)
 
 
 class DeliveryAttemptBase(models.Model):

@@ -12,6 +12,8 @@ A target (webhook endpoint, Slack integration, a person's email settings) receiv
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from apps.integrations_external import catalog
@@ -24,7 +26,7 @@ def owner_q(event: Event, owner_path: str) -> Q | None:
     active = Q(**{f"{owner_path}__is_active": True})
     if event.type == "system.alert":
         return active & Q(**{f"{owner_path}__is_staff": True})
-    if event.project_id is not None:
+    if event.project is not None:
         project = event.project
         members = list(project.members.values_list("pk", flat=True))
         return active & Q(**{f"{owner_path}__pk__in": [project.owner_id, *members]})
@@ -33,7 +35,15 @@ def owner_q(event: Event, owner_path: str) -> Q | None:
     return None
 
 
-def targets_for(event: Event, channel: Channel) -> list:
+def _switch_q(channel: Channel, model: type, category: str) -> Q | None:
+    """The condition on the target's event switch; None: this category never reaches it."""
+    if category == catalog.CUSTOM:
+        return Q() if channel.custom_events else None
+    switch = getattr(model, "EVENT_SWITCHES", {}).get(category)
+    return None if switch is None else Q(**{switch: True})
+
+
+def targets_for(event: Event, channel: Channel) -> list[Any]:
     category = catalog.category_of(event.type)
     if category == catalog.TEST:
         return []  # tests are addressed to one target explicitly, never routed
@@ -43,18 +53,12 @@ def targets_for(event: Event, channel: Channel) -> list:
     if channel.project_scoped and event.project_id is not None and event.type != "system.alert":
         staff = {f"{channel.owner_path}__is_staff": True, f"{channel.owner_path}__is_active": True}
         owners |= Q(project_id=event.project_id, **staff)
-    model = channel.target_queryset().model
-    switch = getattr(model, "EVENT_SWITCHES", {}).get(category)
-    if category == catalog.CUSTOM:
-        if channel.accepts_custom is None:
-            return []
-        switch_q = Q()
-    elif switch is None:
+    query = channel.targets()
+    switch_q = _switch_q(channel, query.model, category)
+    if switch_q is None:
         return []
-    else:
-        switch_q = Q(**{switch: True})
-    query = channel.target_queryset().filter(owners, switch_q)
-    if hasattr(model, "is_active"):
+    query = query.filter(owners, switch_q)
+    if hasattr(query.model, "is_active"):
         query = query.filter(is_active=True)
     if channel.project_scoped:
         scope = Q(project__isnull=True)
@@ -67,9 +71,11 @@ def targets_for(event: Event, channel: Channel) -> list:
     return targets
 
 
-def route(event: Event) -> dict[str, list]:
-    plan: dict[str, list] = {}
+def route(event: Event) -> dict[str, list[Any]]:
+    plan: dict[str, list[Any]] = {}
     for channel in all_channels():
+        if channel.event_types is not None and event.type not in channel.event_types:
+            continue
         channel.prepare(event)
         targets = targets_for(event, channel)
         if targets:

@@ -18,6 +18,13 @@ def _connection(model: type[models.Model]):
     return connections[router.db_for_write(model)]
 
 
+def _column(model: type[models.Model], name: str) -> models.Field:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):  # a reverse relation has no column to update
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
 def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
     """INSERT `objs` (their primary keys are not read back). Fields' defaults and `auto_now*`
     apply as in `save()`; no signals are sent, as with `bulk_create`."""
@@ -43,7 +50,7 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
     if not objs:
         return
     meta = model._meta
-    fields = [meta.get_field(name) for name in names]
+    fields = [_column(model, name) for name in names]
     connection = _connection(model)
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from apps.integrations_external.pipeline import channels
@@ -17,7 +17,7 @@ from apps.integrations_external.pipeline.models import Event
 from apps.projects.selectors import projects_visible_to
 
 
-def events_visible_to(user: AbstractBaseUser) -> QuerySet[Event]:
+def events_visible_to(user: User) -> QuerySet[Event]:
     if not user.is_authenticated:
         return Event.objects.none()
     if user.is_staff:
@@ -27,7 +27,7 @@ def events_visible_to(user: AbstractBaseUser) -> QuerySet[Event]:
     )
 
 
-def _own_deliveries_q(channel: channels.Channel, user: AbstractBaseUser) -> Q:
+def _own_deliveries_q(channel: channels.Channel, user: User) -> Q:
     """Deliveries of `channel` that went to `user`'s own targets."""
     model = channel.delivery_model
     target_model = model._meta.get_field(model.target_field).related_model
@@ -36,7 +36,7 @@ def _own_deliveries_q(channel: channels.Channel, user: AbstractBaseUser) -> Q:
     return Q(**{f"{model.target_field}__{channel.owner_path}": user})
 
 
-def delivery_summaries(events: Iterable[Event], user: AbstractBaseUser) -> dict[str, dict]:
+def delivery_summaries(events: Iterable[Event], user: User) -> dict[str, dict]:
     """{event id: {channel: {status: count}}}: the deliveries to the caller's own targets
     (every delivery for staff), so an event's summary never reveals other people's targets."""
     ids = [e.pk for e in events]

@@ -15,7 +15,8 @@ MAX_DATA_BYTES = 64 * 1024
 
 class EventCreateSerializer(serializers.Serializer):
     type = serializers.CharField(max_length=200)
-    data = serializers.JSONField(required=False)
+    # DRF's metaclass moves declared fields off the class, so `.data` stays the property.
+    data = serializers.JSONField(required=False)  # type: ignore[assignment]
     project = VisibleProjectField(required=False, allow_null=True)
 
     def validate_type(self, value: str) -> str:

@@ -12,18 +12,27 @@ from django.utils import timezone
 
 from apps.integrations_external.pipeline import channels, engine, events
 from apps.integrations_external.pipeline.models import FINISHED_STATUSES, Event
-from apps.integrations_external.pipeline.scheduling import enqueue
+from apps.integrations_external.pipeline.scheduling import (
+    DELIVER_TASK,
+    FAN_OUT_TASK,
+    enqueue,
+    enqueue_on_commit,
+)
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="integrations.deliver", acks_late=True, ignore_result=True)
+@shared_task(name=DELIVER_TASK, acks_late=True, ignore_result=True)
 def deliver(channel_name: str, delivery_ids: list[int]) -> int:
-    """Send the given deliveries of one channel. Safe to run twice: claimed rows only."""
-    return engine.process(channels.get(channel_name), delivery_ids)
+    """Send the given deliveries of one channel, then hand the retries due soon back to the
+    broker with a countdown. Safe to run twice: claimed rows only."""
+    processed = engine.process(channels.get(channel_name), delivery_ids)
+    for delay, ids in processed.due.items():
+        enqueue_on_commit(channel_name, ids, countdown=delay)
+    return processed.done
 
 
-@shared_task(name="integrations.fan_out", acks_late=True, ignore_result=True)
+@shared_task(name=FAN_OUT_TASK, acks_late=True, ignore_result=True)
 def fan_out(event_id: str) -> int:
     """Create the deliveries of a recorded event. Safe to run twice: the first run marks it."""
     created = events.fan_out_event(event_id)
@@ -80,9 +89,9 @@ def prune_deliveries() -> int:
     # A delivery's own age (the indexed `created_at`), not its event's.
     finished_long_ago = Q(status__in=FINISHED_STATUSES, created_at__lt=cutoff)
     removed = 0
-    unreferenced = Q()
+    unreferenced = []
     for channel in channels.all_channels():
         model = channel.delivery_model
         removed += _delete_in_batches(model.objects.filter(finished_long_ago))
-        unreferenced &= ~Exists(model.objects.filter(event_id=OuterRef("pk")))
-    return removed + _delete_in_batches(Event.objects.filter(unreferenced, occurred_at__lt=cutoff))
+        unreferenced.append(~Exists(model.objects.filter(event_id=OuterRef("pk"))))
+    return removed + _delete_in_batches(Event.objects.filter(*unreferenced, occurred_at__lt=cutoff))

@@ -142,7 +142,7 @@ class SlackIntegrationAdmin(admin.ModelAdmin):
 
 class SlackDeliveryAttemptInline(AttemptInline):
     model = SlackDeliveryAttempt
-    fields = readonly_fields = [*ATTEMPT_FIELDS, "response_body"]
+    fields = readonly_fields = (*ATTEMPT_FIELDS, "response_body")
 
 
 @admin.register(SlackDelivery)

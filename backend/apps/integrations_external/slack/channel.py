@@ -9,21 +9,37 @@
 - Concurrency 1: the transport claims pacing slots in the database, on the worker's own
   connection; deliveries of one batch for the same channel would only defer each other
   anyway. Throughput across channels comes from more worker processes.
+
+The health and pacing hooks live here; SlackService (services.py) uses them, never the reverse.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.http.errors import IntegrationError, RateLimited
-from apps.integrations_external.pipeline.channels import Channel, SendResult, register
+from apps.integrations_external.http.errors import IntegrationError, PermanentError, RateLimited
+from apps.integrations_external.pipeline.channels import (
+    Channel,
+    Outcome,
+    Results,
+    SendResult,
+    register,
+)
 from apps.integrations_external.pipeline.models import Event
+from apps.integrations_external.slack import messages
 from apps.integrations_external.slack.client import (
     AUTH_ERRORS,
     NOT_FOUND_ERRORS,
     REFUSED_ERRORS,
+    SlackClient,
     error_code,
 )
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
@@ -35,106 +51,256 @@ logger = logging.getLogger(__name__)
 TARGET_PROBLEMS = AUTH_ERRORS | NOT_FOUND_ERRORS | (REFUSED_ERRORS - {"cannot_reply_to_message"})
 
 
-def build_delivery(event: Event, integration: SlackIntegration) -> SlackDelivery | None:
-    from apps.integrations_external.slack.services import SlackService
+def describe_problem(code: str, integration: SlackIntegration, detail: str = "") -> str:
+    """A Slack error code in words the integration's owner can act on."""
+    channel = f"#{integration.channel_name}" if integration.channel_name else integration.channel_id
+    bot = f"@{integration.bot_user_name}" if integration.bot_user_name else "@<your bot>"
+    if code in ("invalid_auth", "not_authed", "not_allowed_token_type"):
+        return (
+            "Invalid token: Slack does not accept this bot token "
+            f"({code}). Copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
+            "OAuth & Permissions page and save it here."
+        )
+    if code in ("account_inactive", "token_revoked", "token_expired", "team_access_not_granted"):
+        return (
+            f"Invalid token: the token was revoked or the app/workspace is inactive ({code}). "
+            "Reinstall the Slack app in the workspace and save its new bot token here."
+        )
+    if code in ("missing_scope", "no_permission", "ekm_access_denied"):
+        return (
+            f"The bot token lacks a permission ({detail or code}). Add the bot scopes chat:write, "
+            "channels:read and groups:read, reinstall the app and save the new token."
+        )
+    return _describe_channel_problem(code, integration, channel, bot, detail)
 
-    if not SlackService.wants(integration, event.type, event.data or {}):
-        return None
-    return SlackDelivery(
-        event=event, event_type=event.type, payload=event.envelope(), integration=integration
+
+def _describe_channel_problem(
+    code: str, integration: SlackIntegration, channel: str, bot: str, detail: str
+) -> str:
+    if code == "channel_not_found":
+        return (
+            f"Channel not found: {integration.channel_id} does not exist or the bot cannot see it. "
+            "Check the channel ID (channel details → About); for a private channel, invite the "
+            f"bot first with /invite {bot}."
+        )
+    if code == "not_in_channel":
+        return (
+            f"Bot not in the channel: invite it to {channel} with /invite {bot}, then verify again."
+        )
+    if code == "is_archived":
+        return f"Channel archived: {channel} is archived. Unarchive it or choose another channel."
+    if code == "restricted_action":
+        return (
+            f"Slack refuses posting to {channel} (restricted_action): "
+            "check the channel's posting permissions."
+        )
+    return f"Slack error: {code or detail or 'unknown'}."
+
+
+# --- what an integration wants ---------------------------------------------------------------
+def wants(integration: SlackIntegration, event_type: str, data: dict) -> bool:
+    """The per-integration filter on top of the routing rule: `notify_only_failures`."""
+    if not integration.notify_only_failures:
+        return True
+    category = catalog.category_of(event_type)
+    if category == catalog.WORKFLOW:
+        status = (data.get("execution") or {}).get("status")
+        return (
+            event_type == "workflow.failed"
+            or status == "failed"
+            or messages.is_recovery(event_type, data)
+        )
+    if category == catalog.COMMAND:
+        return messages.command_failed(data)
+    return True  # alerts, project updates and tests have switches of their own
+
+
+# --- sending ---------------------------------------------------------------------------------
+def post_message(
+    client: SlackClient, channel_id: str, message: messages.SlackMessage
+) -> dict[str, Any]:
+    """Post to a channel; returns Slack's answer ({"ok", "ts", …})."""
+    problems = messages.limit_problems(message)
+    if problems:  # a builder bug, not Slack's: don't send what Slack would reject
+        raise PermanentError("message breaks Slack's limits: " + "; ".join(problems))
+    return client.post_message(channel_id, text=message.text, blocks=message.blocks)
+
+
+def post_event(
+    integration: SlackIntegration, envelope: dict, client: SlackClient | None = None
+) -> dict[str, Any]:
+    """Post one event (a delivery's payload) to the integration's channel."""
+    message = messages.event_message(envelope, integration_label=str(integration))
+    return post_message(
+        client or SlackClient(integration.bot_token), integration.channel_id, message
+    )
+
+
+# --- health ----------------------------------------------------------------------------------
+def mark_unhealthy(integration_id: int, reason: str) -> None:
+    now = timezone.now()
+    changed = SlackIntegration.objects.filter(pk=integration_id, is_healthy=True).update(
+        is_healthy=False, health_reason=reason, health_changed_at=now
+    )
+    if not changed:
+        SlackIntegration.objects.filter(pk=integration_id).update(health_reason=reason)
+    else:
+        logger.warning("slack integration %s marked unhealthy: %s", integration_id, reason)
+
+
+def mark_delivered(integration_ids: list[int]) -> None:
+    """A message went through: the integration works (whatever it said before)."""
+    if not integration_ids:
+        return
+    now = timezone.now()
+    SlackIntegration.objects.filter(pk__in=integration_ids).update(last_message_at=now)
+    restored = SlackIntegration.objects.filter(pk__in=integration_ids, is_healthy=False).update(
+        is_healthy=True, health_reason="", health_changed_at=now
+    )
+    if restored:
+        logger.info("slack integrations %s healthy again", integration_ids)
+
+
+# --- pacing ----------------------------------------------------------------------------------
+def reserve_send_slot(integration_id: int, interval: float | None = None) -> float:
+    """Take this channel's next send slot if it is free (0.0), else the seconds to wait.
+
+    One conditional UPDATE: of any number of workers, one wins each slot.
+    """
+    interval = settings.SLACK_MIN_SEND_INTERVAL_SECONDS if interval is None else interval
+    if interval <= 0:
+        return 0.0
+    now = timezone.now()
+    won = (
+        SlackIntegration.objects.filter(pk=integration_id)
+        .filter(Q(next_send_at__isnull=True) | Q(next_send_at__lte=now))
+        .update(next_send_at=now + timedelta(seconds=interval))
+    )
+    if won:
+        return 0.0
+    next_at = (
+        SlackIntegration.objects.filter(pk=integration_id)
+        .values_list("next_send_at", flat=True)
+        .first()
+    )
+    if next_at is None:
+        return 0.0
+    return max((next_at - now).total_seconds(), 0.05)
+
+
+def hold_channel(integration_id: int, seconds: float) -> None:
+    """Slack said slow down: nobody sends to this channel for `seconds`."""
+    until = timezone.now() + timedelta(seconds=max(seconds, 0))
+    SlackIntegration.objects.filter(pk=integration_id).filter(
+        Q(next_send_at__isnull=True) | Q(next_send_at__lt=until)
+    ).update(next_send_at=until)
+
+
+# --- the transport ---------------------------------------------------------------------------
+def _not_sendable(integration: SlackIntegration, event_type: str) -> SendResult | None:
+    if catalog.category_of(event_type) == catalog.TEST:
+        return None  # a test may go to an unhealthy integration: that is how it is checked
+    if not integration.is_active:
+        return SendResult(Outcome.FAILED, error="not sent: the integration is switched off")
+    if not integration.is_healthy:
+        return SendResult(
+            Outcome.FAILED,
+            error=f"not sent: the integration is unhealthy: {integration.health_reason}",
+        )
+    return None
+
+
+def _failure(delivery: SlackDelivery, exc: IntegrationError) -> SendResult:
+    """An error from Slack as the engine's result: retry, or fail (and name a broken target)."""
+    integration = delivery.integration
+    if isinstance(exc, RateLimited):
+        retry_after = exc.retry_after if exc.retry_after is not None else 1.0
+        hold_channel(integration.pk, retry_after)
+        return SendResult(
+            Outcome.RETRY, response_status=exc.status, error=str(exc), retry_after=retry_after
+        )
+    code = error_code(exc)
+    body = json.dumps({"ok": False, "error": code}) if code else ""
+    if exc.retryable:
+        return SendResult(
+            Outcome.RETRY, response_status=exc.status, response_body=body, error=str(exc)
+        )
+    problem = ""
+    if code in TARGET_PROBLEMS:
+        problem = describe_problem(code, integration, getattr(exc, "needed", "") or "")
+    logger.warning(
+        "slack delivery %s to integration %s failed for good: %s",
+        delivery.pk,
+        integration.pk,
+        code or exc,
+    )
+    return SendResult(
+        Outcome.FAILED,
+        response_status=exc.status,
+        response_body=body,
+        error=problem or str(exc),
+        target_problem=problem,
     )
 
 
 class SlackTransport:
     def send(self, delivery: SlackDelivery) -> SendResult:
-        from apps.integrations_external.slack.services import SlackService, describe_problem
-
         integration = delivery.integration
-        is_test = catalog.category_of(delivery.event_type) == catalog.TEST
-        if not is_test:  # a test may go to an unhealthy integration: that is how it is checked
-            if not integration.is_active:
-                return SendResult(
-                    SendResult.FAILED, error="not sent: the integration is switched off"
-                )
-            if not integration.is_healthy:
-                return SendResult(
-                    SendResult.FAILED,
-                    error=f"not sent: the integration is unhealthy: {integration.health_reason}",
-                )
-        wait = SlackService.reserve_send_slot(integration.pk)
+        refused = _not_sendable(integration, delivery.event_type)
+        if refused is not None:
+            return refused
+        wait = reserve_send_slot(integration.pk)
         if wait > 0:
             return SendResult(
-                SendResult.DEFER, retry_after=wait, error=f"paced: channel busy for {wait:.2f}s"
+                Outcome.DEFER, retry_after=wait, error=f"paced: channel busy for {wait:.2f}s"
             )
         try:
-            answer = SlackService(integration).send_event(delivery.payload)
-        except RateLimited as exc:
-            retry_after = exc.retry_after if exc.retry_after is not None else 1.0
-            SlackService.hold_channel(integration.pk, retry_after)
-            return SendResult(
-                SendResult.RETRY,
-                response_status=exc.status,
-                error=str(exc),
-                retry_after=retry_after,
-            )
+            answer = post_event(integration, delivery.payload)
         except IntegrationError as exc:
-            code = error_code(exc)
-            body = json.dumps({"ok": False, "error": code}) if code else ""
-            if exc.retryable:
-                return SendResult(
-                    SendResult.RETRY, response_status=exc.status, response_body=body, error=str(exc)
-                )
-            problem = ""
-            if code in TARGET_PROBLEMS:
-                problem = describe_problem(code, integration, getattr(exc, "needed", "") or "")
-            logger.warning(
-                "slack delivery %s to integration %s failed for good: %s",
-                delivery.pk,
-                integration.pk,
-                code or exc,
-            )
-            return SendResult(
-                SendResult.FAILED,
-                response_status=exc.status,
-                response_body=body,
-                error=problem or str(exc),
-                target_problem=problem,
-            )
+            return _failure(delivery, exc)
         ts = answer.get("ts") or ""
         return SendResult(
-            SendResult.SUCCESS,
+            Outcome.SUCCESS,
             response_status=200,
             response_body=json.dumps({"ok": True, "channel": answer.get("channel"), "ts": ts}),
             delivery_fields={"message_ts": ts},
         )
 
 
-def after_results(results: list[tuple[SlackDelivery, SendResult]]) -> None:
-    from apps.integrations_external.slack.services import SlackService
+class SlackChannel(Channel):
+    name = "slack"
+    delivery_model = SlackDelivery
+    owner_path = "owner"
+    project_scoped = True
+    concurrency = 1
 
-    problems: dict[int, str] = {}
-    delivered: set[int] = set()
-    for delivery, result in results:
-        if result.target_problem:
-            problems[delivery.integration_id] = result.target_problem
-        elif result.outcome == SendResult.SUCCESS:
-            delivered.add(delivery.integration_id)
-    SlackService.mark_delivered(sorted(delivered - problems.keys()))
-    for integration_id, reason in problems.items():
-        SlackService.mark_unhealthy(integration_id, reason)
+    def targets(self) -> QuerySet[SlackIntegration]:
+        return SlackIntegration.objects.filter(is_healthy=True)
+
+    def build_delivery(self, event: Event, target: SlackIntegration) -> SlackDelivery | None:
+        if not wants(target, event.type, event.data or {}):
+            return None
+        return SlackDelivery(
+            event=event, event_type=event.type, payload=event.envelope(), integration=target
+        )
+
+    def transport(self) -> SlackTransport:
+        return self._shared(SlackTransport)
+
+    def max_retries(self, delivery: SlackDelivery) -> int:
+        return 8
+
+    def after_results(self, results: Results) -> None:
+        problems: dict[int, str] = {}
+        delivered: set[int] = set()
+        for delivery, result in results:
+            if result.target_problem:
+                problems[delivery.integration_id] = result.target_problem
+            elif result.outcome == Outcome.SUCCESS:
+                delivered.add(delivery.integration_id)
+        mark_delivered(sorted(delivered - problems.keys()))
+        for integration_id, reason in problems.items():
+            mark_unhealthy(integration_id, reason)
 
 
-CHANNEL = register(
-    Channel(
-        name="slack",
-        delivery_model=SlackDelivery,
-        target_queryset=lambda: SlackIntegration.objects.filter(is_healthy=True),
-        owner_path="owner",
-        project_scoped=True,
-        build_delivery=build_delivery,
-        transport_factory=SlackTransport,
-        max_retries=lambda delivery: 8,
-        after_results=after_results,
-        concurrency=1,
-    )
-)
+CHANNEL = register(SlackChannel())

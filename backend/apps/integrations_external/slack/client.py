@@ -111,7 +111,7 @@ class SlackClient:
             token=token,
             base_url=base_url or settings.SLACK_API_BASE_URL,
             timeout=timeout
-            or getattr(settings, "SLACK_API_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
+            or int(getattr(settings, "SLACK_API_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
             retry_handlers=[],  # the delivery engine retries; the SDK must not (nor sleep)
         )
 
@@ -125,9 +125,9 @@ class SlackClient:
             error.code = "network_error"  # type: ignore[attr-defined]
             raise error from None
         except SlackClientError as exc:  # e.g. an invalid base URL: configuration, not Slack
-            error = PermanentError(f"Slack client error: {exc}")
-            error.code = "client_error"  # type: ignore[attr-defined]
-            raise error from None
+            refused = PermanentError(f"Slack client error: {exc}")
+            refused.code = "client_error"  # type: ignore[attr-defined]
+            raise refused from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def auth_test(self) -> dict:

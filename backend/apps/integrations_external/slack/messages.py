@@ -18,6 +18,8 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.integrations_external import catalog
+
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
 FIELDS_MAX = 10
@@ -200,6 +202,34 @@ def enforce_limits(blocks: list[dict]) -> list[dict]:
     return out
 
 
+def _section_problems(block: dict) -> list[str]:
+    problems = []
+    if "text" in block and len(block["text"]["text"]) > SECTION_TEXT_MAX:
+        problems.append(f"section text of {len(block['text']['text'])} > {SECTION_TEXT_MAX}")
+    fields = block.get("fields") or []
+    if len(fields) > FIELDS_MAX:
+        problems.append(f"{len(fields)} fields > {FIELDS_MAX}")
+    problems += [
+        f"field of {len(f['text'])} > {FIELD_TEXT_MAX}"
+        for f in fields
+        if len(f["text"]) > FIELD_TEXT_MAX
+    ]
+    if "text" not in block and not fields:
+        problems.append("section without text or fields")
+    return problems
+
+
+def _block_problems(block: dict) -> list[str]:
+    kind = block.get("type")
+    if kind == "header" and len(block["text"]["text"]) > HEADER_MAX:
+        return [f"header of {len(block['text']['text'])} > {HEADER_MAX}"]
+    if kind == "section":
+        return _section_problems(block)
+    if kind == "context" and len(block.get("elements") or []) > CONTEXT_ELEMENTS_MAX:
+        return [f"context with more than {CONTEXT_ELEMENTS_MAX} elements"]
+    return []
+
+
 def limit_problems(message: SlackMessage | dict) -> list[str]:
     """Every way `message` breaks Slack's limits (an empty list when it fits)."""
     if isinstance(message, SlackMessage):
@@ -212,24 +242,7 @@ def limit_problems(message: SlackMessage | dict) -> list[str]:
     if len(blocks) > BLOCKS_MAX:
         problems.append(f"{len(blocks)} blocks > {BLOCKS_MAX}")
     for i, block in enumerate(blocks):
-        kind = block.get("type")
-        if kind == "header" and len(block["text"]["text"]) > HEADER_MAX:
-            problems.append(f"block {i}: header of {len(block['text']['text'])} > {HEADER_MAX}")
-        if kind == "section":
-            if "text" in block and len(block["text"]["text"]) > SECTION_TEXT_MAX:
-                problems.append(
-                    f"block {i}: section text of {len(block['text']['text'])} > {SECTION_TEXT_MAX}"
-                )
-            fields = block.get("fields") or []
-            if len(fields) > FIELDS_MAX:
-                problems.append(f"block {i}: {len(fields)} fields > {FIELDS_MAX}")
-            for f in fields:
-                if len(f["text"]) > FIELD_TEXT_MAX:
-                    problems.append(f"block {i}: field of {len(f['text'])} > {FIELD_TEXT_MAX}")
-            if "text" not in block and not fields:
-                problems.append(f"block {i}: section without text or fields")
-        if kind == "context" and len(block.get("elements") or []) > CONTEXT_ELEMENTS_MAX:
-            problems.append(f"block {i}: context with more than {CONTEXT_ELEMENTS_MAX} elements")
+        problems += [f"block {i}: {problem}" for problem in _block_problems(block)]
     if len(text) > 40000:
         problems.append(f"text of {len(text)} > 40000")
     return problems
@@ -441,3 +454,29 @@ def generic_message(event_type: str, data: dict, *, event_id: str | None = None)
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     blocks = [header(f":bell: {event_type}"), section(code_block(body))]
     return _message(f"Event {event_type}", blocks, event_id)
+
+
+def is_recovery(event_type: str, data: dict) -> bool:
+    """A workflow that failed last time completed: "back to normal"."""
+    return event_type == "workflow.completed" and data.get("previous_status") == "failed"
+
+
+def event_message(envelope: dict, *, integration_label: str) -> SlackMessage:
+    """The message for one event (a delivery's payload: {id, type, timestamp, data})."""
+    event_type, data, event_id = (
+        envelope.get("type", ""),
+        envelope.get("data") or {},
+        envelope.get("id"),
+    )
+    category = catalog.category_of(event_type)
+    if category == catalog.WORKFLOW:
+        return workflow_message(data, event_id=event_id, recovered=is_recovery(event_type, data))
+    if category == catalog.COMMAND:
+        return command_message(data, event_id=event_id)
+    if category == catalog.ALERT:
+        return alert_message(data, event_id=event_id)
+    if category == catalog.PROJECT:
+        return project_message(event_type, data, event_id=event_id)
+    if category == catalog.TEST:
+        return test_message(integration_label, data, event_id=event_id)
+    return generic_message(event_type, data, event_id=event_id)

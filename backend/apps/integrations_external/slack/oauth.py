@@ -7,8 +7,8 @@ The flow, on slack_sdk's OAuth helpers:
 2. Slack sends them back to the callback with `code` and `state`; `slack_install_complete`
    claims the state (refused when missing, unknown, used, expired or started by someone else),
    exchanges the code with oauth.v2.access, stores the bot token (encrypted), the workspace,
-   the bot user and the channel they picked, then verifies the integration as a pasted token
-   would be.
+   the bot user and the channel they picked, then the caller verifies the integration as a pasted
+   token would be.
 With Slack's token rotation the bot token expires after 12 hours: `token_refresh_if_due` gets
 the next one shortly before, once, however many workers run (a row lock serialises them and
 the second finds the work done). Slack's signed events (events.py) turn integrations off when
@@ -190,12 +190,7 @@ def slack_install_complete(
         answer = SlackClient("").oauth_access(code=code, redirect_uri=callback_url())
     except IntegrationError as exc:
         raise InstallRefused(f"Slack refused the install: {exc}.") from exc
-    integration = _store_install(user=user, project=project, answer=answer)
-    from apps.integrations_external.slack.services import SlackService
-
-    SlackService(integration).verify_connection()
-    integration.refresh_from_db()
-    return integration
+    return _store_install(user=user, project=project, answer=answer)
 
 
 def token_refresh_if_due(*, integration: SlackIntegration) -> None:

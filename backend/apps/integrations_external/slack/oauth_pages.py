@@ -11,14 +11,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.integrations_external.pages import project_page_context
+from apps.integrations_external.page_support import project_page_context
 from apps.integrations_external.permissions import MANAGERS_ONLY
 from apps.integrations_external.slack.oauth import (
     InstallRefused,
     authorize_url,
     oauth_configured,
-    slack_install_complete,
 )
+from apps.integrations_external.slack.services import slack_oauth_install
 
 
 @login_required
@@ -38,7 +38,7 @@ def slack_oauth_callback(request: HttpRequest) -> HttpResponse:
     if not oauth_configured():
         raise Http404("Add to Slack is not set up on this site.")
     try:
-        integration = slack_install_complete(
+        integration = slack_oauth_install(
             user=request.user,
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),

@@ -15,13 +15,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.integrations_external import pages as integration_pages
 from apps.integrations_external.access import activation_fields
 from apps.integrations_external.page_support import (
     THROTTLED,
     answer,
     error_sentences,
     outbound_allowed,
+    project_page_context,
     validate_with,
 )
 from apps.integrations_external.permissions import MANAGERS_ONLY, can_manage, readable_q
@@ -53,7 +53,7 @@ def _integration(request: HttpRequest, project: Project, pk: int) -> SlackIntegr
 
 
 def _managed(request: HttpRequest, project_pk: int, pk: int) -> tuple[dict, SlackIntegration]:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
     if not can_manage(request.user, integration):
         raise PermissionDenied(MANAGERS_ONLY)
@@ -88,7 +88,7 @@ def _status_context(integration: SlackIntegration, user: AbstractBaseUser) -> di
 @login_required
 @require_http_methods(["GET", "POST"])
 def slack_create(request: HttpRequest, project_pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     if not context["can_manage"]:
         raise PermissionDenied(MANAGERS_ONLY)
     project: Project = context["project"]
@@ -112,7 +112,7 @@ def slack_create(request: HttpRequest, project_pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def slack_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
     manage = can_manage(request.user, integration)
     form = SlackIntegrationForm(instance=integration) if manage else None

@@ -3,70 +3,31 @@
 The `send_*` methods build a Block Kit message (slack/messages.py) and post it with the Slack
 client; they raise the named errors of http/errors.py. Notifications never call them directly
 from a request: they are events, delivered by the engine, whose Slack transport
-(slack/channel.py) calls `send_event()` for each delivery and turns errors into retries,
-failures and health changes.
+(slack/channel.py) posts each delivery with `post_event()` and turns errors into retries,
+failures and health changes. Health and pacing live in channel.py too.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.db.models import Q
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from apps.integrations_external import catalog
-from apps.integrations_external.http.errors import IntegrationError, PermanentError
+from apps.integrations_external.http.errors import IntegrationError
+from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.slack import messages
+from apps.integrations_external.slack.channel import describe_problem, post_event, post_message
 from apps.integrations_external.slack.client import SlackClient, error_code
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.slack.oauth import slack_install_complete, token_refresh_if_due
 
 logger = logging.getLogger(__name__)
 
 TEST_EVENT_TYPE = "webhook.test"
-
-
-def describe_problem(code: str, integration: SlackIntegration, detail: str = "") -> str:
-    """A Slack error code in words the integration's owner can act on."""
-    channel = f"#{integration.channel_name}" if integration.channel_name else integration.channel_id
-    bot = f"@{integration.bot_user_name}" if integration.bot_user_name else "@<your bot>"
-    if code in ("invalid_auth", "not_authed", "not_allowed_token_type"):
-        return (
-            "Invalid token: Slack does not accept this bot token "
-            f"({code}). Copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
-            "OAuth & Permissions page and save it here."
-        )
-    if code in ("account_inactive", "token_revoked", "token_expired", "team_access_not_granted"):
-        return (
-            f"Invalid token: the token was revoked or the app/workspace is inactive ({code}). "
-            "Reinstall the Slack app in the workspace and save its new bot token here."
-        )
-    if code in ("missing_scope", "no_permission", "ekm_access_denied"):
-        return (
-            f"The bot token lacks a permission ({detail or code}). Add the bot scopes chat:write, "
-            "channels:read and groups:read, reinstall the app and save the new token."
-        )
-    if code == "channel_not_found":
-        return (
-            f"Channel not found: {integration.channel_id} does not exist or the bot cannot see it. "
-            "Check the channel ID (channel details → About); for a private channel, invite the "
-            f"bot first with /invite {bot}."
-        )
-    if code == "not_in_channel":
-        return (
-            f"Bot not in the channel: invite it to {channel} with /invite {bot}, then verify again."
-        )
-    if code == "is_archived":
-        return f"Channel archived: {channel} is archived. Unarchive it or choose another channel."
-    if code == "restricted_action":
-        return (
-            f"Slack refuses posting to {channel} (restricted_action): "
-            "check the channel's posting permissions."
-        )
-    return f"Slack error: {code or detail or 'unknown'}."
 
 
 @dataclass
@@ -95,8 +56,6 @@ class SlackService:
     @property
     def client(self) -> SlackClient:
         if self._client is None:
-            from apps.integrations_external.slack.oauth import token_refresh_if_due
-
             token_refresh_if_due(integration=self.integration)  # installs with token rotation
             self._client = SlackClient(self.integration.bot_token)
         return self._client
@@ -104,10 +63,8 @@ class SlackService:
     # --- sending ---------------------------------------------------------------------------
     def send_message(self, text: str, blocks: list[dict] | None = None) -> dict[str, Any]:
         """Post to the integration's channel; returns Slack's answer ({"ok", "ts", …})."""
-        problems = messages.limit_problems(messages.SlackMessage(text=text, blocks=blocks or []))
-        if problems:  # a builder bug, not Slack's: don't send what Slack would reject
-            raise PermanentError("message breaks Slack's limits: " + "; ".join(problems))
-        return self.client.post_message(self.integration.channel_id, text=text, blocks=blocks)
+        message = messages.SlackMessage(text=text, blocks=blocks or [])
+        return post_message(self.client, self.integration.channel_id, message)
 
     def _send(self, message: messages.SlackMessage) -> dict[str, Any]:
         return self.send_message(message.text, message.blocks)
@@ -135,30 +92,10 @@ class SlackService:
 
     def send_event(self, envelope: dict) -> dict[str, Any]:
         """Send one event (the delivery's payload: {id, type, timestamp, data})."""
-        event_type, data, event_id = (
-            envelope.get("type", ""),
-            envelope.get("data") or {},
-            envelope.get("id"),
-        )
-        category = catalog.category_of(event_type)
-        if category == catalog.WORKFLOW:
-            return self.send_workflow_notification(
-                data, event_id=event_id, recovered=self.is_recovery(event_type, data)
-            )
-        if category == catalog.COMMAND:
-            return self.send_command_notification(data, event_id=event_id)
-        if category == catalog.ALERT:
-            return self.send_system_alert(data, event_id=event_id)
-        if category == catalog.PROJECT:
-            return self.send_project_update(event_type, data, event_id=event_id)
-        if category == catalog.TEST:
-            return self.send_test(data, event_id=event_id)
-        return self._send(messages.generic_message(event_type, data, event_id=event_id))
+        return post_event(self.integration, envelope, client=self.client)
 
     def send_test_message(self, actor=None) -> SlackDelivery:
         """A test event through the real delivery path, addressed to this integration only."""
-        from apps.integrations_external.pipeline.events import publish
-
         event = publish(
             TEST_EVENT_TYPE,
             {
@@ -169,29 +106,6 @@ class SlackService:
             targets={"slack": [self.integration]},
         )
         return SlackDelivery.objects.get(event=event, integration=self.integration)
-
-    # --- what this integration wants --------------------------------------------------------
-    @staticmethod
-    def is_recovery(event_type: str, data: dict) -> bool:
-        """A workflow that failed last time completed: "back to normal"."""
-        return event_type == "workflow.completed" and data.get("previous_status") == "failed"
-
-    @classmethod
-    def wants(cls, integration: SlackIntegration, event_type: str, data: dict) -> bool:
-        """The per-integration filter on top of the routing rule: `notify_only_failures`."""
-        if not integration.notify_only_failures:
-            return True
-        category = catalog.category_of(event_type)
-        if category == catalog.WORKFLOW:
-            status = (data.get("execution") or {}).get("status")
-            return (
-                event_type == "workflow.failed"
-                or status == "failed"
-                or cls.is_recovery(event_type, data)
-            )
-        if category == catalog.COMMAND:
-            return messages.command_failed(data)
-        return True  # alerts, project updates and tests have switches of their own
 
     # --- verification ----------------------------------------------------------------------
     def verify_connection(self) -> Verification:
@@ -316,62 +230,13 @@ class SlackService:
         for name, value in update.items():
             setattr(integration, name, value)
 
-    # --- health ----------------------------------------------------------------------------
-    @staticmethod
-    def mark_unhealthy(integration_id: int, reason: str) -> None:
-        now = timezone.now()
-        changed = SlackIntegration.objects.filter(pk=integration_id, is_healthy=True).update(
-            is_healthy=False, health_reason=reason, health_changed_at=now
-        )
-        if not changed:
-            SlackIntegration.objects.filter(pk=integration_id).update(health_reason=reason)
-        else:
-            logger.warning("slack integration %s marked unhealthy: %s", integration_id, reason)
 
-    @staticmethod
-    def mark_delivered(integration_ids: list[int]) -> None:
-        """A message went through: the integration works (whatever it said before)."""
-        if not integration_ids:
-            return
-        now = timezone.now()
-        SlackIntegration.objects.filter(pk__in=integration_ids).update(last_message_at=now)
-        restored = SlackIntegration.objects.filter(pk__in=integration_ids, is_healthy=False).update(
-            is_healthy=True, health_reason="", health_changed_at=now
-        )
-        if restored:
-            logger.info("slack integrations %s healthy again", integration_ids)
-
-    # --- pacing ----------------------------------------------------------------------------
-    @staticmethod
-    def reserve_send_slot(integration_id: int, interval: float | None = None) -> float:
-        """Take this channel's next send slot if it is free (0.0), else the seconds to wait.
-
-        One conditional UPDATE: of any number of workers, one wins each slot.
-        """
-        interval = settings.SLACK_MIN_SEND_INTERVAL_SECONDS if interval is None else interval
-        if interval <= 0:
-            return 0.0
-        now = timezone.now()
-        won = (
-            SlackIntegration.objects.filter(pk=integration_id)
-            .filter(Q(next_send_at__isnull=True) | Q(next_send_at__lte=now))
-            .update(next_send_at=now + timedelta(seconds=interval))
-        )
-        if won:
-            return 0.0
-        next_at = (
-            SlackIntegration.objects.filter(pk=integration_id)
-            .values_list("next_send_at", flat=True)
-            .first()
-        )
-        if next_at is None:
-            return 0.0
-        return max((next_at - now).total_seconds(), 0.05)
-
-    @staticmethod
-    def hold_channel(integration_id: int, seconds: float) -> None:
-        """Slack said slow down: nobody sends to this channel for `seconds`."""
-        until = timezone.now() + timedelta(seconds=max(seconds, 0))
-        SlackIntegration.objects.filter(pk=integration_id).filter(
-            Q(next_send_at__isnull=True) | Q(next_send_at__lt=until)
-        ).update(next_send_at=until)
+def slack_oauth_install(
+    *, user: AbstractBaseUser, state: str, code: str, error: str = ""
+) -> SlackIntegration:
+    """Finish an Add to Slack install (slack/oauth.py), then verify the integration as a pasted
+    token would be. Raises oauth.InstallRefused with a sentence for the person."""
+    integration = slack_install_complete(user=user, state=state, code=code, error=error)
+    SlackService(integration).verify_connection()
+    integration.refresh_from_db()
+    return integration

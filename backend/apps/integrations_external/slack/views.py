@@ -5,14 +5,17 @@ Who sees and does what: permissions.py (docs/permissions.md). Logic lives in Sla
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from apps.integrations_external.access import activation_fields
-from apps.integrations_external.permissions import IntegrationPermission
+from apps.integrations_external.permissions import IntegrationPermission, request_user
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 from apps.integrations_external.slack.selectors import slack_integrations_of
 from apps.integrations_external.slack.serializers import (
@@ -33,16 +36,15 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return SlackIntegration.objects.none()
-        return slack_integrations_of(self.request.user)
+        return slack_integrations_of(request_user(self.request))
 
-    def perform_create(self, serializer: SlackIntegrationSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[SlackIntegration]) -> None:
         serializer.save(owner=self.request.user)
 
-    def perform_update(self, serializer: SlackIntegrationSerializer) -> None:
-        token_before, channel_before = serializer.instance.bot_token, serializer.instance.channel_id
-        integration = serializer.save(
-            **activation_fields(serializer.instance, serializer.validated_data)
-        )
+    def perform_update(self, serializer: BaseSerializer[SlackIntegration]) -> None:
+        instance = cast(SlackIntegration, serializer.instance)  # an update has its instance
+        token_before, channel_before = instance.bot_token, instance.channel_id
+        integration = serializer.save(**activation_fields(instance, serializer.validated_data))
         SlackService.settings_changed(integration, token_before, channel_before)
 
     @extend_schema(request=None, responses=SlackVerificationSerializer)

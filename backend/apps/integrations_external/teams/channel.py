@@ -1,4 +1,5 @@
-"""The Teams channel: one card per delivery, posted to the integration's Workflows webhook.
+"""The Teams channel: one Adaptive Card per delivery, posted to the integration's Workflows
+webhook, through the engine like every channel.
 
 - `build_delivery` applies the integration's own filter (failures only, back to normal) on
   top of the shared routing rule.
@@ -11,96 +12,186 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.integrations_external import catalog
-from apps.integrations_external.http.errors import IntegrationError, RateLimited
-from apps.integrations_external.pipeline.channels import Channel, SendResult, register
-from apps.integrations_external.pipeline.models import Event
-from apps.integrations_external.teams.models import TeamsDelivery, TeamsIntegration
-from apps.integrations_external.teams.services import (
-    TeamsService,
-    describe_problem,
-    teams_mark_delivered,
-    teams_mark_unhealthy,
-    teams_wants,
+from apps.integrations_external.http.errors import (
+    AuthError,
+    IntegrationError,
+    NotFound,
+    RateLimited,
+    TargetRefused,
 )
+from apps.integrations_external.pipeline.channels import (
+    Channel,
+    Outcome,
+    Results,
+    SendResult,
+    register,
+)
+from apps.integrations_external.pipeline.models import Event
+from apps.integrations_external.teams import messages
+from apps.integrations_external.teams.client import TeamsClient
+from apps.integrations_external.teams.models import TeamsDelivery, TeamsIntegration
 
 logger = logging.getLogger(__name__)
 
+WORKFLOW_HELP = (
+    "In Teams, open the channel's Workflows, choose 'Post to a channel when a webhook request "
+    "is received', and paste the URL it gives here."
+)
 
-def build_delivery(event: Event, integration: TeamsIntegration) -> TeamsDelivery | None:
-    if not teams_wants(integration=integration, event_type=event.type, data=event.data or {}):
-        return None
-    return TeamsDelivery(
-        event=event, event_type=event.type, payload=event.envelope(), integration=integration
+
+def describe_problem(exc: IntegrationError) -> str:
+    """A permanent refusal in words the integration's owner can act on."""
+    if isinstance(exc, TargetRefused):
+        return f"{exc} Use the URL Teams gives, on its public address."
+    if isinstance(exc, AuthError):
+        return (
+            f"Teams refused the webhook URL ({exc.status}): its signature is no longer valid. "
+            "Copy the URL again from the workflow in Teams and save it here."
+        )
+    if isinstance(exc, NotFound):
+        return (
+            f"The workflow is gone ({exc.status}): it was deleted or turned off in Teams. "
+            + WORKFLOW_HELP
+        )
+    return (
+        f"Teams refused the message ({exc.status or 'no status'}): the workflow may no longer "
+        "post the card it receives. Check its 'Post card in a chat or channel' step, then "
+        "verify again."
+    )
+
+
+def is_recovery(event_type: str, data: dict[str, Any]) -> bool:
+    """A workflow that failed last time completed: "back to normal"."""
+    return event_type == "workflow.completed" and data.get("previous_status") == "failed"
+
+
+def wants(integration: TeamsIntegration, event_type: str, data: dict[str, Any]) -> bool:
+    """The integration's own filter on top of the routing rule (failures only, back to
+    normal)."""
+    if not integration.notify_only_failures:
+        return True
+    category = catalog.category_of(event_type)
+    if category == catalog.WORKFLOW:
+        status = (data.get("execution") or {}).get("status")
+        if event_type == "workflow.failed" or status == "failed":
+            return True
+        return integration.notify_back_to_normal and is_recovery(event_type, data)
+    if category == catalog.COMMAND:
+        return messages.command_failed(data)
+    return True  # alerts and project updates have switches of their own
+
+
+def post_event(integration: TeamsIntegration, envelope: dict[str, Any]) -> None:
+    """Post the card for one event now; raises the named errors of http/errors.py."""
+    message = messages.build_message(envelope.get("type", ""), envelope.get("data") or {})
+    TeamsClient(integration.webhook_url).post(message)
+
+
+def mark_unhealthy(integration_id: int, reason: str) -> None:
+    now = timezone.now()
+    TeamsIntegration.objects.filter(pk=integration_id, is_healthy=True).update(
+        is_healthy=False, health_changed_at=now
+    )
+    TeamsIntegration.objects.filter(pk=integration_id).update(health_reason=reason, updated_at=now)
+
+
+def mark_delivered(integration_ids: list[int]) -> None:
+    if integration_ids:
+        TeamsIntegration.objects.filter(pk__in=integration_ids).update(
+            last_message_at=timezone.now()
+        )
+
+
+def _not_sendable(integration: TeamsIntegration, event_type: str) -> SendResult | None:
+    if catalog.category_of(event_type) == catalog.TEST:
+        return None  # a test may go to an unhealthy integration: that is how it is checked
+    if not integration.is_active:
+        return SendResult(Outcome.FAILED, error="not sent: the integration is switched off")
+    if not integration.is_healthy:
+        return SendResult(
+            Outcome.FAILED,
+            error=f"not sent: the integration is unhealthy: {integration.health_reason}",
+        )
+    return None
+
+
+def _failure(delivery: TeamsDelivery, exc: IntegrationError) -> SendResult:
+    if isinstance(exc, RateLimited):
+        return SendResult(
+            Outcome.RETRY, response_status=exc.status, error=str(exc), retry_after=exc.retry_after
+        )
+    if exc.retryable:
+        return SendResult(Outcome.RETRY, response_status=exc.status, error=str(exc))
+    problem = describe_problem(exc)
+    logger.warning(
+        "teams delivery %s to integration %s failed for good (%s)",
+        delivery.pk,
+        delivery.integration_id,
+        exc.status,
+    )
+    return SendResult(
+        Outcome.FAILED,
+        response_status=exc.status,
+        response_body=str(exc)[:2000],
+        error=problem,
+        target_problem=problem,
     )
 
 
 class TeamsTransport:
     def send(self, delivery: TeamsDelivery) -> SendResult:
         integration = delivery.integration
-        if catalog.category_of(delivery.event_type) != catalog.TEST:
-            # A test may go to an unhealthy integration: that is how it is checked.
-            if not integration.is_active:
-                return SendResult(SendResult.FAILED, error="not sent: the integration is off")
-            if not integration.is_healthy:
-                return SendResult(
-                    SendResult.FAILED,
-                    error=f"not sent: the integration is unhealthy: {integration.health_reason}",
-                )
+        refused = _not_sendable(integration, delivery.event_type)
+        if refused is not None:
+            return refused
         try:
-            TeamsService(integration).send_event(envelope=delivery.payload)
-        except RateLimited as exc:
-            return SendResult(
-                SendResult.RETRY,
-                response_status=exc.status,
-                error=str(exc),
-                retry_after=exc.retry_after,
-            )
+            post_event(integration, delivery.payload)
         except IntegrationError as exc:
-            if exc.retryable:
-                return SendResult(SendResult.RETRY, response_status=exc.status, error=str(exc))
-            problem = describe_problem(exc)
-            logger.warning(
-                "teams delivery %s to integration %s failed for good (%s)",
-                delivery.pk,
-                integration.pk,
-                exc.status,
-            )
-            return SendResult(
-                SendResult.FAILED,
-                response_status=exc.status,
-                response_body=str(exc)[:2000],
-                error=problem,
-                target_problem=problem,
-            )
-        return SendResult(SendResult.SUCCESS, response_status=202)
+            return _failure(delivery, exc)
+        return SendResult(Outcome.SUCCESS, response_status=202)
 
 
-def after_results(results: list[tuple[TeamsDelivery, SendResult]]) -> None:
-    problems: dict[int, str] = {}
-    delivered: set[int] = set()
-    for delivery, result in results:
-        if result.target_problem:
-            problems[delivery.integration_id] = result.target_problem
-        elif result.outcome == SendResult.SUCCESS:
-            delivered.add(delivery.integration_id)
-    teams_mark_delivered(integration_ids=sorted(delivered - problems.keys()))
-    for integration_id, reason in problems.items():
-        teams_mark_unhealthy(integration_id=integration_id, reason=reason)
+class TeamsChannel(Channel):
+    name = "teams"
+    delivery_model = TeamsDelivery
+    owner_path = "owner"
+    project_scoped = True
+    # Each post is one short HTTP request to a different tenant's workflow: a few at once.
+    concurrency = 4
+
+    def targets(self) -> QuerySet[TeamsIntegration]:
+        return TeamsIntegration.objects.filter(is_healthy=True)
+
+    def build_delivery(self, event: Event, target: TeamsIntegration) -> TeamsDelivery | None:
+        if not wants(target, event.type, event.data or {}):
+            return None
+        return TeamsDelivery(
+            event=event, event_type=event.type, payload=event.envelope(), integration=target
+        )
+
+    def transport(self) -> TeamsTransport:
+        return self._shared(TeamsTransport)
+
+    def max_retries(self, delivery: TeamsDelivery) -> int:
+        return 8
+
+    def after_results(self, results: Results) -> None:
+        problems: dict[int, str] = {}
+        delivered: set[int] = set()
+        for delivery, result in results:
+            if result.target_problem:
+                problems[delivery.integration_id] = result.target_problem
+            elif result.outcome == Outcome.SUCCESS:
+                delivered.add(delivery.integration_id)
+        mark_delivered(sorted(delivered - problems.keys()))
+        for integration_id, reason in problems.items():
+            mark_unhealthy(integration_id, reason)
 
 
-CHANNEL = register(
-    Channel(
-        name="teams",
-        delivery_model=TeamsDelivery,
-        target_queryset=lambda: TeamsIntegration.objects.filter(is_healthy=True),
-        owner_path="owner",
-        project_scoped=True,
-        build_delivery=build_delivery,
-        transport_factory=TeamsTransport,
-        max_retries=lambda delivery: 8,
-        after_results=after_results,
-        concurrency=4,
-    )
-)
+CHANNEL = register(TeamsChannel())

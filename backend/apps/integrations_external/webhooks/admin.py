@@ -77,7 +77,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 class WebhookDeliveryAttemptInline(AttemptInline):
     model = WebhookDeliveryAttempt
-    fields = readonly_fields = [*ATTEMPT_FIELDS, "response_body", "request_headers"]
+    fields = readonly_fields = (*ATTEMPT_FIELDS, "response_body", "request_headers")
 
 
 @admin.register(WebhookDelivery)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
@@ -39,7 +41,28 @@ PUBLIC_REQUEST_HEADERS = frozenset(
 )
 
 
-def _caller_manages(context: dict, endpoint: WebhookEndpoint) -> bool:
+def _header_name_error(name: str, seen: set[str]) -> str:
+    if not HEADER_NAME_RE.fullmatch(name) or len(name) > 100:
+        # The token grammar of RFC 9110: no CR, LF, NUL, colon or space in a name.
+        return f"{name!r} is not a valid header name."
+    if is_reserved_header(name):
+        return f"{name} is set by the platform and cannot be overridden."
+    if name.lower() in seen:
+        return f"{name} is given twice."
+    return ""
+
+
+def _header_value_error(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        return f"{name!r}: the value must be a string."
+    if any(c in value for c in "\r\n\0"):
+        return f"{name!r}: the value may not contain CR, LF or NUL."
+    if len(value) > 1000:
+        return f"{name!r}: the value is at most 1000 characters."
+    return ""
+
+
+def _caller_manages(context: Mapping[str, Any], endpoint: WebhookEndpoint) -> bool:
     """Without a request (no caller to ask about) the masked form is shown."""
     request = context.get("request")
     return request is not None and permissions.can_manage(request.user, endpoint)
@@ -175,20 +198,13 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         errors = []
         seen: set[str] = set()
         for name, header_value in value.items():
-            if not HEADER_NAME_RE.fullmatch(name) or len(name) > 100:
-                # The token grammar of RFC 9110: no CR, LF, NUL, colon or space in a name.
-                errors.append(f"{name!r} is not a valid header name.")
-            elif is_reserved_header(name):
-                errors.append(f"{name} is set by the platform and cannot be overridden.")
-            elif name.lower() in seen:
-                errors.append(f"{name} is given twice.")
+            name_error = _header_name_error(name, seen)
+            if name_error:
+                errors.append(name_error)
             seen.add(name.lower())
-            if not isinstance(header_value, str):
-                errors.append(f"{name!r}: the value must be a string.")
-            elif any(c in header_value for c in "\r\n\0"):
-                errors.append(f"{name!r}: the value may not contain CR, LF or NUL.")
-            elif len(header_value) > 1000:
-                errors.append(f"{name!r}: the value is at most 1000 characters.")
+            value_error = _header_value_error(name, header_value)
+            if value_error:
+                errors.append(value_error)
         if errors:
             raise serializers.ValidationError(errors)
         return value

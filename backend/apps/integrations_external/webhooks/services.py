@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -16,51 +14,18 @@ from apps.integrations_external import catalog
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryStatus, Event
 from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
+from apps.integrations_external.webhooks.channel import HEALTH_RESET
 from apps.integrations_external.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
     new_webhook_secret,
 )
+from core.api.exceptions import InvalidTransition
 
 logger = logging.getLogger(__name__)
 
 # After a rotation the old secret keeps signing this long, so receivers can switch over.
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
-_HEALTH_RESET = {
-    "disabled_at": None,
-    "disabled_reason": "",
-    "consecutive_failures": 0,
-    "failing_since": None,
-}
-
-
-def display_url(url: str) -> str:
-    """The URL without credentials, query or fragment: those often hold a token, and an email
-    is no place for one."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(invalid URL)"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
-
-
-def _email_notice(user, *, subject: str, text: str) -> None:
-    """Email one person a notice through the email integration (its durable delivery path).
-    Never lets a problem there undo what the caller did."""
-    from apps.integrations_external.email.services import EmailService
-
-    try:
-        with transaction.atomic():
-            EmailService.notify_user(user, subject, text)
-    except Exception:
-        logger.exception("could not queue the email notice %r to user %s", subject, user.pk)
 
 
 class WebhookService:
@@ -84,7 +49,7 @@ class WebhookService:
             setattr(endpoint, name, value)
         if "is_active" in fields and fields["is_active"] != was_active:
             if endpoint.is_active:
-                for name, value in _HEALTH_RESET.items():
+                for name, value in HEALTH_RESET.items():
                     setattr(endpoint, name, value)
             else:
                 endpoint.disabled_at = timezone.now()
@@ -95,7 +60,7 @@ class WebhookService:
     def enable(self) -> bool:
         """Re-enable: active again, with a clean health record. False if it was already on."""
         changed = WebhookEndpoint.objects.filter(pk=self.endpoint.pk, is_active=False).update(
-            is_active=True, **_HEALTH_RESET
+            is_active=True, **HEALTH_RESET
         )
         self.endpoint.refresh_from_db()
         return bool(changed)
@@ -124,7 +89,7 @@ class WebhookService:
     # --- sending -------------------------------------------------------------------------
     def send_test(self, actor=None) -> WebhookDelivery:
         """A `webhook.test` event through the real delivery path, to this endpoint only (even a
-        disabled one: a successful test re-enables it, see `after_test_success`)."""
+        disabled one: a successful test re-enables it, see `channel.after_test_success`)."""
         event = publish(
             "webhook.test",
             {
@@ -135,14 +100,6 @@ class WebhookService:
             targets={"webhook": [self.endpoint]},
         )
         return WebhookDelivery.objects.get(event=event, endpoint=self.endpoint)
-
-    @staticmethod
-    def after_test_success(endpoint_ids: list[int]) -> None:
-        """A test that got through proves the receiver is back: re-enable the endpoint."""
-        if endpoint_ids:
-            WebhookEndpoint.objects.filter(pk__in=endpoint_ids, is_active=False).update(
-                is_active=True, **_HEALTH_RESET
-            )
 
     @staticmethod
     def _copy_for_resend(delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
@@ -160,8 +117,6 @@ class WebhookService:
     def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
         """Send a finished delivery again as a new delivery row with the same webhook-id,
         enqueued after commit. Raises InvalidTransition while the original is still open."""
-        from core.api.exceptions import InvalidTransition
-
         if delivery.status in OPEN_STATUSES:
             raise InvalidTransition(
                 "This delivery is still being attempted; wait for it to finish."
@@ -227,59 +182,3 @@ class WebhookService:
             project=execution.command.project,
             targets={"webhook": [self.endpoint]},
         )
-
-    # --- health ---------------------------------------------------------------------------
-    @staticmethod
-    def disable_endpoint(endpoint_id: int, reason: str) -> bool:
-        """Switch a failing endpoint off and tell its owner alone (the endpoint's status and
-        reason in the API, and an email). No system alert: those reach every user, and the
-        endpoint's name and URL are its owner's text. Operators get a log line of ids."""
-        now = timezone.now()
-        with transaction.atomic():
-            changed = WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True).update(
-                is_active=False, disabled_at=now, disabled_reason=reason
-            )
-            if changed:
-                endpoint = WebhookEndpoint.objects.select_related("owner").get(pk=endpoint_id)
-                logger.warning(
-                    "webhook endpoint %s (owner %s) disabled automatically",
-                    endpoint_id,
-                    endpoint.owner_id,
-                )
-                WebhookService.notify_owner_disabled(endpoint, reason)
-        return bool(changed)
-
-    @staticmethod
-    def notify_owner_disabled(endpoint: WebhookEndpoint, reason: str) -> None:
-        """Email the owner that their endpoint was disabled, and why."""
-        shown_url = display_url(endpoint.url)
-        _email_notice(
-            endpoint.owner,
-            subject=f"Webhook endpoint disabled: {endpoint.name or shown_url}",
-            text=(
-                f"Your webhook endpoint {endpoint.name or shown_url} ({shown_url}, id "
-                f"{endpoint.pk}) was disabled.\n\n{reason}\n\n"
-                "Fix the receiver, then re-enable it (PATCH is_active=true) or send a test event."
-            ),
-        )
-
-    @staticmethod
-    def check_auto_disable(endpoint_ids: list[int]) -> None:
-        """Disable endpoints that kept failing: N exhausted deliveries in a row, or failing for
-        days (anchors: GitLab, Svix)."""
-        if not endpoint_ids:
-            return
-        limit = settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES
-        cutoff = timezone.now() - timedelta(days=settings.WEBHOOK_AUTO_DISABLE_AFTER_DAYS)
-        for endpoint in WebhookEndpoint.objects.filter(pk__in=endpoint_ids, is_active=True):
-            if endpoint.consecutive_failures >= limit:
-                WebhookService.disable_endpoint(
-                    endpoint.pk,
-                    f"{endpoint.consecutive_failures} deliveries in a row failed "
-                    "after all retries.",
-                )
-            elif endpoint.failing_since and endpoint.failing_since < cutoff:
-                WebhookService.disable_endpoint(
-                    endpoint.pk,
-                    f"Every delivery has failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC.",
-                )

@@ -37,7 +37,7 @@ from django.utils import timezone
 from apps.integrations_external.http import signing, ssrf
 from apps.integrations_external.http.defaults import USER_AGENT
 from apps.integrations_external.http.errors import TargetRefused, TemporaryError
-from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.channels import Outcome, SendResult
 from apps.integrations_external.webhooks.models import WebhookDelivery
 
 # Headers an endpoint may not set: those we send (Content-Type, User-Agent, the Standard
@@ -217,9 +217,9 @@ def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
     try:
         target = ssrf.pin(wire_url(endpoint.url))
     except TargetRefused as exc:
-        return SendResult(SendResult.FAILED, error=str(exc), request_headers=shown)
+        return SendResult(Outcome.FAILED, error=str(exc), request_headers=shown)
     except TemporaryError as exc:
-        return SendResult(SendResult.RETRY, error=str(exc), request_headers=shown)
+        return SendResult(Outcome.RETRY, error=str(exc), request_headers=shown)
     return _Request(
         url=target.url,
         method=endpoint.method,
@@ -260,7 +260,7 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
     shown = request.shown_headers
     if request.refused:
         return SendResult(
-            SendResult.FAILED, error=request.refused, duration_ms=elapsed, request_headers=shown
+            Outcome.FAILED, error=request.refused, duration_ms=elapsed, request_headers=shown
         )
     status = handle.getinfo(pycurl.RESPONSE_CODE)
     # A body cut at our limit ends the transfer with a write error: the answer itself is whole.
@@ -270,7 +270,7 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
             text = f"timed out after {request.timeout}s ({message})"
         else:
             text = f"connection error: {message}"
-        return SendResult(SendResult.RETRY, error=text, duration_ms=elapsed, request_headers=shown)
+        return SendResult(Outcome.RETRY, error=text, duration_ms=elapsed, request_headers=shown)
     common = {
         "response_status": status,
         "response_body": _decode(request.response.value(), handle.getinfo(pycurl.CONTENT_TYPE)),
@@ -278,10 +278,10 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
         "request_headers": shown,
     }
     if 200 <= status < 300:
-        return SendResult(SendResult.SUCCESS, **common)
+        return SendResult(Outcome.SUCCESS, **common)
     if status == 410:
         return SendResult(
-            SendResult.FAILED,
+            Outcome.FAILED,
             error="410 Gone: the receiver asked us to stop",
             target_problem="The endpoint answered 410 Gone.",
             **common,
@@ -294,7 +294,7 @@ def _outcome(handle: pycurl.Curl, request: _Request, error: tuple[int, str] | No
     if 300 <= status < 400:
         location = handle.getinfo(pycurl.REDIRECT_URL) or ""
         error_text += f" (redirects are not followed{': ' + location[:200] if location else ''})"
-    return SendResult(SendResult.RETRY, error=error_text, retry_after=retry_after, **common)
+    return SendResult(Outcome.RETRY, error=error_text, retry_after=retry_after, **common)
 
 
 class _Client:
@@ -309,49 +309,71 @@ class _Client:
     def _handle(self) -> pycurl.Curl:
         return self.idle.pop() if self.idle else pycurl.Curl()
 
+    def _start(
+        self,
+        requests: list[_Request],
+        waiting: deque[int],
+        in_flight: dict[pycurl.Curl, int],
+        results: list[SendResult | None],
+    ) -> None:
+        """Fill the free transfer slots from `waiting`."""
+        while waiting and len(in_flight) < MAX_IN_FLIGHT:
+            index = waiting.popleft()
+            handle = self._handle()
+            try:
+                _configure(handle, requests[index])
+            except (pycurl.error, TypeError, ValueError) as exc:
+                # This delivery's own data cannot make a request: fail it alone.
+                self.idle.append(handle)
+                results[index] = SendResult(
+                    Outcome.FAILED,
+                    error=f"the request could not be built: {exc}",
+                    request_headers=requests[index].shown_headers,
+                )
+                continue
+            self.multi.add_handle(handle)
+            in_flight[handle] = index
+
+    def _collect(
+        self,
+        requests: list[_Request],
+        in_flight: dict[pycurl.Curl, int],
+        results: list[SendResult | None],
+    ) -> bool:
+        """Record the transfers libcurl finished; whether there were any."""
+        finished_any = False
+        while True:
+            queued, done, failed = self.multi.info_read()
+            finished = [(h, None) for h in done] + [(h, (c, m)) for h, c, m in failed]
+            for handle, error in finished:
+                index = in_flight.pop(handle)
+                results[index] = _outcome(handle, requests[index], error)
+                self.multi.remove_handle(handle)
+                self.idle.append(handle)
+                finished_any = True
+            if not queued:
+                return finished_any
+
+    def _wait(self) -> None:
+        """Wait for socket activity (or libcurl's next timer) instead of spinning."""
+        wait_ms = self.multi.timeout()
+        wait = SELECT_SECONDS if wait_ms < 0 else min(wait_ms / 1000, SELECT_SECONDS)
+        if wait > 0:
+            self.multi.select(wait)
+
     def run(self, requests: list[_Request]) -> list[SendResult]:
         results: list[SendResult | None] = [None] * len(requests)
         waiting = deque(range(len(requests)))
         in_flight: dict[pycurl.Curl, int] = {}
         try:
             while waiting or in_flight:
-                while waiting and len(in_flight) < MAX_IN_FLIGHT:
-                    index = waiting.popleft()
-                    handle = self._handle()
-                    try:
-                        _configure(handle, requests[index])
-                    except (pycurl.error, TypeError, ValueError) as exc:
-                        # This delivery's own data cannot make a request: fail it alone.
-                        self.idle.append(handle)
-                        results[index] = SendResult(
-                            SendResult.FAILED,
-                            error=f"the request could not be built: {exc}",
-                            request_headers=requests[index].shown_headers,
-                        )
-                        continue
-                    self.multi.add_handle(handle)
-                    in_flight[handle] = index
+                self._start(requests, waiting, in_flight, results)
                 while self.multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
                     pass
-                finished_any = False
-                while True:
-                    queued, done, failed = self.multi.info_read()
-                    finished = [(h, None) for h in done] + [(h, (c, m)) for h, c, m in failed]
-                    for handle, error in finished:
-                        index = in_flight.pop(handle)
-                        results[index] = _outcome(handle, requests[index], error)
-                        self.multi.remove_handle(handle)
-                        self.idle.append(handle)
-                        finished_any = True
-                    if not queued:
-                        break
-                # Nothing finished: wait for socket activity (or libcurl's next timer) instead
-                # of spinning; something finished: refill the free slots first.
+                finished_any = self._collect(requests, in_flight, results)
+                # Nothing finished: wait; something finished: refill the free slots first.
                 if in_flight and not finished_any:
-                    wait_ms = self.multi.timeout()
-                    wait = SELECT_SECONDS if wait_ms < 0 else min(wait_ms / 1000, SELECT_SECONDS)
-                    if wait > 0:
-                        self.multi.select(wait)
+                    self._wait()
         finally:
             # An exception mid-batch must not leave handles attached to the multi handle.
             for handle in in_flight:

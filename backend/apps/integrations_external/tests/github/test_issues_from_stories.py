@@ -5,10 +5,11 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.integrations_external.github.models import GitHubIssueLink
+from apps.integrations_external.catalog import user_story_data
+from apps.integrations_external.github.models import GitHubIssueDelivery, GitHubIssueLink
 from apps.integrations_external.github.services import GitHubService
-from apps.integrations_external.github.tasks import create_issue_for_story
 from apps.integrations_external.http.errors import RateLimited
+from apps.integrations_external.pipeline.events import publish
 from apps.projects.services import user_story_create
 from apps.projects.tests.factories import UserStoryFactory
 
@@ -36,19 +37,26 @@ def test_given_story_when_issue_created_then_body_links_back_and_link_recorded(
 
 
 def test_given_story_retried_three_times_then_it_still_has_one_issue(
-    integration, project, fake_github, repo
+    integration, project, fake_github, repo, run_on_commit
 ):
     story = UserStoryFactory(project=project)
 
     results = [GitHubService(integration).create_issue_from_story(story) for _ in range(3)]
-    for _ in range(3):
-        create_issue_for_story.delay(integration.pk, story.pk)
+    for _ in range(3):  # three deliveries of the channel for the same story, each sent
+        with run_on_commit():
+            publish(
+                "user_story.created",
+                user_story_data(story),
+                project=project,
+                targets={"github": [integration]},
+            )
 
     assert len(repo.issues) == 1
     assert len(fake_github.requests_to("POST", "/issues")) == 1
     assert [r.created for r in results] == [True, False, False]
     assert {r.link.issue_number for r in results} == {repo.issues[0]["number"]}
     assert GitHubIssueLink.objects.filter(story=story).count() == 1
+    assert list(GitHubIssueDelivery.objects.values_list("status", flat=True)) == ["success"] * 3
 
 
 @pytest.mark.django_db(transaction=True)

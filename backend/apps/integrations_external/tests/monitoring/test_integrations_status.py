@@ -47,7 +47,7 @@ def test_given_due_in_flight_and_failed_deliveries_when_run_then_each_channel_sh
     assert status["lines"][0].split()[:2] == ["channel", "due"]
     assert status["rows"]["webhook"] == ["2", "1", "1", "10m"]
     assert status["rows"]["email"] == ["0", "0", "0", "0s"]
-    assert set(status["rows"]) == {"email", "slack", "teams", "webhook"}
+    assert set(status["rows"]) == {"email", "github", "slack", "teams", "webhook"}
     assert not EmailDelivery.objects.exists()
 
 

@@ -1,7 +1,6 @@
 """The engine with the real webhook transport and a real receiver on loopback (eager Celery:
 retries are driven by calling `deliver` once they are due)."""
 
-import dataclasses
 import threading
 import time
 from datetime import timedelta
@@ -12,13 +11,14 @@ from django.utils import timezone
 
 from apps.integrations_external.models import Event, WebhookDelivery, WebhookEndpoint
 from apps.integrations_external.pipeline import channels, engine
-from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.channels import Outcome, SendResult
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver, prune_deliveries, sweep_deliveries
 from apps.integrations_external.tests.webhooks.factories import (
     WebhookEndpointFactory,
     record_webhook_deliveries,
 )
+from apps.integrations_external.webhooks.channel import WebhookChannel
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -77,15 +77,17 @@ def test_given_a_deferring_transport_when_processed_then_rescheduled_without_spe
 ):
     class Pacing:  # e.g. Slack's one message per second per channel
         def send(self, delivery):
-            return SendResult(SendResult.DEFER, retry_after=30)
+            return SendResult(Outcome.DEFER, retry_after=30)
 
-    channel = dataclasses.replace(
-        channels.get("webhook"), transport_factory=Pacing, _transport=None
-    )
+    class PacingChannel(WebhookChannel):
+        def transport(self):
+            return self._shared(Pacing)
+
+    channel = PacingChannel()
     endpoint = WebhookEndpointFactory(owner=user)
     [pk] = record_webhook_deliveries(project, user, [endpoint])
 
-    assert engine.process(channel, [pk]) == 1
+    assert engine.process(channel, [pk]).done == 1
 
     delivery = WebhookDelivery.objects.get(pk=pk)
     assert delivery.status == "pending"
@@ -93,7 +95,7 @@ def test_given_a_deferring_transport_when_processed_then_rescheduled_without_spe
     assert delivery.attempts.count() == 0
     assert delivery.locked_until is None
     assert 25 <= (delivery.next_attempt_at - timezone.now()).total_seconds() <= 31
-    assert engine.process(channel, [pk]) == 0  # not due yet: nobody takes it
+    assert engine.process(channel, [pk]).done == 0  # not due yet: nobody takes it
 
 
 def test_given_a_claimed_delivery_when_claimed_again_then_nobody_else_gets_it_until_the_lease_ends(
@@ -210,7 +212,7 @@ def test_given_two_workers_racing_on_the_same_ids_when_processed_then_each_is_se
     def work():
         barrier.wait()
         try:
-            done.append(engine.process(channel, ids))
+            done.append(engine.process(channel, ids).done)
         finally:
             connection.close()
 

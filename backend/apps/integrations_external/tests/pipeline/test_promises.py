@@ -7,7 +7,6 @@ are read from the timestamps the engine writes. Messages to the broker are read 
 `deliver.apply_async` (what Celery would be asked to send), as the GitHub task tests do.
 """
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from apps.integrations_external.models import Event, WebhookDelivery
 from apps.integrations_external.pipeline import channels, engine
-from apps.integrations_external.pipeline.channels import SendResult
+from apps.integrations_external.pipeline.channels import Outcome, SendResult
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver, sweep_deliveries
 from apps.integrations_external.pipeline.tasks import fan_out as fan_out_task
@@ -23,6 +22,7 @@ from apps.integrations_external.tests.webhooks.factories import (
     WebhookEndpointFactory,
     record_webhook_deliveries,
 )
+from apps.integrations_external.webhooks.channel import WebhookChannel
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +138,7 @@ def test_given_retries_due_within_the_horizon_when_recorded_then_sent_back_with_
     by_path = dict(zip(waits, ids, strict=True))
 
     with run_on_commit():
-        engine.process(channels.get("webhook"), ids)
+        deliver("webhook", ids)  # the engine reports what is due soon; the task enqueues it
 
     assert sorted((m["countdown"], m["ids"]) for m in sent_messages) == [
         (7, [by_path["/a"]]),
@@ -158,7 +158,7 @@ def test_given_a_retry_beyond_the_horizon_when_due_then_the_sweeper_sends_it(
         project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)]
     )
     with run_on_commit():
-        engine.process(channels.get("webhook"), [pk])
+        deliver("webhook", [pk])
     assert sent_messages == []  # no ten-minute timer in the broker
     assert sweep_deliveries() == {}  # not due yet
 
@@ -190,7 +190,7 @@ class _Hanging:
         self.chunks.append((len(deliveries), lease_left))
         return [
             SendResult(
-                SendResult.RETRY,
+                Outcome.RETRY,
                 error="timed out",
                 duration_ms=engine.ATTEMPT_SECONDS_CEILING * 1000,
             )
@@ -204,12 +204,17 @@ def test_given_hanging_receivers_when_processed_then_each_chunk_finishes_within_
 ):
     settings.DELIVERY_LEASE_SECONDS = lease
     hanging = _Hanging()
-    channel = dataclasses.replace(
-        channels.get("webhook"), concurrency=5, transport_factory=lambda: hanging, _transport=None
-    )
+
+    class HangingChannel(WebhookChannel):
+        concurrency = 5
+
+        def transport(self):
+            return hanging
+
+    channel = HangingChannel()
     ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 25)
 
-    assert engine.process(channel, ids) == 25
+    assert engine.process(channel, ids).done == 25
 
     assert [size for size, _ in hanging.chunks] == chunks
     for size, lease_left in hanging.chunks:
@@ -235,7 +240,11 @@ def test_given_the_real_webhook_channel_then_its_slowest_chunk_fits_in_the_defau
 
 def test_given_a_lease_shorter_than_two_attempts_then_a_claim_still_takes_one_round(settings):
     settings.DELIVERY_LEASE_SECONDS = 10
-    channel = dataclasses.replace(channels.get("webhook"), concurrency=4, _transport=None)
+
+    class FourAtOnce(WebhookChannel):
+        concurrency = 4
+
+    channel = FourAtOnce()
 
     assert engine.chunk_size(channel) == 4
 

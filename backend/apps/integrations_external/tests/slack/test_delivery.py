@@ -9,8 +9,8 @@ from apps.commands.tests.factories import CommandExecutionFactory, CommandFactor
 from apps.integrations_external.models import SlackDelivery
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver
+from apps.integrations_external.slack import channel as slack_channel
 from apps.integrations_external.slack.messages import limit_problems
-from apps.integrations_external.slack.services import SlackService
 from apps.integrations_external.tests.slack.conftest import run_when_due
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from apps.integrations_external.tests.slack.test_messages import ANGRY, cut_and_shown
@@ -134,7 +134,7 @@ def test_given_broken_target_when_delivered_then_failed_without_retry_and_integr
 def test_given_unhealthy_integration_when_test_message_succeeds_then_healthy_again(
     user, run_on_commit, slack, integration, client_for
 ):
-    SlackService.mark_unhealthy(integration.pk, "Bot not in the channel")
+    slack_channel.mark_unhealthy(integration.pk, "Bot not in the channel")
 
     with run_on_commit():
         resp = client_for(user).post(
@@ -169,13 +169,13 @@ def test_given_two_messages_for_one_channel_when_sent_together_then_second_waits
 
 
 def test_given_pacing_slot_taken_when_another_worker_asks_then_told_to_wait(integration):
-    assert SlackService.reserve_send_slot(integration.pk, interval=1.0) == 0.0
+    assert slack_channel.reserve_send_slot(integration.pk, interval=1.0) == 0.0
 
-    wait = SlackService.reserve_send_slot(integration.pk, interval=1.0)
+    wait = slack_channel.reserve_send_slot(integration.pk, interval=1.0)
 
     assert 0.5 < wait <= 1.0
     time.sleep(wait)
-    assert SlackService.reserve_send_slot(integration.pk, interval=1.0) == 0.0
+    assert slack_channel.reserve_send_slot(integration.pk, interval=1.0) == 0.0
 
 
 # --- who receives what -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.integrations_external.slack import channel as slack_channel
 from apps.integrations_external.slack.services import SlackService
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN
 
@@ -75,7 +76,7 @@ def test_given_slack_down_when_verified_then_not_ok_but_health_untouched(integra
 
 
 def test_given_unhealthy_integration_when_verify_succeeds_then_health_restored(integration, slack):
-    SlackService.mark_unhealthy(integration.pk, "Bot not in the channel")
+    slack_channel.mark_unhealthy(integration.pk, "Bot not in the channel")
 
     assert SlackService(integration).verify_connection().ok
 
