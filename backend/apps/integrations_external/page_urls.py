@@ -21,4 +21,5 @@ urlpatterns = [
         "projects/<int:project_pk>/integrations/github/",
         include("apps.integrations_external.github.page_urls"),
     ),
+    path("", include("apps.integrations_external.pipeline.page_urls")),
 ]
