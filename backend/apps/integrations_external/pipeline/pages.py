@@ -26,9 +26,6 @@ from django.views.decorators.http import require_POST
 
 from apps.integrations_external import catalog, permissions
 
-# A module, not its function: the Integrations tab imports the providers' pages, which import
-# this module to register their actions.
-from apps.integrations_external import pages as integration_pages
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.delivery_log import (
     CHART_HOURS,
@@ -98,6 +95,14 @@ def throttled(request: HttpRequest, scope: str, name: str) -> int | None:
     return throttle.retry_after()
 
 
+def project_page_context(request: HttpRequest, project_pk: int) -> dict[str, Any]:
+    # Imported when called: the Integrations tab imports the providers' pages, which import
+    # this module (to register their actions) before the tab's module is complete.
+    from apps.integrations_external.pages import project_page_context as tab_context
+
+    return tab_context(request, project_pk)
+
+
 # --- finding things ---------------------------------------------------------------------------
 def _channel(name: str) -> channels.Channel:
     try:
@@ -112,7 +117,7 @@ def _channel(name: str) -> channels.Channel:
 def _page_context(request: HttpRequest, project_pk: int, channel_name: str, target_pk: int):
     """Project (404 for others), channel, and the target: one the user can read, in this
     project (404 otherwise)."""
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     channel = _channel(channel_name)
     target = get_object_or_404(
         target_model(channel).objects.filter(permissions.readable_q(request.user)),

@@ -23,11 +23,11 @@ from django.views.decorators.http import require_POST
 from rest_framework import exceptions as drf_exceptions
 
 from apps.integrations_external import catalog, permissions
-from apps.integrations_external import pages as integration_pages
 from apps.integrations_external.pipeline.delivery_log import hourly_outcomes
 from apps.integrations_external.pipeline.pages import (
     DeliveryActions,
     chart,
+    project_page_context,
     register_actions,
     throttled,
 )
@@ -147,7 +147,7 @@ def _endpoint(request: HttpRequest, context: dict[str, Any], endpoint_pk: int) -
 
 
 def _managed(request: HttpRequest, project_pk: int, endpoint_pk: int):
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     endpoint = _endpoint(request, context, endpoint_pk)
     if not permissions.can_manage(request.user, endpoint):
         raise PermissionDenied(permissions.MANAGERS_ONLY)
@@ -169,14 +169,14 @@ def _form_context(context: dict[str, Any], form: WebhookEndpointForm) -> dict[st
 # --- pages -----------------------------------------------------------------------------------
 @login_required
 def webhook_list(request: HttpRequest, project_pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     context["section"] = project_section(user=request.user, project=context["project"])
     return render(request, "integrations_external/webhooks/list.html", context)
 
 
 @login_required
 def webhook_create(request: HttpRequest, project_pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     if not _may_create(request.user, context["project"]):
         raise PermissionDenied(permissions.MANAGERS_ONLY)
     form = WebhookEndpointForm(request.POST or None)
@@ -212,7 +212,7 @@ def webhook_edit(request: HttpRequest, project_pk: int, endpoint_pk: int) -> Htt
 
 @login_required
 def webhook_detail(request: HttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
-    context = integration_pages.project_page_context(request, project_pk)
+    context = project_page_context(request, project_pk)
     endpoint = _endpoint(request, context, endpoint_pk)
     can_manage = permissions.can_manage(request.user, endpoint)
     context.update(
