@@ -25,7 +25,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.integrations_external import catalog, permissions
-
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.delivery_log import (
     CHART_HOURS,
