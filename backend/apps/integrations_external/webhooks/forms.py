@@ -33,7 +33,8 @@ def event_choices() -> list[tuple[str, str]]:
         (
             switch,
             format_html(
-                '{} <small class="muted">{}</small>',
+                # A span, not <small>: Pico pulls an input's following <small> up over it.
+                '{} <span class="muted" style="display:block;font-size:.85em">{}</span>',
                 SWITCH_LABELS.get(category, category.title()),
                 " ".join(f"{t.name}: {t.description}" for t in described[switch]),
             ),
