@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import channels
@@ -86,29 +85,32 @@ def hourly_outcomes(
     channel: channels.Channel, target: Any, *, now: datetime | None = None
 ) -> list[HourBar]:
     """The last 24 hours of deliveries to `target` by hour of creation and outcome (success,
-    failed, still open), oldest hour first, every hour present."""
+    failed, still open), oldest hour first, every hour present.
+
+    One small query per hour, each a range of the (target, created_at) index grouped by status:
+    no per-row function. A single GROUP BY on the truncated hour cost 40 times more on SQLite
+    (TruncHour is a Python function there, called per row: 3.9 s for 86,000 rows, against
+    ~60 ms for these 24 queries; bench/delivery_log.py)."""
     now = now or timezone.now()
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
     model = channel.delivery_model
-    counts = (
-        model.objects.filter(**{model.target_field: target}, created_at__gte=first)
-        .annotate(hour=TruncHour("created_at"))
-        .values("hour", "status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    bars = {
-        first + timedelta(hours=i): HourBar(first + timedelta(hours=i), 0, 0, 0)
-        for i in range(CHART_HOURS)
-    }
-    for row in counts:
-        bar = bars.get(row["hour"])
-        if bar is None:
-            continue
-        if row["status"] == DeliveryStatus.SUCCESS:
-            bar.success += row["n"]
-        elif row["status"] == DeliveryStatus.FAILED:
-            bar.failed += row["n"]
-        elif row["status"] in OPEN_STATUSES:
-            bar.open += row["n"]
-    return list(bars.values())
+    rows = model.objects.filter(**{model.target_field: target})
+    bars = []
+    for i in range(CHART_HOURS):
+        start = first + timedelta(hours=i)
+        bar = HourBar(start, 0, 0, 0)
+        counts = (
+            rows.filter(created_at__gte=start, created_at__lt=start + timedelta(hours=1))
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for status, n in counts:
+            if status == DeliveryStatus.SUCCESS:
+                bar.success += n
+            elif status == DeliveryStatus.FAILED:
+                bar.failed += n
+            elif status in OPEN_STATUSES:
+                bar.open += n
+        bars.append(bar)
+    return bars

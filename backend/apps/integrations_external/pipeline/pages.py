@@ -9,7 +9,7 @@ the channel's own pages module with `register_actions`; a channel without them s
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +54,8 @@ class DeliveryActions:
     recover: Callable[[Any, datetime], int] | None = None
     throttle_names: dict[str, str] = field(default_factory=dict)
     public_headers: frozenset[str] = frozenset()
+    # The copies a resend made of a delivery (newest last).
+    resent_as: Callable[[DeliveryBase], Iterable[DeliveryBase]] | None = None
     # The target's own page (its name links there), from (project_pk, target).
     target_url: Callable[[int, Any], str] | None = None
 
@@ -286,8 +288,8 @@ def delivery_detail(
         delivery=delivery,
         attempts=attempts,
         # Channels that resend as new rows (webhooks) link the copies both ways.
-        redeliveries=list(delivery.redeliveries.all()[:20])
-        if hasattr(delivery, "redeliveries")
+        redeliveries=list(context["actions"].resent_as(delivery))
+        if context["actions"].resent_as
         else [],
         redelivery_of_id=getattr(delivery, "redelivery_of_id", None),
     )

@@ -56,6 +56,16 @@ def _redeliver(delivery: Any) -> WebhookDelivery:
     return WebhookService.redeliver(delivery)
 
 
+def _resent_as(delivery: Any) -> list[WebhookDelivery]:
+    # Through webhook_id (copies keep it, and it is indexed and selective): SQLite's planner
+    # scans the whole table for redelivery_of_id, whose index is nearly all NULL.
+    return list(
+        WebhookDelivery.objects.filter(
+            webhook_id=delivery.webhook_id, redelivery_of=delivery
+        ).order_by("created_at", "id")[:20]
+    )
+
+
 def _endpoint_url(project_pk: int, endpoint: WebhookEndpoint) -> str:
     return reverse("integrations:webhook-detail", args=[project_pk, endpoint.pk])
 
@@ -72,6 +82,7 @@ register_actions(
         },
         public_headers=PUBLIC_REQUEST_HEADERS,
         target_url=_endpoint_url,
+        resent_as=_resent_as,
     ),
 )
 

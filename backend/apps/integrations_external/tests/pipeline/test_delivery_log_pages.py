@@ -156,6 +156,8 @@ def test_delivery_resend_plain_post_redirects_to_copy(client, user, project, end
     assert response.status_code == 302
     assert response["Location"] == f"{_log(project, endpoint)}{copy.pk}/"
     assert copy.webhook_id == delivered.webhook_id
+    original = client.get(f"{_log(project, endpoint)}{delivered.pk}/").content.decode()
+    assert f">#{copy.pk}</a>" in original
 
 
 def test_delivery_resend_htmx_returns_partial_with_flash(
@@ -195,3 +197,44 @@ def test_delivery_recover_refuses_future_time_in_words(client, user, project, en
         f"{_log(project, endpoint)}recover/", {"since": since}, headers={"HX-Request": "true"}
     )
     assert b"Pick a time in the past" in response.content
+
+
+def test_delivery_list_serves_slack_without_resend(client, user, other_user, project):
+    from apps.integrations_external.models import Event, SlackDelivery, SlackDeliveryAttempt
+    from apps.integrations_external.tests.slack.factories import SlackIntegrationFactory
+
+    integration = SlackIntegrationFactory(owner=user, project=project)
+    event = Event.objects.create(type="workflow.failed", occurred_at=timezone.now())
+    delivery = SlackDelivery.objects.create(
+        event=event, event_type=event.type, integration=integration, status="failed"
+    )
+    SlackDeliveryAttempt.objects.create(
+        delivery=delivery,
+        attempt_number=1,
+        started_at=timezone.now(),
+        outcome="failed",
+        error_message="not_in_channel: invite the bot to #builds",
+    )
+    base = f"/projects/{project.pk}/integrations/slack/{integration.pk}/deliveries/"
+    client.force_login(user)
+    body = client.get(base).content.decode()
+    assert f"#{delivery.pk}" in body
+    assert "Recover failed" not in body
+    detail = client.get(f"{base}{delivery.pk}/").content.decode()
+    assert "invite the bot to #builds" in detail
+    assert ">Resend<" not in detail
+    assert client.post(f"{base}{delivery.pk}/resend/").status_code == 404
+    client.force_login(other_user)
+    assert client.get(base).status_code == 404
+
+
+def test_delivery_resend_shares_the_api_throttle(
+    client, user, project, endpoint, delivered, settings
+):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "resend": "1/minute"}
+    client.force_login(user)
+    url = f"{_log(project, endpoint)}{delivered.pk}/resend/"
+    assert client.post(url, headers={"HX-Request": "true"}).status_code == 200
+    response = client.post(url, headers={"HX-Request": "true"})
+    assert b"Too many resends" in response.content
+    assert WebhookDelivery.objects.filter(redelivery_of=delivered).count() == 1
