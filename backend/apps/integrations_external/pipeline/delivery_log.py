@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import channels
@@ -62,7 +62,9 @@ def page_before(rows: QuerySet[DeliveryBase], before: int | None, size: int = PA
     if before is not None:
         anchor = rows.filter(pk=before).values_list("created_at", flat=True).first()
         if anchor is not None:
-            rows = rows.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, pk__lt=before))
+            # A range on created_at (the index's second column), then the tie on the id: an
+            # OR of the two would make SQLite walk the whole index.
+            rows = rows.filter(created_at__lte=anchor).exclude(created_at=anchor, pk__gte=before)
     found = list(rows[: size + 1])
     more = len(found) > size
     found = found[:size]

@@ -9,6 +9,7 @@ TARGET = "projects/<int:project_pk>/integrations/<str:channel>/<int:target_pk>/"
 
 urlpatterns = [
     path(f"{TARGET}deliveries/", pages.delivery_list, name="deliveries"),
+    path(f"{TARGET}deliveries/chart/", pages.delivery_chart, name="deliveries-chart"),
     path(f"{TARGET}deliveries/recover/", pages.target_recover, name="deliveries-recover"),
     path(f"{TARGET}deliveries/<int:delivery_pk>/", pages.delivery_detail, name="delivery"),
     path(

@@ -23,10 +23,8 @@ from django.views.decorators.http import require_POST
 from rest_framework import exceptions as drf_exceptions
 
 from apps.integrations_external import catalog, permissions
-from apps.integrations_external.pipeline.delivery_log import hourly_outcomes
 from apps.integrations_external.pipeline.pages import (
     DeliveryActions,
-    chart,
     project_page_context,
     register_actions,
     throttled,
@@ -230,7 +228,7 @@ def webhook_detail(request: HttpRequest, project_pk: int, endpoint_pk: int) -> H
         endpoint=endpoint,
         view=EndpointView(endpoint, can_manage),
         can_manage=can_manage,
-        chart=chart(hourly_outcomes(CHANNEL, endpoint)),
+        target=endpoint,  # for the chart, loaded by its own request
         recent=WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-created_at", "-id")[
             :RECENT_DELIVERIES
         ],

@@ -40,8 +40,19 @@ def test_delivery_list_shows_owner_deliveries(client, user, project, endpoint, d
     body = client.get(_log(project, endpoint)).content.decode()
     assert f"#{delivered.pk}" in body
     assert "workflow.completed" in body
-    assert "<svg" in body
+    assert f"{_log(project, endpoint)}chart/" in body
     assert "Recover failed deliveries" in body
+
+
+def test_delivery_chart_partial_for_htmx_and_page_without(
+    client, user, project, endpoint, delivered
+):
+    client.force_login(user)
+    partial = client.get(f"{_log(project, endpoint)}chart/", headers={"HX-Request": "true"})
+    assert b"<svg" in partial.content and b"<html" not in partial.content
+    assert b"1 delivered, 0 failed" in partial.content
+    page = client.get(f"{_log(project, endpoint)}chart/")
+    assert b"<svg" in page.content and b"<html" in page.content
 
 
 def test_delivery_list_member_reads_without_actions(client, project, endpoint, delivered):
@@ -60,6 +71,7 @@ def test_delivery_list_member_reads_without_actions(client, project, endpoint, d
 def test_delivery_list_outsider_404(client, other_user, project, endpoint, delivered):
     client.force_login(other_user)
     assert client.get(_log(project, endpoint)).status_code == 404
+    assert client.get(f"{_log(project, endpoint)}chart/").status_code == 404
     assert client.get(f"{_log(project, endpoint)}{delivered.pk}/").status_code == 404
     assert client.post(f"{_log(project, endpoint)}{delivered.pk}/resend/").status_code == 404
 
