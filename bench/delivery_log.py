@@ -56,7 +56,8 @@ def main() -> None:
         return call
 
     print(
-        f"database: {connection.vendor}; {ROWS:,} deliveries to one endpoint (filled in {fill:.1f} s)"
+        f"database: {connection.vendor}; {ROWS:,} deliveries to one endpoint "
+        f"(filled in {fill:.1f} s)"
     )
     for name, path in [
         ("log, first page", base),
