@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from apps.accounts.forms import TokenForm
@@ -30,7 +31,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
             context.update(created_key=key, created=token, form=TokenForm())
             status = 201
     context["tokens"] = tokens_of(request.user)
-    return render(request, "accounts/tokens.html", context, status=status)
+    response = render(request, "accounts/tokens.html", context, status=status)
+    if context["created_key"]:
+        add_never_cache_headers(response)  # a key: kept by no cache, not even history
+    return response
 
 
 @require_POST

@@ -59,6 +59,7 @@ def test_tokens_page_creates_and_shows_key_once(client, user):
     client.force_login(user)
     response = client.post("/account/tokens/", {"name": "Deploy script"})
     assert response.status_code == 201
+    assert "no-store" in response["Cache-Control"]
     token = ApiToken.objects.get(user=user)
     body = response.content.decode()
     key = body.split('id="token-key">')[1].split("<")[0]

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 from rest_framework import exceptions as drf_exceptions
 
@@ -196,12 +197,14 @@ def webhook_create(request: HttpRequest, project_pk: int) -> HttpResponse:
             messages.success(request, f"Endpoint {endpoint} created.")
             # The secret is shown in this answer only (never stored outside the encrypted
             # column, never in a session): the page says so.
-            return render(
+            response = render(
                 request,
                 "integrations_external/webhooks/secret.html",
                 {**context, "endpoint": endpoint, "secret": endpoint.secret, "created": True},
                 status=201,
             )
+            add_never_cache_headers(response)  # a secret: kept by no cache, not even history
+            return response
     return render(request, "integrations_external/webhooks/form.html", _form_context(context, form))
 
 
@@ -248,9 +251,11 @@ def webhook_rotate(request: HttpRequest, project_pk: int, endpoint_pk: int) -> H
     if request.htmx:
         response = render(request, "integrations_external/webhooks/_secret_once.html", context)
         response["HX-Trigger"] = _flash("success", message)
-        return response
-    messages.success(request, message)
-    return render(request, "integrations_external/webhooks/secret.html", context)
+    else:
+        messages.success(request, message)
+        response = render(request, "integrations_external/webhooks/secret.html", context)
+    add_never_cache_headers(response)
+    return response
 
 
 def _switch(request: HttpRequest, project_pk: int, endpoint_pk: int, on: bool) -> HttpResponse:

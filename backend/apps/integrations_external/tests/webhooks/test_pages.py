@@ -77,6 +77,7 @@ def test_webhook_create_shows_secret_once(client, user, project):
     assert response.status_code == 201
     endpoint = WebhookEndpoint.objects.get(project=project)
     assert endpoint.secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
     assert endpoint.owner == user
     assert endpoint.retry_count == 3
     assert endpoint.trigger_workflow_completion and not endpoint.trigger_command_execution

@@ -127,3 +127,32 @@ def test_browser_events_and_tokens(signed_in):
     page.get_by_role("button", name="Revoke Deploy script").click()
     expect(page.locator("#messages")).to_contain_text("revoked")
     expect(page.get_by_text("No token yet")).to_be_visible()
+
+
+def test_browser_webhook_rotate_and_recover(signed_in, user, project, receiver):
+    from apps.integrations_external.models import WebhookDelivery
+    from apps.integrations_external.webhooks.services import WebhookService
+
+    endpoint = WebhookEndpointFactory(
+        owner=user, project=project, name="Builds", url=receiver.url, retry_count=0
+    )
+    receiver.default = Reply(status=503, body=b"maintenance")
+    failed = WebhookService(endpoint).send_test(actor=user)
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    receiver.default = Reply()
+    page = signed_in
+
+    page.goto(f"/projects/{project.pk}/integrations/webhooks/{endpoint.pk}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.locator("#secret-once")).to_contain_text("The old secret keeps signing")
+    endpoint.refresh_from_db()
+    expect(page.locator("#webhook-secret")).to_have_text(endpoint.secret)
+
+    page.goto(f"/projects/{project.pk}/integrations/webhook/{endpoint.pk}/deliveries/")
+    page.get_by_text("Recover failed deliveries since…").click()
+    page.get_by_role("button", name="Recover").click()
+    expect(page.locator("#recover-result")).to_contain_text("1 failed delivery")
+    copy = WebhookDelivery.objects.get(redelivery_of=failed)
+    assert copy.status == "success"
