@@ -115,7 +115,9 @@ def _channel(name: str) -> channels.Channel:
     return channel
 
 
-def _page_context(request: HttpRequest, project_pk: int, channel_name: str, target_pk: int):
+def _page_context(
+    request: HttpRequest, project_pk: int, channel_name: str, target_pk: int
+) -> dict[str, Any]:
     """Project (404 for others), channel, and the target: one the user can read, in this
     project (404 otherwise)."""
     context = project_page_context(request, project_pk)
@@ -343,7 +345,9 @@ def _flash_header(level: str, message: str) -> str:
     return json.dumps({"flash": {"level": level, "message": message}})
 
 
-def _manager_context(request, project_pk, channel, target_pk) -> dict[str, Any]:
+def _manager_context(
+    request: HttpRequest, project_pk: int, channel: str, target_pk: int
+) -> dict[str, Any]:
     context = _page_context(request, project_pk, channel, target_pk)
     if not context["can_manage"]:
         raise PermissionDenied(permissions.MANAGERS_ONLY)

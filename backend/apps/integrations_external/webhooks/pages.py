@@ -156,7 +156,9 @@ def _endpoint(request: HttpRequest, context: dict[str, Any], endpoint_pk: int) -
     )
 
 
-def _managed(request: HttpRequest, project_pk: int, endpoint_pk: int):
+def _managed(
+    request: HttpRequest, project_pk: int, endpoint_pk: int
+) -> tuple[dict[str, Any], WebhookEndpoint]:
     context = project_page_context(request, project_pk)
     endpoint = _endpoint(request, context, endpoint_pk)
     if not permissions.can_manage(request.user, endpoint):
