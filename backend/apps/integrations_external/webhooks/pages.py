@@ -251,6 +251,7 @@ def webhook_rotate(request: HttpRequest, project_pk: int, endpoint_pk: int) -> H
     message = "Secret rotated. The old one keeps signing for 24 hours."
     context.update(endpoint=endpoint, secret=secret, created=False)
     if request.htmx:
+        context["oob_hint"] = secret_hint(secret)  # the page's hint changes with it
         response = render(request, "integrations_external/webhooks/_secret_once.html", context)
         response["HX-Trigger"] = _flash("success", message)
     else:
