@@ -32,9 +32,6 @@ def test_browser_webhook_create_test_fail_resend(signed_in, project, receiver):
     # The secret, shown once, copied with its button.
     endpoint = WebhookEndpoint.objects.get(project=project)
     expect(page.locator("#webhook-secret")).to_have_text(endpoint.secret)
-    expect(page.locator("#secret-hint")).to_have_text(f"whsec_…{endpoint.secret[-4:]}")
-    expect(page.locator("#delivery-chart svg")).to_be_visible()
-    screenshot(page, "webhook-detail")
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == endpoint.secret
