@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.projects.tests.factories import ProjectFactory, UserFactory
@@ -38,12 +37,16 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def client_for():
-    """`client_for(user)`: an APIClient that authenticates with the user's DRF token."""
+    """`client_for(user)`: an APIClient that authenticates with an API token of the user's."""
+    from apps.accounts.services import create_token
+
+    keys: dict[int, str] = {}
 
     def make(user) -> APIClient:
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if user.pk not in keys:
+            keys[user.pk] = create_token(user=user, name="tests")[1]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {keys[user.pk]}")
         return client
 
     return make

@@ -23,7 +23,6 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.celery import app as celery_app
@@ -122,8 +121,10 @@ def is_staff_caller(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return bool(user.is_staff)
+    from apps.accounts.authentication import ApiTokenAuthentication  # the API's token check
+
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = ApiTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return False
     return bool(found and found[0].is_active and found[0].is_staff)

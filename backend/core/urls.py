@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # The portal's pages (sign-in, projects, integrations) for people in a browser.
     path("", include("apps.integrations_external.page_urls")),
+    path("", include("apps.accounts.urls")),
     path("", include("apps.portal.urls")),
 ]
 

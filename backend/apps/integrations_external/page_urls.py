@@ -27,4 +27,5 @@ urlpatterns = [
     ),
     # A person's own email settings: not under a project.
     path("account/email/", include("apps.integrations_external.email.page_urls")),
+    path("", include("apps.integrations_external.pipeline.page_urls")),
 ]

@@ -4,21 +4,24 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+
+from apps.accounts.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
 
-def test_given_a_user_when_drf_create_token_runs_then_the_token_authenticates_the_api(
+def test_given_a_user_when_create_api_token_runs_then_the_token_authenticates_the_api(
     user, api_client
 ):
     out = StringIO()
 
-    call_command("drf_create_token", user.username, stdout=out)
+    call_command("create_api_token", user.username, "--name", "deploy", stdout=out)
 
-    token = Token.objects.get(user=user)
-    assert token.key in out.getvalue()
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = out.getvalue().strip()
+    token = ApiToken.objects.get(user=user)
+    assert token.name == "deploy"
+    assert key not in token.digest
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api_client.get("/api/v1/projects/").status_code == 200
 
 

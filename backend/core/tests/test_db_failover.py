@@ -10,8 +10,8 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test.client import RequestFactory
-from rest_framework.authtoken.models import Token
 
+from apps.accounts.services import create_token
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.projects.tests.factories import ProjectFactory, UserFactory
@@ -65,7 +65,7 @@ def test_given_pooled_connections_terminated_when_api_called_again_then_it_succe
     assert connection.settings_dict["CONN_MAX_AGE"] > 0, "connections are not pooled here"
     owner = UserFactory()
     project = ProjectFactory(owner=owner)
-    token = Token.objects.create(user=owner).key
+    token = create_token(user=owner, name="failover")[1]
     handler = WSGIHandler()
     path = f"/api/v1/projects/{project.pk}/"
     assert _call(handler, "get", path, token)[0] == 200

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.integrations_external.access import activation_fields
@@ -64,14 +64,10 @@ def _detail_url(integration: SlackIntegration) -> str:
     return reverse("integrations:slack-detail", args=[integration.project_id, integration.pk])
 
 
-def _deliveries_url(integration: SlackIntegration) -> str | None:
-    # MERGE: delivery log (the generic log is built on another branch; drop the try at merge)
-    try:
-        return reverse(
-            "integrations:deliveries", args=[integration.project_id, "slack", integration.pk]
-        )
-    except NoReverseMatch:
-        return None
+def _deliveries_url(integration: SlackIntegration) -> str:
+    return reverse(
+        "integrations:deliveries", args=[integration.project_id, "slack", integration.pk]
+    )
 
 
 def _status_context(integration: SlackIntegration, user: AbstractBaseUser) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+"""The delivery log of one target, for any channel: its deliveries newest first, one page at a
+time, and their outcomes hour by hour (the portal's log and chart; pipeline/pages.py).
+
+Written against the channel registry only: a channel's delivery model and its target field.
+Pages are keyset pages on (created_at, id), the order the API lists them in, so the 1000th page
+of a million deliveries costs what the first does and no page counts the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from apps.integrations_external.pipeline import channels
+from apps.integrations_external.pipeline.models import (
+    OPEN_STATUSES,
+    DeliveryBase,
+    DeliveryStatus,
+    OwnedTargetBase,
+)
+
+PAGE_SIZE = 25
+CHART_HOURS = 24
+
+
+def target_model(channel: channels.Channel) -> type[Any]:
+    model = channel.delivery_model
+    return model._meta.get_field(model.target_field).related_model
+
+
+def has_integration_targets(channel: channels.Channel) -> bool:
+    """Channels whose targets are integration rows (an owner, maybe a project): webhook
+    endpoints, Slack integrations. Email's target is a person, whose log is not a project's."""
+    return issubclass(target_model(channel), OwnedTargetBase)
+
+
+def deliveries_of(
+    channel: channels.Channel, target: Any, *, status: str = "", event_type: str = ""
+) -> QuerySet[DeliveryBase]:
+    model = channel.delivery_model
+    rows = model.objects.filter(**{model.target_field: target})
+    if status:
+        rows = rows.filter(status=status)
+    if event_type:
+        rows = rows.filter(event_type=event_type)
+    return rows.order_by("-created_at", "-id")
+
+
+@dataclass
+class LogPage:
+    rows: list[DeliveryBase]
+    # The id to pass as `before` for the next (older) page; None on the last page.
+    next_before: int | None
+
+
+def page_before(rows: QuerySet[DeliveryBase], before: int | None, size: int = PAGE_SIZE) -> LogPage:
+    """The `size` rows after the row `before` in (created_at, id) descending order."""
+    if before is not None:
+        anchor = rows.filter(pk=before).values_list("created_at", flat=True).first()
+        if anchor is not None:
+            # A range on created_at (the index's second column), then the tie on the id: an
+            # OR of the two would make SQLite walk the whole index.
+            rows = rows.filter(created_at__lte=anchor).exclude(created_at=anchor, pk__gte=before)
+    found = list(rows[: size + 1])
+    more = len(found) > size
+    found = found[:size]
+    return LogPage(rows=found, next_before=found[-1].pk if more and found else None)
+
+
+@dataclass
+class HourBar:
+    start: datetime
+    success: int
+    failed: int
+    open: int
+
+    @property
+    def total(self) -> int:
+        return self.success + self.failed + self.open
+
+
+def hourly_outcomes(
+    channel: channels.Channel, target: Any, *, now: datetime | None = None
+) -> list[HourBar]:
+    """The last 24 hours of deliveries to `target` by hour of creation and outcome (success,
+    failed, still open), oldest hour first, every hour present.
+
+    One small query per hour, each a range of the (target, created_at) index grouped by status:
+    no per-row function. A single GROUP BY on the truncated hour cost 40 times more on SQLite
+    (TruncHour is a Python function there, called per row: 3.9 s for 86,000 rows, against
+    ~60 ms for these 24 queries; bench/delivery_log.py)."""
+    now = now or timezone.now()
+    first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
+    model = channel.delivery_model
+    rows = model.objects.filter(**{model.target_field: target})
+    bars = []
+    for i in range(CHART_HOURS):
+        start = first + timedelta(hours=i)
+        bar = HourBar(start, 0, 0, 0)
+        counts = (
+            rows.filter(created_at__gte=start, created_at__lt=start + timedelta(hours=1))
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for status, n in counts:
+            if status == DeliveryStatus.SUCCESS:
+                bar.success += n
+            elif status == DeliveryStatus.FAILED:
+                bar.failed += n
+            elif status in OPEN_STATUSES:
+                bar.open += n
+        bars.append(bar)
+    return bars
