@@ -35,6 +35,7 @@ from apps.integrations_external.email.models import (
 from apps.integrations_external.email.selectors import summary_data, summary_window
 from apps.integrations_external.email.unsubscribe import ALL_SWITCHES, read_unsubscribe_token
 from apps.integrations_external.pipeline.models import Event
+from core.api.exceptions import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,13 @@ SUMMARY_SWITCHES = {
 }
 
 
-class NoEmailAddress(Exception):
-    """The user has no email address to send to."""
+class NoEmailAddress(Refused):
+    """The user has no email address to send to (the API answers 400 with the message)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your account has no email address. Add one to your profile, then try again."
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class EmailService:
         user: AbstractBaseUser, event_type: str, data: dict[str, Any]
     ) -> EmailDelivery | None:
         if not user.email:
-            raise NoEmailAddress(f"{user.get_username()} has no email address.")
+            raise NoEmailAddress()
         row = settings_for(user)
         from apps.integrations_external.pipeline.events import publish
 

@@ -3,64 +3,61 @@
 GET/PUT/PATCH email/           the caller's own settings (created on first use)
 POST          email/test-email/ queue a test email to the caller
 GET           email/deliveries/ the caller's sent-mail history
-GET/POST      email/unsubscribe/<token>/  RFC 8058 one-click unsubscribe (no login)
+GET/POST      email/unsubscribe/<token>/  RFC 8058 one-click unsubscribe (no login): an HTML
+              page for mail clients, not part of the JSON API (a plain Django view)
 """
 
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.integrations_external.email.messages import SWITCH_LABELS
-from apps.integrations_external.email.models import EmailDelivery
+from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
 from apps.integrations_external.email.serializers import (
     EmailDeliverySerializer,
     EmailNotificationSettingsSerializer,
 )
-from apps.integrations_external.email.services import EmailService, NoEmailAddress, settings_for
+from apps.integrations_external.email.services import EmailService, settings_for
 from apps.integrations_external.email.unsubscribe import BadUnsubscribeToken, read_unsubscribe_token
 
 UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
 
 
-class EmailSettingsView(generics.RetrieveUpdateAPIView):
-    """The caller's email notification settings."""
+class EmailSettingsViewSet(
+    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    """The caller's email notification settings (one object per person: no id in the URL), a
+    test email to the caller, and the caller's sent-mail history."""
 
+    singleton = True  # core.api.routers: GET/PUT/PATCH on `email/`
     serializer_class = EmailNotificationSettingsSerializer
+    throttle_scopes = {"test_email": "outbound"}
+    filterset_fields = ["status", "event_type"]  # of the deliveries
 
-    def get_object(self):
+    def get_object(self) -> EmailNotificationSettings:
         return settings_for(self.request.user)
 
+    def get_queryset(self) -> QuerySet[EmailDelivery]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return EmailDelivery.objects.none()
+        return EmailDelivery.objects.filter(recipient=self.request.user)
 
-class TestEmailView(APIView):
-    """Send a test email to the caller's address through the normal delivery path."""
-
-    throttle_scope = "outbound"
-
-    @extend_schema(
-        request=None,
-        responses={202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
-    )
-    def post(self, request: Request) -> Response:
-        try:
-            delivery = EmailService.send_test_email(request.user)
-        except NoEmailAddress:
-            return Response(
-                {
-                    "detail": "Your account has no email address. "
-                    "Add one to your profile, then try again."
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], url_path="test-email", url_name="test")
+    def test_email(self, request: Request) -> Response:
+        """Send a test email to the caller's address through the normal delivery path."""
+        delivery = EmailService.send_test_email(request.user)
         return Response(
             {
                 "detail": f"Test email queued to {request.user.email}.",
@@ -69,17 +66,15 @@ class TestEmailView(APIView):
             status=status.HTTP_202_ACCEPTED,
         )
 
-
-class EmailDeliveryListView(generics.ListAPIView):
-    """The emails sent (or being sent) to the caller, newest first."""
-
-    serializer_class = EmailDeliverySerializer
-    filterset_fields = ["status", "event_type"]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
-            return EmailDelivery.objects.none()
-        return EmailDelivery.objects.filter(recipient=self.request.user)
+    @action(
+        detail=False,
+        methods=["get"],
+        serializer_class=EmailDeliverySerializer,
+    )
+    def deliveries(self, request: Request) -> Response:
+        """The emails sent (or being sent) to the caller, newest first."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 @csrf_exempt  # mail clients POST without a session or CSRF token (RFC 8058); the token is the proof

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -38,12 +39,14 @@ from apps.integrations_external.github.models import GitHubIntegration, GitHubIs
 from apps.integrations_external.github.selectors import github_integration_acts_for_project
 from apps.integrations_external.http.errors import (
     AuthError,
+    Busy,
     IntegrationError,
     NotFound,
     PermanentError,
     RateLimited,
     TemporaryError,
 )
+from apps.integrations_external.permissions import acting_owner_q
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +55,6 @@ WEBHOOK_EVENTS = ["pull_request", "issues", "workflow_run"]
 MAX_PAGES = 500  # 50,000 pull requests: a runaway `Link` chain stops here
 CLAIM_LEASE = timedelta(minutes=2)
 MUTATION_LEASE = timedelta(seconds=30)
-
-
-class Busy(TemporaryError):
-    """Another mutating call (or the same story's issue) is in progress: try again shortly."""
 
 
 @dataclass
@@ -71,6 +70,27 @@ def webhook_url(integration: GitHubIntegration) -> str:
 
 def story_url(story) -> str:
     return f"{settings.PUBLIC_BASE_URL}/api/v1/user-stories/{story.pk}/"
+
+
+def github_integration_for_story(*, story: Any, integration_id: int | None) -> GitHubIntegration:
+    """The integration that creates `story`'s issue: the project's one active integration
+    acting for it, or the one the caller named among those. Raises ValidationError (400)
+    when there is none, or several and the caller named none."""
+    candidates = GitHubIntegration.objects.filter(
+        acting_owner_q(story.project), project_id=story.project_id, is_active=True
+    )
+    if integration_id is not None:
+        candidates = candidates.filter(pk=integration_id)
+    found = list(candidates[:2])
+    if not found:
+        raise ValidationError(
+            {"integration": ["No active GitHub integration for this story's project."]}
+        )
+    if len(found) > 1:
+        raise ValidationError(
+            {"integration": ["This project has several GitHub integrations: choose one."]}
+        )
+    return found[0]
 
 
 class NoLongerMember(PermanentError):
@@ -557,6 +577,7 @@ __all__ = [
     "IssueResult",
     "NoLongerMember",
     "claim_sync",
+    "github_integration_for_story",
     "request_sync",
     "webhook_url",
 ]

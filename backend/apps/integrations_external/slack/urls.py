@@ -1,12 +1,8 @@
-"""The Slack integration's routes (under /api/v1/integrations-external/)."""
+"""The Slack integration's resource on the API's router (core/urls.py), under
+/api/v1/integrations-external/."""
 
 from __future__ import annotations
 
-from rest_framework.routers import SimpleRouter
-
 from apps.integrations_external.slack.views import SlackIntegrationViewSet
 
-router = SimpleRouter()
-router.register("slack", SlackIntegrationViewSet, basename="slack-integration")
-
-urlpatterns = router.urls
+routes = [("slack", SlackIntegrationViewSet, "slack-integration")]
