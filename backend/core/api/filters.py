@@ -56,9 +56,36 @@ def range_error(value: Any, bounds: tuple[int, int]) -> str | None:
     return None
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """`true`/`false` (or `True`/`False`, `1`/`0`); absent or empty means no filter. Anything
+    else (`null`, `maybe`) is an error: django-filter would ignore it and answer everything,
+    which the schema (a boolean) does not allow."""
+
+    widget = forms.TextInput  # the raw text: Django's select widget maps unknowns to None
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if value in (True, "true", "True", "1"):
+            return True
+        if value in (False, "false", "False", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class FilterSet(django_filters.FilterSet):
     """A filterset whose filters on integer columns refuse numbers out of the column's range
-    (and fractions) as form errors, so the API answers 400 instead of failing in the database."""
+    (and fractions) as form errors, so the API answers 400 instead of failing in the database,
+    and whose boolean filters refuse anything but true and false."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+    }
 
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()

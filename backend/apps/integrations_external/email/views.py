@@ -66,11 +66,8 @@ class EmailSettingsViewSet(
             status=status.HTTP_202_ACCEPTED,
         )
 
-    @action(
-        detail=False,
-        methods=["get"],
-        serializer_class=EmailDeliverySerializer,
-    )
+    @extend_schema(responses=EmailDeliverySerializer(many=True), filters=True)
+    @action(detail=False, methods=["get"], serializer_class=EmailDeliverySerializer)
     def deliveries(self, request: Request) -> Response:
         """The emails sent (or being sent) to the caller, newest first."""
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -58,6 +58,8 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     filterset_fields = ["project", "is_active"]
     ordering_fields = ["created_at", "updated_at"]
     throttle_scopes = {"verify": "outbound", "sync_prs": "outbound", "create_webhook": "outbound"}
+    # GitHub's refusals reach the caller (core/api/exceptions.py; documented by core/api/schema.py)
+    remote_actions = {"sync_prs", "create_webhook"}
 
     lookup_value_regex = "[0-9]+"
 
@@ -112,7 +114,11 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses={200: None, 204: None, 401: None}, auth=[])
+    @extend_schema(
+        request=None,
+        responses={200: None, 204: None, 400: None, 401: None, 403: None, 404: None},
+        auth=[],
+    )
     @action(
         detail=True,
         methods=["post"],
@@ -160,6 +166,7 @@ class StoryGitHubViewSet(viewsets.GenericViewSet):
 
     lookup_value_regex = "[0-9]+"
     throttle_scopes = {"create_github_issue": "outbound"}
+    remote_actions = {"create_github_issue"}  # GitHub's refusals reach the caller
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -8,6 +8,7 @@ with a project is read by the project's people and managed by its owner or staff
 from __future__ import annotations
 
 import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -74,6 +75,17 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         delivery = WebhookService(self.get_object()).send_test(actor=request.user)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        responses=WebhookDeliverySerializer(many=True),
+        filters=False,  # the endpoints' filters do not apply: the deliveries' own, below
+        parameters=[
+            OpenApiParameter("status", enum=DeliveryStatus.values),
+            OpenApiParameter("event_type", str),
+            OpenApiParameter("endpoint", int),
+            OpenApiParameter("event", str),
+            OpenApiParameter("webhook_id", str),
+        ],
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk=None) -> Response:
         endpoint = self.get_object()
@@ -123,6 +135,7 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IntegrationPermission]
     ordering_fields = ["created_at", "completed_at"]
     throttle_scopes = {"redeliver": "resend"}
+    conflict_actions = {"redeliver"}  # 409 (core/api/schema.py): the original is still open
 
     def get_queryset(self):
         queryset = webhook_deliveries_of(self.request.user)
