@@ -9,6 +9,6 @@ from celery import shared_task
 def send_summaries(period: str) -> dict[str, int]:
     """Claim and queue every due daily/weekly summary. Safe to run any number of times: each
     person's summary for a period is claimed once (SentSummary) before it is sent."""
-    from apps.integrations_external.email.services import EmailService
+    from apps.integrations_external.email.services import email_queue_summaries
 
-    return EmailService.send_summaries(period)
+    return email_queue_summaries(period=period)

@@ -28,7 +28,11 @@ from apps.integrations_external.email.serializers import (
     EmailDeliverySerializer,
     EmailNotificationSettingsSerializer,
 )
-from apps.integrations_external.email.services import EmailService, settings_for
+from apps.integrations_external.email.services import (
+    EmailService,
+    email_unsubscribe,
+    settings_for,
+)
 from apps.integrations_external.email.unsubscribe import BadUnsubscribeToken, read_unsubscribe_token
 
 UNSUBSCRIBE_TEMPLATE = "integrations_external/email/unsubscribe.html"
@@ -57,7 +61,7 @@ class EmailSettingsViewSet(
     @action(detail=False, methods=["post"], url_path="test-email", url_name="test")
     def test_email(self, request: Request) -> Response:
         """Send a test email to the caller's address through the normal delivery path."""
-        delivery = EmailService.send_test_email(request.user)
+        delivery = EmailService(request.user).queue_test_email()
         return Response(
             {
                 "detail": f"Test email queued to {request.user.email}.",
@@ -95,5 +99,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     context = {"switch": switch, "switch_label": SWITCH_LABELS.get(switch, switch)}
     if request.method == "GET":
         return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "confirm"})
-    EmailService.unsubscribe(token)
+    email_unsubscribe(token=token)
     return render(request, UNSUBSCRIBE_TEMPLATE, {**context, "state": "done"})

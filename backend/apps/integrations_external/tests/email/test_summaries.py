@@ -103,7 +103,7 @@ def test_given_a_concurrent_claim_then_the_second_sender_sends_nothing(
     )
 
     with run_on_commit():
-        assert EmailService.send_daily_summary(user) is None
+        assert EmailService(user).queue_daily_summary() is None
 
     assert smtp_server.messages == []
 
