@@ -120,14 +120,12 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Verify the connection")
     def verify(self, request, queryset) -> None:
-        self._each(request, queryset, "verify", lambda s: s.verify_connection()["detail"])
+        self._each(request, queryset, "verify", lambda s: s.verify_connection().detail)
 
     @admin.action(description="Sync pull requests now (queued for a worker)")
     def sync_now(self, request, queryset) -> None:
-        from apps.integrations_external.github.services import request_sync
-
         def sync(service) -> str:
-            if request_sync(service.integration):
+            if service.queue_sync():
                 return "sync queued"
             return "a sync is queued or running already"
 

@@ -11,8 +11,9 @@ Rules kept here:
   told otherwise (the sync task passes GITHUB_SYNC_DEADLINE_SECONDS).
 - Nothing acts on the project (issues from stories, the sync's links and merge events) once the
   integration's owner may no longer see it (`github_integration_acts_for_project`).
-- A sync runs in a worker, one at a time per integration: `request_sync` marks it queued and
-  enqueues the task, `claim_sync` lets exactly one run start, `run_sync` records its outcome.
+- A sync runs in a worker, one at a time per integration: `queue_sync` marks it queued and
+  enqueues the task, `github_sync_claim` lets exactly one run start, `run_sync` records its
+  outcome.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.integrations_external.access import activation_fields
 from apps.integrations_external.github import mirror as github_mirror
 from apps.integrations_external.github.client import BadAnswer, Forbidden, GitHubClient
 from apps.integrations_external.github.mirror import BIGINT_MAX
@@ -46,7 +48,9 @@ from apps.integrations_external.http.errors import (
     RateLimited,
     TemporaryError,
 )
+from apps.integrations_external.http.verification import VerificationResult
 from apps.integrations_external.permissions import acting_owner_q
+from apps.projects.models import UserStory
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +72,13 @@ def webhook_url(integration: GitHubIntegration) -> str:
     return settings.PUBLIC_BASE_URL + path
 
 
-def story_url(story) -> str:
+def story_url(story: UserStory) -> str:
     return f"{settings.PUBLIC_BASE_URL}/api/v1/user-stories/{story.pk}/"
 
 
-def github_integration_for_story(*, story: Any, integration_id: int | None) -> GitHubIntegration:
+def github_integration_for_story(
+    *, story: UserStory, integration_id: int | None
+) -> GitHubIntegration:
     """The integration that creates `story`'s issue: the project's one active integration
     acting for it, or the one the caller named among those. Raises ValidationError (400)
     when there is none, or several and the caller named none."""
@@ -107,39 +113,8 @@ def _stale_before() -> datetime:
     return timezone.now() - deadline - STALE_SYNC_MARGIN
 
 
-def request_sync(integration: GitHubIntegration) -> bool:
-    """Ask for a sync: mark the integration queued and enqueue the task after commit. False
-    when a sync is already queued or running (nothing more is enqueued). Raises RateLimited
-    while GitHub's limit lasts (a run is scheduled for its end already)."""
-    until = integration.rate_limited_until
-    now = timezone.now()
-    if until and until > now:
-        raise RateLimited(
-            f"GitHub rate limit: waiting until {until.isoformat()}",
-            retry_after=(until - now).total_seconds(),
-        )
-    stale = _stale_before()
-    in_flight = Q(sync_state__in=[SyncState.QUEUED, SyncState.RUNNING]) & (
-        Q(sync_requested_at__gte=stale) | Q(sync_started_at__gte=stale) | Q(next_sync_at__gte=now)
-    )
-    queued = (
-        GitHubIntegration.objects.filter(pk=integration.pk)
-        .exclude(in_flight)
-        .update(sync_state=SyncState.QUEUED, sync_requested_at=now, sync_error="")
-    )
-    if not queued:
-        return False
-    from apps.integrations_external.github.tasks import sync_pull_requests
-
-    transaction.on_commit(
-        partial(sync_pull_requests.delay, integration.pk, requested_at=now.isoformat()),
-        robust=True,
-    )
-    return True
-
-
-def claim_sync(
-    integration_id: int, *, requested_at: datetime | None = None
+def github_sync_claim(
+    *, integration_id: int, requested_at: datetime | None = None
 ) -> GitHubIntegration | None:
     """Start a sync: the row, marked running, or None when there is nothing to do (inactive,
     another run in progress, or a run that finished after `requested_at` answered it)."""
@@ -194,6 +169,59 @@ class GitHubService:
     @property
     def _repo(self) -> tuple[str, str]:
         return self.integration.repository_owner, self.integration.repository_name
+
+    def queue_sync(self) -> bool:
+        """Ask for a sync: mark the integration queued and enqueue the task after commit. False
+        when a sync is already queued or running (nothing more is enqueued). Raises RateLimited
+        while GitHub's limit lasts (a run is scheduled for its end already)."""
+        until = self.integration.rate_limited_until
+        now = timezone.now()
+        if until and until > now:
+            raise RateLimited(
+                f"GitHub rate limit: waiting until {until.isoformat()}",
+                retry_after=(until - now).total_seconds(),
+            )
+        stale = _stale_before()
+        in_flight = Q(sync_state__in=[SyncState.QUEUED, SyncState.RUNNING]) & (
+            Q(sync_requested_at__gte=stale)
+            | Q(sync_started_at__gte=stale)
+            | Q(next_sync_at__gte=now)
+        )
+        queued = (
+            GitHubIntegration.objects.filter(pk=self.integration.pk)
+            .exclude(in_flight)
+            .update(sync_state=SyncState.QUEUED, sync_requested_at=now, sync_error="")
+        )
+        if not queued:
+            return False
+        from apps.integrations_external.github.tasks import sync_pull_requests
+
+        transaction.on_commit(
+            partial(sync_pull_requests.delay, self.integration.pk, requested_at=now.isoformat()),
+            robust=True,
+        )
+        return True
+
+    # -- settings ---------------------------------------------------------------------------
+    def update(self, **fields: Any) -> GitHubIntegration:
+        """Change the integration's settings. A blank token or secret keeps the stored one;
+        another repository (owner, name or API URL) drops what belonged to the old one (its
+        ETag, hook and rate limit); turning it on or off by hand is recorded."""
+        integration = self.integration
+        for secret in ("access_token", "webhook_secret"):
+            if not fields.get(secret):
+                fields.pop(secret, None)
+        moved = any(
+            name in fields and fields[name] != getattr(integration, name)
+            for name in ("repository_owner", "repository_name", "api_base_url")
+        )
+        if moved:
+            fields.update(pulls_etag="", hook_id=None, rate_limited_until=None, next_sync_at=None)
+        fields.update(activation_fields(integration, fields))
+        for name, value in fields.items():
+            setattr(integration, name, value)
+        integration.save()
+        return integration
 
     # -- rate limits and leases -------------------------------------------------------------
     def _guard(self) -> None:
@@ -255,7 +283,7 @@ class GitHubService:
         with self._api() as gh:
             return gh.get_repository(*self._repo)
 
-    def create_issue(self, title: str, body: str, labels: list[str] | None = None) -> dict:
+    def create_issue(self, *, title: str, body: str, labels: list[str] | None = None) -> dict:
         with self._mutation_slot(), self._api() as gh:
             return gh.create_issue(*self._repo, title=title, body=body, labels=labels)
 
@@ -280,50 +308,54 @@ class GitHubService:
         )
         return hook
 
-    def verify_connection(self) -> dict[str, Any]:
+    def verify_connection(self) -> VerificationResult:
         """Check token, repository and permissions; store and return the verdict in words."""
         result = self._verify()
-        self.integration.last_verified_at = timezone.now()
-        self.integration.last_verification_ok = result["ok"]
-        self.integration.last_verification_detail = result["detail"]
+        self.integration.last_verified_at = result.checked_at
+        self.integration.last_verification_ok = result.ok
+        self.integration.last_verification_detail = result.detail
         GitHubIntegration.objects.filter(pk=self.integration.pk).update(
-            last_verified_at=self.integration.last_verified_at,
-            last_verification_ok=result["ok"],
-            last_verification_detail=result["detail"],
+            last_verified_at=result.checked_at,
+            last_verification_ok=result.ok,
+            last_verification_detail=result.detail,
         )
         return result
 
-    def _verify(self) -> dict[str, Any]:
+    def _verify(self) -> VerificationResult:
         name = self.integration.full_name
-        base = {"ok": False, "repository": name, "permissions": None, "missing": []}
+        base = {"repository": name, "permissions": None, "missing": []}
+
+        def failed(problem: str, detail: str) -> VerificationResult:
+            return VerificationResult(False, detail, problem=problem, facts=dict(base))
+
         try:
             repo = self.get_repository()
         except AuthError:
-            return {
-                **base,
-                "detail": "GitHub rejected the access token (401 Bad credentials): it is wrong, "
+            return failed(
+                "bad_credentials",
+                "GitHub rejected the access token (401 Bad credentials): it is wrong, "
                 "expired or revoked. Create a new token and save it on this integration.",
-            }
+            )
         except NotFound:
-            return {
-                **base,
-                "detail": f"Repository {name} was not found, or this token has no access to it. "
+            return failed(
+                "not_found",
+                f"Repository {name} was not found, or this token has no access to it. "
                 "Check the owner and name; for a fine-grained token, add this repository to "
                 "the token's repository access.",
-            }
+            )
         except RateLimited as exc:
-            return {
-                **base,
-                "detail": f"GitHub's rate limit is exhausted; try again in "
+            return failed(
+                "ratelimited",
+                f"GitHub's rate limit is exhausted; try again in "
                 f"{int(exc.retry_after or 60)} seconds.",
-            }
+            )
         except Forbidden as exc:
-            return {**base, "detail": f"GitHub refused access to {name}: {exc}"}
+            return failed("forbidden", f"GitHub refused access to {name}: {exc}")
         except IntegrationError as exc:
-            return {
-                **base,
-                "detail": f"Could not talk to GitHub at {self.integration.api_base_url}: {exc}",
-            }
+            return failed(
+                "unreachable",
+                f"Could not talk to GitHub at {self.integration.api_base_url}: {exc}",
+            )
         raw_permissions = repo.get("permissions")
         permissions = {
             key: value
@@ -349,10 +381,8 @@ class GitHubService:
             detail = f"Connected to {full_name}, but missing " + "; ".join(missing) + "."
         else:
             detail = f"Connected to {full_name} with write and admin access."
-        return {
+        facts = {
             **base,
-            "ok": not missing,
-            "detail": detail,
             "permissions": permissions,
             "missing": missing,
             "can_create_issues": bool(permissions.get("push") or permissions.get("admin")),
@@ -360,9 +390,11 @@ class GitHubService:
             "default_branch": _str_or_none(repo.get("default_branch")),
             "private": repo.get("private") if isinstance(repo.get("private"), bool) else None,
         }
+        problem = "missing_permissions" if missing else ""
+        return VerificationResult(not missing, detail, problem=problem, facts=facts)
 
     # -- story → issue ----------------------------------------------------------------------
-    def create_issue_from_story(self, story) -> IssueResult:
+    def create_issue_from_story(self, *, story: UserStory) -> IssueResult:
         """The story's issue: created once, whatever the number of calls or retries."""
         if story.project_id != self.integration.project_id:
             raise PermanentError("This story belongs to another project than the integration's.")
@@ -371,18 +403,18 @@ class GitHubService:
         if not claimed:
             return IssueResult(link, created=False)
         try:
-            if link.state == GitHubIssueLink.State.CREATING and self._was_interrupted(link):
+            if link.state == GitHubIssueLink.State.CREATING and _was_interrupted(link):
                 adopted = self._adopt_existing_issue(link)
                 if adopted is not None:
                     return IssueResult(self._finish(link, adopted), created=False)
-            issue = self.create_issue(self._issue_title(story), self._issue_body(story))
+            issue = self.create_issue(title=issue_title(story), body=issue_body(story))
         except (RateLimited, Busy, PermanentError):
             # Certainly not created by this attempt: release the claim so a later call starts
             # afresh (an earlier interrupted attempt keeps its row: the issue may exist).
             pending = GitHubIssueLink.objects.filter(
                 pk=link.pk, state=GitHubIssueLink.State.CREATING
             )
-            if self._was_interrupted(link):
+            if _was_interrupted(link):
                 pending.update(claimed_at=None)
             else:
                 pending.delete()
@@ -422,10 +454,6 @@ class GitHubService:
         link._fresh_claim = False
         return link, True
 
-    @staticmethod
-    def _was_interrupted(link: GitHubIssueLink) -> bool:
-        return not getattr(link, "_fresh_claim", True)
-
     def _adopt_existing_issue(self, link: GitHubIssueLink) -> dict[str, Any] | None:
         """After an interrupted attempt: the issue may exist already (our marker is in its body)."""
         marker = ISSUE_MARKER.format(link.story_id)
@@ -452,23 +480,6 @@ class GitHubService:
         link.claimed_at = None
         link.save()
         return link
-
-    @staticmethod
-    def _issue_title(story) -> str:
-        return f"{story.key}: {story.title}"[:256]
-
-    @staticmethod
-    def _issue_body(story) -> str:
-        parts = [f"User story **{story.key}**: {story_url(story)}", ""]
-        if story.description:
-            parts += [story.description, ""]
-        if story.acceptance_criteria:
-            parts += ["**Acceptance criteria**", "", story.acceptance_criteria, ""]
-        parts += [
-            f"Mention `{story.key}` in a pull request's title, branch or description to link it.",
-            ISSUE_MARKER.format(story.pk),
-        ]
-        return "\n".join(parts)
 
     # -- pull requests ----------------------------------------------------------------------
     def _fetch_all_pull_requests(self, etag: str) -> tuple[list[dict] | None, str, int]:
@@ -537,7 +548,7 @@ class GitHubService:
                 "not_modified": True,
             }
         else:
-            counts = {**self.upsert_pull_requests(items), "not_modified": False}
+            counts = {**self.upsert_pull_requests(items=items), "not_modified": False}
         counts["pages"] = pages
         counts["requests"] = self.client.requests_made
         now = timezone.now()
@@ -550,7 +561,7 @@ class GitHubService:
         return counts
 
     def upsert_pull_requests(
-        self, items: list[dict[str, Any]], *, announce_new_merges: bool = False
+        self, *, items: list[dict[str, Any]], announce_new_merges: bool = False
     ) -> dict[str, int]:
         return github_mirror.upsert_pull_requests(
             self.integration, items, announce_new_merges=announce_new_merges
@@ -560,10 +571,33 @@ class GitHubService:
     def sync_workflow_runs(self) -> dict[str, int]:
         with self._api() as gh:
             runs = gh.list_workflow_runs(*self._repo)
-        return self.upsert_workflow_runs(runs)
+        return self.upsert_workflow_runs(runs=runs)
 
-    def upsert_workflow_runs(self, runs: list[dict[str, Any]]) -> dict[str, int]:
+    def upsert_workflow_runs(self, *, runs: list[dict[str, Any]]) -> dict[str, int]:
         return github_mirror.upsert_workflow_runs(self.integration, runs)
+
+
+def _was_interrupted(link: GitHubIssueLink) -> bool:
+    return not getattr(link, "_fresh_claim", True)
+
+
+def issue_title(story: UserStory) -> str:
+    return f"{story.key}: {story.title}"[:256]
+
+
+def issue_body(story: UserStory) -> str:
+    """The issue's text: the story, its acceptance criteria, and the marker that finds the
+    issue again after an interrupted attempt."""
+    parts = [f"User story **{story.key}**: {story_url(story)}", ""]
+    if story.description:
+        parts += [story.description, ""]
+    if story.acceptance_criteria:
+        parts += ["**Acceptance criteria**", "", story.acceptance_criteria, ""]
+    parts += [
+        f"Mention `{story.key}` in a pull request's title, branch or description to link it.",
+        ISSUE_MARKER.format(story.pk),
+    ]
+    return "\n".join(parts)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -576,8 +610,9 @@ __all__ = [
     "GitHubService",
     "IssueResult",
     "NoLongerMember",
-    "claim_sync",
     "github_integration_for_story",
-    "request_sync",
+    "github_sync_claim",
+    "issue_body",
+    "issue_title",
     "webhook_url",
 ]

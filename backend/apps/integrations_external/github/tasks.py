@@ -51,10 +51,10 @@ def sync_pull_requests(
     or a run finished after `requested_at` (the work is done): safe to run twice."""
     if _early(not_before):
         return None
-    from apps.integrations_external.github.services import GitHubService, claim_sync
+    from apps.integrations_external.github.services import GitHubService, github_sync_claim
 
-    integration = claim_sync(
-        integration_id,
+    integration = github_sync_claim(
+        integration_id=integration_id,
         requested_at=datetime.fromisoformat(requested_at) if requested_at else None,
     )
     if integration is None:
@@ -94,7 +94,7 @@ def create_issue_for_story(
     if done is not None:
         return done.issue_number
     try:
-        return GitHubService(integration).create_issue_from_story(story).link.issue_number
+        return GitHubService(integration).create_issue_from_story(story=story).link.issue_number
     except TemporaryError as exc:  # rate limit, busy, network: try again later, never sleep
         if busy_retries >= MAX_BUSY_RETRIES:
             logger.error(

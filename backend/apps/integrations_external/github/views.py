@@ -16,7 +16,6 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.integrations_external.access import activation_fields
 from apps.integrations_external.github.models import (
     GitHubIntegration,
     GitHubIssueLink,
@@ -40,7 +39,6 @@ from apps.integrations_external.github.services import (
     WEBHOOK_EVENTS,
     GitHubService,
     github_integration_for_story,
-    request_sync,
     webhook_url,
 )
 from apps.integrations_external.permissions import (
@@ -72,7 +70,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         serializer.save(owner=self.request.user)
 
     def perform_update(self, serializer: GitHubIntegrationSerializer) -> None:
-        serializer.save(**activation_fields(serializer.instance, serializer.validated_data))
+        serializer.instance = GitHubService(serializer.instance).update(**serializer.validated_data)
 
     def create(self, request, *args, **kwargs) -> Response:
         response = super().create(request, *args, **kwargs)
@@ -84,7 +82,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=VerifyResultSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None) -> Response:
-        return Response(GitHubService(self.get_object()).verify_connection())
+        return Response(GitHubService(self.get_object()).verify_connection().as_dict())
 
     @extend_schema(request=None, responses={202: SyncStatusSerializer})
     @action(detail=True, methods=["post"], url_path="sync-prs")
@@ -92,7 +90,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         """Queue a sync (a worker runs it) and answer 202 with the sync's state; a sync already
         queued or running is not queued twice."""
         integration = self.get_object()
-        queued = request_sync(integration)
+        queued = GitHubService(integration).queue_sync()
         integration.refresh_from_db()
         data = SyncStatusSerializer(integration, context={"queued": queued}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
@@ -184,7 +182,7 @@ class StoryGitHubViewSet(viewsets.GenericViewSet):
         integration = github_integration_for_story(
             story=story, integration_id=params.validated_data.get("integration")
         )
-        result = GitHubService(integration).create_issue_from_story(story)
+        result = GitHubService(integration).create_issue_from_story(story=story)
         return Response(
             GitHubIssueLinkSerializer(result.link).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

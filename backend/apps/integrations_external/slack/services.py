@@ -10,8 +10,7 @@ failures and health changes.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from apps.integrations_external import catalog
 from apps.integrations_external.http.errors import IntegrationError, PermanentError
+from apps.integrations_external.http.verification import VerificationResult
 from apps.integrations_external.slack import messages
 from apps.integrations_external.slack.client import SlackClient, error_code
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
@@ -69,22 +69,21 @@ def describe_problem(code: str, integration: SlackIntegration, detail: str = "")
     return f"Slack error: {code or detail or 'unknown'}."
 
 
-@dataclass
-class Verification:
-    ok: bool
-    detail: str
-    problem: str = ""  # Slack's error code (or not_in_channel / is_archived / unreachable)
-    checked_at: datetime = field(default_factory=timezone.now)
-    team: str = ""
-    team_id: str = ""
-    bot_user_id: str = ""
-    bot_user_name: str = ""
-    channel: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["checked_at"] = self.checked_at.isoformat().replace("+00:00", "Z")
-        return data
+def _facts(
+    team: str = "",
+    team_id: str = "",
+    bot_user_id: str = "",
+    bot_user_name: str = "",
+    channel: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a Slack verification learned (every key always there, empty when not known)."""
+    return {
+        "team": team,
+        "team_id": team_id,
+        "bot_user_id": bot_user_id,
+        "bot_user_name": bot_user_name,
+        "channel": channel or {},
+    }
 
 
 class SlackService:
@@ -191,7 +190,7 @@ class SlackService:
         return True  # alerts, project updates and tests have switches of their own
 
     # --- verification ----------------------------------------------------------------------
-    def verify_connection(self) -> Verification:
+    def verify_connection(self) -> VerificationResult:
         """auth.test, then conversations.info for the channel; the result is stored on the
         integration (and a confirmed problem marks it unhealthy, a success restores it)."""
         integration = self.integration
@@ -203,12 +202,13 @@ class SlackService:
             "last_verification_detail": result.detail,
         }
         if result.ok:
+            facts = result.facts
             update.update(
-                team_id=result.team_id,
-                bot_user_id=result.bot_user_id,
-                bot_user_name=result.bot_user_name,
-                workspace_name=integration.workspace_name or result.team,
-                channel_name=result.channel.get("name") or integration.channel_name,
+                team_id=facts["team_id"],
+                bot_user_id=facts["bot_user_id"],
+                bot_user_name=facts["bot_user_name"],
+                workspace_name=integration.workspace_name or facts["team"],
+                channel_name=facts["channel"].get("name") or integration.channel_name,
                 is_healthy=True,
                 health_reason="",
             )
@@ -230,66 +230,61 @@ class SlackService:
         )
         return result
 
-    def _check(self) -> Verification:
+    def _check(self) -> VerificationResult:
         integration = self.integration
         try:
             auth = self.client.auth_test()
         except IntegrationError as exc:
             return self._failed(exc)
-        result = Verification(
-            ok=False,
-            detail="",
+        facts = _facts(
             team=auth.get("team") or "",
             team_id=auth.get("team_id") or "",
             bot_user_id=auth.get("user_id") or "",
             bot_user_name=auth.get("user") or "",
         )
         # The words below name the bot the owner must invite.
-        integration.bot_user_name = result.bot_user_name or integration.bot_user_name
+        integration.bot_user_name = facts["bot_user_name"] or integration.bot_user_name
         try:
             info = self.client.conversation_info(integration.channel_id)
         except IntegrationError as exc:
             failed = self._failed(exc)
-            failed.team, failed.team_id = result.team, result.team_id
-            failed.bot_user_id, failed.bot_user_name = result.bot_user_id, result.bot_user_name
+            failed.facts.update({k: v for k, v in facts.items() if k != "channel"})
             return failed
         channel = info.get("channel") or {}
-        result.channel = {
+        facts["channel"] = {
             "id": channel.get("id") or integration.channel_id,
             "name": channel.get("name") or "",
             "is_private": bool(channel.get("is_private")),
             "is_archived": bool(channel.get("is_archived")),
             "is_member": bool(channel.get("is_member")),
         }
-        integration.channel_name = result.channel["name"] or integration.channel_name
-        if result.channel["is_archived"]:
-            result.problem = "is_archived"
-        elif not result.channel["is_member"]:
-            result.problem = "not_in_channel"
-        if result.problem:
-            result.detail = describe_problem(result.problem, integration)
-            return result
-        result.ok = True
-        result.detail = (
-            f"Connected to {result.team or 'the workspace'} as @{result.bot_user_name or 'bot'}; "
-            f"it can post to #{result.channel['name'] or integration.channel_id}."
+        integration.channel_name = facts["channel"]["name"] or integration.channel_name
+        problem = ""
+        if facts["channel"]["is_archived"]:
+            problem = "is_archived"
+        elif not facts["channel"]["is_member"]:
+            problem = "not_in_channel"
+        if problem:
+            detail = describe_problem(problem, integration)
+            return VerificationResult(False, detail, problem=problem, facts=facts)
+        detail = (
+            f"Connected to {facts['team'] or 'the workspace'} as "
+            f"@{facts['bot_user_name'] or 'bot'}; it can post to "
+            f"#{facts['channel']['name'] or integration.channel_id}."
         )
-        return result
+        return VerificationResult(True, detail, facts=facts)
 
-    def _failed(self, exc: IntegrationError) -> Verification:
+    def _failed(self, exc: IntegrationError) -> VerificationResult:
         code = error_code(exc)
         if code == "ratelimited":
-            return Verification(
-                False, "Slack is rate-limiting us; try again in a minute.", problem=code
-            )
+            detail = "Slack is rate-limiting us; try again in a minute."
+            return VerificationResult(False, detail, problem=code, facts=_facts())
         if exc.retryable:
-            return Verification(
-                False,
-                f"Could not reach Slack ({exc}); the settings may be fine: try again.",
-                problem="unreachable",
-            )
+            detail = f"Could not reach Slack ({exc}); the settings may be fine: try again."
+            return VerificationResult(False, detail, problem="unreachable", facts=_facts())
         needed = getattr(exc, "needed", "") or ""
-        return Verification(False, describe_problem(code, self.integration, needed), problem=code)
+        detail = describe_problem(code, self.integration, needed)
+        return VerificationResult(False, detail, problem=code, facts=_facts())
 
     # --- settings --------------------------------------------------------------------------
     @staticmethod
