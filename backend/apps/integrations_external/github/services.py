@@ -497,7 +497,7 @@ class GitHubService:
         return items, first.etag, pages
 
     def run_sync(self) -> dict[str, Any] | None:
-        """A claimed sync (claim_sync): pull requests, then Actions runs when asked for, with
+        """A claimed sync (github_sync_claim): pull requests, then Actions runs when asked for, with
         the outcome recorded on the row. RateLimited is recorded as waiting and raised again
         (the task reschedules); any other failure is recorded and ends the sync."""
         try:

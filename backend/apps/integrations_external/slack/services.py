@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations_external import catalog
+from apps.integrations_external.access import activation_fields
 from apps.integrations_external.http.errors import IntegrationError, PermanentError
 from apps.integrations_external.http.verification import VerificationResult
 from apps.integrations_external.slack import messages
@@ -86,6 +87,11 @@ def _facts(
     }
 
 
+def workflow_is_recovery(*, event_type: str, data: dict) -> bool:
+    """A workflow that failed last time completed: "back to normal"."""
+    return event_type == "workflow.completed" and data.get("previous_status") == "failed"
+
+
 class SlackService:
     def __init__(self, integration: SlackIntegration, client: SlackClient | None = None):
         self.integration = integration
@@ -98,7 +104,7 @@ class SlackService:
         return self._client
 
     # --- sending ---------------------------------------------------------------------------
-    def send_message(self, text: str, blocks: list[dict] | None = None) -> dict[str, Any]:
+    def send_message(self, *, text: str, blocks: list[dict] | None = None) -> dict[str, Any]:
         """Post to the integration's channel; returns Slack's answer ({"ok", "ts", …})."""
         problems = messages.limit_problems(messages.SlackMessage(text=text, blocks=blocks or []))
         if problems:  # a builder bug, not Slack's: don't send what Slack would reject
@@ -106,31 +112,32 @@ class SlackService:
         return self.client.post_message(self.integration.channel_id, text=text, blocks=blocks)
 
     def _send(self, message: messages.SlackMessage) -> dict[str, Any]:
-        return self.send_message(message.text, message.blocks)
+        return self.send_message(text=message.text, blocks=message.blocks)
 
     def send_workflow_notification(
-        self, data: dict, *, event_id: str | None = None, recovered: bool = False
+        self, *, data: dict, event_id: str | None = None, recovered: bool = False
     ) -> dict[str, Any]:
         return self._send(messages.workflow_message(data, event_id=event_id, recovered=recovered))
 
     def send_command_notification(
-        self, data: dict, *, event_id: str | None = None
+        self, *, data: dict, event_id: str | None = None
     ) -> dict[str, Any]:
         return self._send(messages.command_message(data, event_id=event_id))
 
-    def send_system_alert(self, data: dict, *, event_id: str | None = None) -> dict[str, Any]:
+    def send_system_alert(self, *, data: dict, event_id: str | None = None) -> dict[str, Any]:
         return self._send(messages.alert_message(data, event_id=event_id))
 
     def send_project_update(
-        self, event_type: str, data: dict, *, event_id: str | None = None
+        self, *, event_type: str, data: dict, event_id: str | None = None
     ) -> dict[str, Any]:
         return self._send(messages.project_message(event_type, data, event_id=event_id))
 
-    def send_test(self, data: dict, *, event_id: str | None = None) -> dict[str, Any]:
+    def send_test(self, *, data: dict, event_id: str | None = None) -> dict[str, Any]:
         return self._send(messages.test_message(str(self.integration), data, event_id=event_id))
 
     def send_event(self, envelope: dict) -> dict[str, Any]:
-        """Send one event (the delivery's payload: {id, type, timestamp, data})."""
+        """Send one event (the delivery's payload: {id, type, timestamp, data}). Positional:
+        the Slack channel's transport calls it so."""
         event_type, data, event_id = (
             envelope.get("type", ""),
             envelope.get("data") or {},
@@ -138,21 +145,23 @@ class SlackService:
         )
         category = catalog.category_of(event_type)
         if category == catalog.WORKFLOW:
+            recovered = workflow_is_recovery(event_type=event_type, data=data)
             return self.send_workflow_notification(
-                data, event_id=event_id, recovered=self.is_recovery(event_type, data)
+                data=data, event_id=event_id, recovered=recovered
             )
         if category == catalog.COMMAND:
-            return self.send_command_notification(data, event_id=event_id)
+            return self.send_command_notification(data=data, event_id=event_id)
         if category == catalog.ALERT:
-            return self.send_system_alert(data, event_id=event_id)
+            return self.send_system_alert(data=data, event_id=event_id)
         if category == catalog.PROJECT:
-            return self.send_project_update(event_type, data, event_id=event_id)
+            return self.send_project_update(event_type=event_type, data=data, event_id=event_id)
         if category == catalog.TEST:
-            return self.send_test(data, event_id=event_id)
+            return self.send_test(data=data, event_id=event_id)
         return self._send(messages.generic_message(event_type, data, event_id=event_id))
 
-    def send_test_message(self, actor=None) -> SlackDelivery:
-        """A test event through the real delivery path, addressed to this integration only."""
+    def queue_test_message(self, *, actor: Any = None) -> SlackDelivery:
+        """Queue a test event on the real delivery path, addressed to this integration only
+        (the engine sends it: nothing is posted by this call)."""
         from apps.integrations_external.pipeline.events import publish
 
         event = publish(
@@ -166,12 +175,8 @@ class SlackService:
         )
         return SlackDelivery.objects.get(event=event, integration=self.integration)
 
-    # --- what this integration wants --------------------------------------------------------
-    @staticmethod
-    def is_recovery(event_type: str, data: dict) -> bool:
-        """A workflow that failed last time completed: "back to normal"."""
-        return event_type == "workflow.completed" and data.get("previous_status") == "failed"
-
+    # --- what this integration wants (the Slack channel's hook, called on the class; it moves
+    # to slack/channel.py with the channel's rewrite, as do the health and pacing hooks below)
     @classmethod
     def wants(cls, integration: SlackIntegration, event_type: str, data: dict) -> bool:
         """The per-integration filter on top of the routing rule: `notify_only_failures`."""
@@ -183,7 +188,7 @@ class SlackService:
             return (
                 event_type == "workflow.failed"
                 or status == "failed"
-                or cls.is_recovery(event_type, data)
+                or workflow_is_recovery(event_type=event_type, data=data)
             )
         if category == catalog.COMMAND:
             return messages.command_failed(data)
@@ -287,12 +292,22 @@ class SlackService:
         return VerificationResult(False, detail, problem=code, facts=_facts())
 
     # --- settings --------------------------------------------------------------------------
-    @staticmethod
-    def settings_changed(
-        integration: SlackIntegration, token_before: str, channel_before: str
-    ) -> None:
+    def update(self, **fields: Any) -> SlackIntegration:
+        """Change the integration's settings; see `settings_changed` for what a new token or
+        channel resets. Turning it on or off by hand is recorded."""
+        integration = self.integration
+        token_before, channel_before = integration.bot_token, integration.channel_id
+        fields.update(activation_fields(integration, fields))
+        for name, value in fields.items():
+            setattr(integration, name, value)
+        integration.save()
+        self.settings_changed(token_before=token_before, channel_before=channel_before)
+        return integration
+
+    def settings_changed(self, *, token_before: str, channel_before: str) -> None:
         """A new token or channel makes the old verification and health verdict moot: the
         owner fixed something, so the integration gets another chance (verify to be sure)."""
+        integration = self.integration
         if integration.bot_token == token_before and integration.channel_id == channel_before:
             return
         update: dict[str, Any] = {

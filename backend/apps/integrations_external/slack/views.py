@@ -11,7 +11,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.integrations_external.access import activation_fields
 from apps.integrations_external.permissions import IntegrationPermission
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 from apps.integrations_external.slack.selectors import slack_integrations_of
@@ -39,11 +38,7 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
         serializer.save(owner=self.request.user)
 
     def perform_update(self, serializer: SlackIntegrationSerializer) -> None:
-        token_before, channel_before = serializer.instance.bot_token, serializer.instance.channel_id
-        integration = serializer.save(
-            **activation_fields(serializer.instance, serializer.validated_data)
-        )
-        SlackService.settings_changed(integration, token_before, channel_before)
+        serializer.instance = SlackService(serializer.instance).update(**serializer.validated_data)
 
     @extend_schema(request=None, responses=SlackVerificationSerializer)
     @action(detail=True, methods=["post"])
@@ -60,8 +55,8 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={202: SlackDeliverySerializer})
     @action(detail=True, methods=["post"], url_path="test-message")
     def test_message(self, request: Request, pk: str | None = None) -> Response:
-        """Send a test message through the real delivery path; answers with the delivery."""
-        delivery = SlackService(self.get_object()).send_test_message(actor=request.user)
+        """Queue a test message on the real delivery path; answers with the delivery."""
+        delivery = SlackService(self.get_object()).queue_test_message(actor=request.user)
         return Response(SlackDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=SlackDeliverySerializer(many=True), filters=False)
