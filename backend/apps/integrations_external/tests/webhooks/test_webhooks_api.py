@@ -44,7 +44,7 @@ def test_given_endpoint_when_read_anywhere_then_secret_never_appears(auth_client
     endpoint = WebhookEndpointFactory(owner=user)
     endpoint.previous_secret = "whsec_" + base64.b64encode(b"p" * 24).decode()
     endpoint.save()
-    WebhookService(endpoint).send_test()  # so deliveries lists have a row
+    WebhookService(endpoint).queue_test()  # so deliveries lists have a row
     secret_b64 = endpoint.secret[6:]
 
     for path in [
