@@ -83,7 +83,8 @@ class SlackIntegration(OwnedTargetBase):
     next_send_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(OwnedTargetBase.Meta):
-        pass
+        verbose_name = "Slack integration"
+        verbose_name_plural = "Slack integrations"
 
     def __str__(self) -> str:
         return f"{self.workspace_name or 'Slack'} #{self.channel_name or self.channel_id}"
@@ -102,6 +103,7 @@ class SlackDelivery(DeliveryBase):
     )
 
     class Meta(DeliveryBase.Meta):
+        verbose_name = "Slack delivery"
         verbose_name_plural = "Slack deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
@@ -113,3 +115,7 @@ class SlackDelivery(DeliveryBase):
 
 class SlackDeliveryAttempt(DeliveryAttemptBase):
     delivery = models.ForeignKey(SlackDelivery, on_delete=models.CASCADE, related_name="attempts")
+
+    class Meta(DeliveryAttemptBase.Meta):
+        verbose_name = "Slack delivery attempt"
+        verbose_name_plural = "Slack delivery attempts"
