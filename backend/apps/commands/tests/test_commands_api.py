@@ -4,8 +4,7 @@ import pytest
 from django.db import transaction
 
 from apps.commands import services
-from apps.commands.models import OUTPUT_MAX_CHARS, Command, CommandExecution
-from apps.commands.serializers import MAX_SUBMITTED_OUTPUT
+from apps.commands.models import Command, CommandExecution
 from apps.commands.signals import command_execution_finished
 from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
 from apps.projects.tests.factories import ProjectFactory
@@ -14,6 +13,10 @@ pytestmark = pytest.mark.django_db
 
 COMMANDS = "/api/v1/commands/"
 EXECUTIONS = "/api/v1/command-executions/"
+
+# The documented bounds (README, command executions), written out: not the code's constants.
+OUTPUT_MAX_CHARS = 64 * 1024  # "The last 64 KiB of output are kept"
+MAX_SUBMITTED_OUTPUT = 2 * 1024 * 1024  # "more than 2 MiB is refused (400)"
 
 
 def complete_url(execution_id) -> str:

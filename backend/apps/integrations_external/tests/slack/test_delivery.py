@@ -9,13 +9,13 @@ from apps.commands.tests.factories import CommandExecutionFactory, CommandFactor
 from apps.integrations_external.models import SlackDelivery
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver
-from apps.integrations_external.slack.messages import limit_problems
 from apps.integrations_external.slack.services import SlackService
 from apps.integrations_external.tests.slack.conftest import run_when_due
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from apps.integrations_external.tests.slack.test_messages import ANGRY, cut_and_shown
 from apps.projects.tests.factories import ProjectFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+from tests_support.slack_limits import slack_limit_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_given_integration_when_workflow_completed_over_api_then_one_block_kit_m
     assert "Deploy" in call.params["text"] and "completed" in call.params["text"]
     blocks = call.params["blocks"]
     assert blocks[0]["type"] == "header" and "Deploy" in blocks[0]["text"]["text"]
-    assert limit_problems({"text": call.params["text"], "blocks": blocks}) == []
+    assert slack_limit_problems({"text": call.params["text"], "blocks": blocks}) == []
     assert any(f"/api/v1/workflow-executions/{execution.pk}/" in str(b) for b in blocks)
     assert slack.channels["C0OTHER001"].messages == []
     delivery = SlackDelivery.objects.get(integration=integration)
@@ -328,7 +328,9 @@ def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_
         )
 
     [call] = slack.posted()
-    assert limit_problems({"text": call.params["text"], "blocks": call.params["blocks"]}) == []
+    assert (
+        slack_limit_problems({"text": call.params["text"], "blocks": call.params["blocks"]}) == []
+    )
     rendered = str(call.params["blocks"])
     assert "FATAL: the real reason" in rendered
     assert "earlier characters cut" in rendered or "earlier output cut" in rendered
