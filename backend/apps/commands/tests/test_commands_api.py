@@ -1,13 +1,13 @@
 """Commands and their executions over HTTP: exit code decides, output stays bounded."""
 
 import pytest
-from django.db import transaction
 
 from apps.commands import services
 from apps.commands.models import Command, CommandExecution
 from apps.commands.signals import command_execution_finished
 from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
 from apps.projects.tests.factories import ProjectFactory
+from tests_support.transactions import RolledBack, roll_back
 
 pytestmark = pytest.mark.django_db
 
@@ -264,11 +264,13 @@ def test_given_a_completion_that_rolls_back_then_no_signal(
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
+        pytest.raises(RolledBack),
     ):
-        services.command_execution_complete(execution=execution, actor=user, exit_code=0)
-        raise RuntimeError("boom")
+        roll_back(
+            lambda: services.command_execution_complete(
+                execution=execution, actor=user, exit_code=0
+            )
+        )
 
     assert callbacks == []
     assert finished == []

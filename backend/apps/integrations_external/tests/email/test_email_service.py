@@ -26,7 +26,8 @@ def test_given_a_notice_then_it_is_delivered_through_the_delivery_path(
     assert "It failed for 5 days." in mail.html
     assert "integration notices" in mail.text
     delivery.refresh_from_db()
-    assert delivery.status == "success" and delivery.event_type == "email.notice"
+    assert delivery.status == "success"
+    assert delivery.event_type == "email.notice"
 
 
 def test_given_caller_html_then_it_is_used_for_the_html_part(user, run_on_commit, smtp_server):

@@ -63,7 +63,8 @@ def test_given_bad_token_when_verified_then_detail_says_token(make_integration, 
     result = GitHubService(integration).verify_connection()
 
     assert result.ok is False
-    assert "access token" in result.detail and "new token" in result.detail
+    assert "access token" in result.detail
+    assert "new token" in result.detail
     integration.refresh_from_db()
     assert integration.last_verification_ok is False
 
@@ -90,7 +91,8 @@ def test_given_read_only_token_when_verified_then_missing_write_and_admin_named(
     assert result.ok is False
     assert result.facts["can_create_issues"] is False
     assert result.facts["can_create_webhooks"] is False
-    assert "write access" in result.detail and "admin access" in result.detail
+    assert "write access" in result.detail
+    assert "admin access" in result.detail
 
 
 def test_given_write_without_admin_when_verified_then_only_webhook_permission_missing(
@@ -103,4 +105,5 @@ def test_given_write_without_admin_when_verified_then_only_webhook_permission_mi
 
     assert result.ok is False
     assert result.facts["can_create_issues"] is True
-    assert len(result.facts["missing"]) == 1 and "webhook" in result.facts["missing"][0]
+    assert len(result.facts["missing"]) == 1
+    assert "webhook" in result.facts["missing"][0]

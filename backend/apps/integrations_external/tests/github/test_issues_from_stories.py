@@ -112,7 +112,8 @@ def test_given_rate_limit_when_issue_requested_then_claim_released_and_retry_cre
 
     result = GitHubService(integration).create_issue_from_story(story=story)
 
-    assert result.created and len(repo.issues) == 1
+    assert result.created
+    assert len(repo.issues) == 1
 
 
 def test_given_auto_create_when_story_created_in_project_then_issue_created_in_background(
@@ -124,7 +125,8 @@ def test_given_auto_create_when_story_created_in_project_then_issue_created_in_b
         story = user_story_create(actor=user, project=project, title="Search")
 
     link = GitHubIssueLink.objects.get(story=story, integration=integration)
-    assert link.state == "created" and link.issue_number == 1
+    assert link.state == "created"
+    assert link.issue_number == 1
     assert repo.issues[0]["title"] == f"{story.key}: Search"
 
 

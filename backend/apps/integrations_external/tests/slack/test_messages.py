@@ -112,7 +112,8 @@ def test_given_mentions_in_names_when_built_then_escaped_not_pinging_anyone():
 
     # Header blocks are plain_text (never parsed); mrkdwn blocks and the fallback text are.
     rendered = str([b for b in built.blocks if b["type"] != "header"]) + built.text
-    assert "<!channel>" not in rendered and "<!here>" not in rendered
+    assert "<!channel>" not in rendered
+    assert "<!here>" not in rendered
     assert "&lt;!channel&gt; deploy &amp;" in rendered
 
 
@@ -184,7 +185,8 @@ def test_workflow_error_marker_counts_characters_of_the_original():
     built = m.workflow_message({"workflow": {"name": "W"}, "execution": {"error_message": error}})
 
     cut, shown = cut_and_shown(section_starting(built, "*Error*"))
-    assert error.endswith(shown) and shown.endswith("last line says why")
+    assert error.endswith(shown)
+    assert shown.endswith("last line says why")
     assert cut == len(error) - len(shown)
     assert_within_slacks_limits(built)
 
@@ -218,7 +220,8 @@ def test_command_output_marker_counts_the_output_before_the_excerpt():
     built = m.command_message(data)
 
     cut, shown = cut_and_shown(section_starting(built, "*Output*"))
-    assert output.endswith(shown) and shown.endswith("FATAL: the reason")
+    assert output.endswith(shown)
+    assert shown.endswith("FATAL: the reason")
     assert cut == len(output) - len(shown)
     assert_within_slacks_limits(built)
 
