@@ -65,6 +65,14 @@ class AutoSchema(SpectacularAutoSchema):
         tag = _SEGMENT_TAGS.get(parts[0] if parts else "")
         return [tag] if tag else super().get_tags()
 
+    def _map_serializer(self, serializer: Any, direction: Any, *args: Any, **kwargs: Any) -> Any:
+        schema = super()._map_serializer(serializer, direction, *args, **kwargs)
+        # A serializer that answers 400 to a key it does not know: the schema must say so, or a
+        # client (or fuzzer) following it sends bodies the API refuses.
+        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:

@@ -214,6 +214,9 @@ SPECTACULAR_SETTINGS = {
     # One group per resource in Swagger UI; the error bodies the operations refer to.
     "TAGS": [{"name": name, "description": text} for name, text in API_TAGS],
     "APPEND_COMPONENTS": {"schemas": API_ERROR_COMPONENTS},
+    # Request bodies are documented as JSON, the API's format (forms are read too, for the
+    # browsable API, but a switch sent as the form text "true" is not a JSON true).
+    "PARSER_WHITELIST": ["core.api.parsers.JSONParser"],
     # Every delivery model's `status` shares one set of choices: one named enum for them all.
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "apps.integrations_external.pipeline.models.DeliveryStatus",

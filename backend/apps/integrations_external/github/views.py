@@ -11,7 +11,7 @@ HTTP answers in core/api/exceptions.py.
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -137,7 +137,15 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         )
         return Response(body, status=code)
 
-    @extend_schema(responses=GitHubPullRequestSerializer(many=True))
+    @extend_schema(
+        responses=GitHubPullRequestSerializer(many=True),
+        filters=False,  # the integrations' filters do not apply: `state` only
+        parameters=[
+            OpenApiParameter(
+                "state", str, description="open, closed or merged (anything else: none)"
+            )
+        ],
+    )
     @action(detail=True, methods=["get"], url_path="pull-requests")
     def pull_requests(self, request, pk=None) -> Response:
         integration = self.get_object()
@@ -152,7 +160,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(GitHubPullRequestSerializer(page, many=True).data)
 
-    @extend_schema(responses=GitHubWorkflowRunSerializer(many=True))
+    @extend_schema(responses=GitHubWorkflowRunSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], url_path="workflow-runs")
     def workflow_runs(self, request, pk=None) -> Response:
         page = self.paginate_queryset(self.get_object().workflow_runs.all())
