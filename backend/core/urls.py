@@ -2,25 +2,38 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.alerts import urls as alerts
+from apps.commands import urls as commands
+from apps.integrations_external import urls as integrations
+from apps.projects import urls as projects
+from apps.workflows import urls as workflows
+from core.api.routers import APIRouter, Section
 from core.api.throttling import throttle_login
 from core.health import healthz
 from core.metrics import metrics_view
 
-api_v1 = [
-    path("", include("apps.projects.urls")),
-    path("", include("apps.workflows.urls")),
-    path("", include("apps.commands.urls")),
-    path("", include("apps.alerts.urls")),
-    path("integrations-external/", include("apps.integrations_external.urls")),
-    path("", include("apps.integrations_external.github.story_urls")),
-]
+# The whole API on one router: `GET /api/v1/` lists every resource, and each app declares its
+# own (prefix, ViewSet, basename) routes.
+router = APIRouter(
+    sections=[Section(integrations.PREFIX, integrations.NAMESPACE, integrations.pages)]
+)
+for prefix, viewset, basename in [
+    *projects.routes,
+    *workflows.routes,
+    *commands.routes,
+    *alerts.routes,
+    *integrations.root_routes,
+]:
+    router.register(prefix, viewset, basename)
+for prefix, viewset, basename in integrations.routes:
+    router.register(prefix, viewset, basename, section=integrations.NAMESPACE)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/login/", throttle_login(admin.site.login)),  # before the admin's own route
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
+    path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

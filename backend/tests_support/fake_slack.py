@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from apps.integrations_external.slack.messages import limit_problems
+from tests_support.slack_limits import slack_limit_problems
 
 
 @dataclass
@@ -289,7 +289,10 @@ class FakeSlack:
             blocks = params.get("blocks")
             if isinstance(blocks, str):
                 blocks = json.loads(blocks)
-            problems = limit_problems({"text": params.get("text") or "", "blocks": blocks or []})
+            # Slack's published limits, not the production checker's (tests_support/slack_limits)
+            problems = slack_limit_problems(
+                {"text": params.get("text") or "", "blocks": blocks or []}
+            )
             if problems:
                 return 200, {"ok": False, "error": "invalid_blocks", "errors": problems}, {}, None
             ts = f"{int(time.time())}.{next(self._ts):06d}"

@@ -55,7 +55,8 @@ class CardValidator:
 
     def problems(self, card: Any) -> list[str]:
         with self.lock:
-            assert self.process.stdin and self.process.stdout
+            assert self.process.stdin
+            assert self.process.stdout
             self.process.stdin.write(json.dumps(card) + "\n")
             self.process.stdin.flush()
             return json.loads(self.process.stdout.readline())["problems"]

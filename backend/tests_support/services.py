@@ -134,9 +134,8 @@ class CeleryWorkerProcess:
 
     def wait_ready(self, ready_before: int, timeout: float = 60) -> None:
         def ready() -> bool:
-            assert self.proc and self.proc.poll() is None, (
-                f"the worker exited:\n{self.log()[-3000:]}"
-            )
+            assert self.proc, "the worker was not started"
+            assert self.proc.poll() is None, f"the worker exited:\n{self.log()[-3000:]}"
             return self.ready_lines() > ready_before
 
         wait_until(ready, timeout=timeout, message="the worker to start consuming")

@@ -1,8 +1,5 @@
-from rest_framework.routers import DefaultRouter
+"""The alerts app's resources, registered on the API's one router by core/urls.py."""
 
 from apps.alerts.views import SystemAlertViewSet
 
-router = DefaultRouter()
-router.register("system-alerts", SystemAlertViewSet, basename="system-alert")
-
-urlpatterns = router.urls
+routes = [("system-alerts", SystemAlertViewSet, "system-alert")]

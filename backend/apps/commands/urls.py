@@ -1,9 +1,8 @@
-from rest_framework.routers import DefaultRouter
+"""The commands app's resources, registered on the API's one router by core/urls.py."""
 
 from apps.commands.views import CommandExecutionViewSet, CommandViewSet
 
-router = DefaultRouter()
-router.register("commands", CommandViewSet, basename="command")
-router.register("command-executions", CommandExecutionViewSet, basename="command-execution")
-
-urlpatterns = router.urls
+routes = [
+    ("commands", CommandViewSet, "command"),
+    ("command-executions", CommandExecutionViewSet, "command-execution"),
+]

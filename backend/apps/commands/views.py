@@ -39,6 +39,7 @@ class CommandExecutionViewSet(
     serializer_class = CommandExecutionSerializer
     filterset_fields = ["command", "status", "command__project"]
     ordering_fields = ["created_at", "completed_at"]
+    conflict_actions = {"complete"}  # 409 (core/api/schema.py): the execution already finished
 
     def get_queryset(self):
         return command_executions_visible_to(self.request.user)

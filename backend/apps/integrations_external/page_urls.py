@@ -22,6 +22,10 @@ urlpatterns = [
         include("apps.integrations_external.slack.page_urls"),
     ),
     path(
+        "projects/<int:project_pk>/integrations/teams/",
+        include("apps.integrations_external.teams.page_urls"),
+    ),
+    path(
         "projects/<int:project_pk>/integrations/github/",
         include("apps.integrations_external.github.page_urls"),
     ),

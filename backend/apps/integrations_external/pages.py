@@ -15,6 +15,7 @@ from django.shortcuts import render
 from apps.integrations_external.github import pages as github_pages
 from apps.integrations_external.page_support import project_page_context
 from apps.integrations_external.slack import pages as slack_pages
+from apps.integrations_external.teams import pages as teams_pages
 from apps.integrations_external.webhooks import pages as webhook_pages
 
 Section = Callable[..., dict[str, Any]]
@@ -22,6 +23,7 @@ Section = Callable[..., dict[str, Any]]
 SECTIONS: list[Section] = [
     webhook_pages.project_section,
     slack_pages.project_section,
+    teams_pages.project_section,
     github_pages.project_section,
 ]
 

@@ -1,4 +1,6 @@
-"""`/api/v1/integrations-external/`: each part of the integrations declares its own routes."""
+"""The integrations' part of the API (registered on the one router by core/urls.py): `routes`
+under /api/v1/integrations-external/ (URL names in the `integrations_external` namespace),
+`root_routes` under /api/v1/ itself, and `pages`, the plain HTML pages."""
 
 from apps.integrations_external.email import urls as email
 from apps.integrations_external.github import urls as github
@@ -7,13 +9,18 @@ from apps.integrations_external.slack import urls as slack
 from apps.integrations_external.teams import urls as teams
 from apps.integrations_external.webhooks import urls as webhooks
 
-app_name = "integrations_external"
+NAMESPACE = "integrations_external"
+PREFIX = "integrations-external/"
 
-urlpatterns = [
-    *webhooks.urlpatterns,
-    *events.urlpatterns,
-    *slack.urlpatterns,
-    *teams.urlpatterns,
-    *github.urlpatterns,
-    *email.urlpatterns,
+routes = [
+    *webhooks.routes,
+    *events.routes,
+    *slack.routes,
+    *teams.routes,
+    *github.routes,
+    *email.routes,
 ]
+root_routes = [*github.story_routes]
+# Plain Django views in the section (no ViewSet): signed callbacks from Slack and GitHub, the
+# unsubscribe page. After the router's routes: the ViewSets take digits only as ids.
+pages = [*email.pages, *slack.pages, *github.pages]

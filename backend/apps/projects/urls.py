@@ -1,9 +1,8 @@
-from rest_framework.routers import DefaultRouter
+"""The projects app's resources, registered on the API's one router by core/urls.py."""
 
 from apps.projects.views import ProjectViewSet, UserStoryViewSet
 
-router = DefaultRouter()
-router.register("projects", ProjectViewSet, basename="project")
-router.register("user-stories", UserStoryViewSet, basename="user-story")
-
-urlpatterns = router.urls
+routes = [
+    ("projects", ProjectViewSet, "project"),
+    ("user-stories", UserStoryViewSet, "user-story"),
+]

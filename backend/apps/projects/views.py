@@ -32,6 +32,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
     permission_classes = [permissions.IsAuthenticated, IsProjectOwnerOrReadOnly]
     ordering_fields = ["created_at", "updated_at", "name"]
     filterset_fields = ["owner"]
+    conflict_actions = {"leave"}  # 409 (core/api/schema.py): an owner cannot leave
 
     def get_queryset(self):
         return (

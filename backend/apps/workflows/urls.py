@@ -1,9 +1,8 @@
-from rest_framework.routers import DefaultRouter
+"""The workflows app's resources, registered on the API's one router by core/urls.py."""
 
 from apps.workflows.views import WorkflowExecutionViewSet, WorkflowViewSet
 
-router = DefaultRouter()
-router.register("workflows", WorkflowViewSet, basename="workflow")
-router.register("workflow-executions", WorkflowExecutionViewSet, basename="workflow-execution")
-
-urlpatterns = router.urls
+routes = [
+    ("workflows", WorkflowViewSet, "workflow"),
+    ("workflow-executions", WorkflowExecutionViewSet, "workflow-execution"),
+]

@@ -20,6 +20,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     serializer_class = WorkflowSerializer
     filterset_fields = ["project", "is_active"]
     ordering_fields = ["created_at", "name"]
+    conflict_actions = {"execute"}  # 409 (core/api/schema.py): an inactive workflow
 
     def get_queryset(self):
         return workflows_visible_to(self.request.user)
@@ -40,6 +41,7 @@ class WorkflowExecutionViewSet(
     serializer_class = WorkflowExecutionSerializer
     filterset_fields = ["workflow", "status", "workflow__project"]
     ordering_fields = ["created_at", "completed_at"]
+    conflict_actions = {"complete", "fail", "cancel"}  # 409: the execution already finished
 
     def get_queryset(self):
         return workflow_executions_visible_to(self.request.user)

@@ -9,6 +9,7 @@ from `filterset_fields` one, and wraps any other filterset class a view names.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -56,9 +57,49 @@ def range_error(value: Any, bounds: tuple[int, int]) -> str | None:
     return None
 
 
+def _to_utc(data: dict[str, Any], name: str, value: datetime) -> str | None:
+    """Put `data[name]` in UTC (an error message if it cannot be). PostgreSQL refuses offsets
+    past ±15:59 (`…-23:13`, valid ISO 8601) with a data error, a 500: in UTC none is left."""
+    if value.tzinfo is None:
+        return None
+    try:
+        data[name] = value.astimezone(UTC)
+    except OverflowError:
+        return "Enter a date and time between the years 1 and 9999 (in UTC)."
+    return None
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """`true`/`false` (or `True`/`False`, `1`/`0`); absent or empty means no filter. Anything
+    else (`null`, `maybe`) is an error: django-filter would ignore it and answer everything,
+    which the schema (a boolean) does not allow."""
+
+    widget = forms.TextInput  # the raw text: Django's select widget maps unknowns to None
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if value in (True, "true", "True", "1"):
+            return True
+        if value in (False, "false", "False", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class FilterSet(django_filters.FilterSet):
     """A filterset whose filters on integer columns refuse numbers out of the column's range
-    (and fractions) as form errors, so the API answers 400 instead of failing in the database."""
+        (and fractions) as form errors, so the API answers 400 instead of failing in the database,
+        whose boolean filters refuse anything but true and false, and whose date-time filters
+    compare in UTC."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+    }
 
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()
@@ -69,14 +110,17 @@ class FilterSet(django_filters.FilterSet):
             for name, filter_ in self.filters.items()
             if (found := integer_range(model, filter_.field_name, using))
         }
-        if not bounds:
-            return form_class
 
         def clean(form: forms.Form) -> dict[str, Any]:
             cleaned = form_class.clean(form)
             for name, limits in bounds.items():
                 if name in form.cleaned_data:
                     error = range_error(form.cleaned_data[name], limits)
+                    if error:
+                        form.add_error(name, error)
+            for name, value in list(form.cleaned_data.items()):
+                if isinstance(value, datetime):
+                    error = _to_utc(form.cleaned_data, name, value)
                     if error:
                         form.add_error(name, error)
             return cleaned

@@ -26,7 +26,8 @@ def test_given_unknown_api_path_then_404_json(auth_client, path):
 def test_given_unknown_path_outside_api_then_404_html(auth_client):
     resp = auth_client.get("/no-such-page/")
 
-    assert resp.status_code == 404 and resp["Content-Type"].startswith("text/html")
+    assert resp.status_code == 404
+    assert resp["Content-Type"].startswith("text/html")
 
 
 def test_given_unhandled_exception_under_api_then_500_json(quiet_client, settings):
@@ -44,7 +45,8 @@ def test_given_unhandled_exception_outside_api_then_500_html(quiet_client, setti
 
     resp = quiet_client.get("/boom/")
 
-    assert resp.status_code == 500 and resp["Content-Type"].startswith("text/html")
+    assert resp.status_code == 500
+    assert resp["Content-Type"].startswith("text/html")
 
 
 def test_given_disallowed_host_under_api_then_400_json(api_client):

@@ -41,7 +41,8 @@ def test_given_3000_deep_event_data_then_400(auth_client):
 
     resp = post_raw(auth_client, EVENTS, body)
 
-    assert resp.status_code == 400 and "deeper than" in resp.json()["detail"]
+    assert resp.status_code == 400
+    assert "deeper than" in resp.json()["detail"]
 
 
 def test_given_unclosed_deep_json_then_400(auth_client):

@@ -172,7 +172,8 @@ ELSEWHERE = "203.0.113.9"
 def test_given_anonymous_remote_caller_when_deep_checking_then_403_and_no_ping(api_client):
     resp = api_client.get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
 
-    assert resp.status_code == 403 and "staff" in resp.json()["detail"]
+    assert resp.status_code == 403
+    assert "staff" in resp.json()["detail"]
     assert not WorkerHeartbeat.objects.exists()
 
 
@@ -192,7 +193,8 @@ def test_given_loopback_request_forwarded_by_a_proxy_when_deep_checking_then_403
 def test_given_remote_staff_when_deep_checking_then_200_with_the_worker(client_for, staff_user):
     resp = client_for(staff_user).get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
 
-    assert resp.status_code == 200 and resp.json()["worker"]["worker"]
+    assert resp.status_code == 200
+    assert resp.json()["worker"]["worker"]
 
 
 def test_given_anonymous_local_caller_when_deep_checking_then_no_host_names(api_client):
@@ -200,7 +202,8 @@ def test_given_anonymous_local_caller_when_deep_checking_then_no_host_names(api_
 
     assert resp.status_code == 200
     body = resp.json()
-    assert body["worker"]["ok"] is True and "worker" not in body["worker"]
+    assert body["worker"]["ok"] is True
+    assert "worker" not in body["worker"]
     [heartbeat] = WorkerHeartbeat.objects.all()
     assert heartbeat.hostname not in resp.content.decode()
 
@@ -214,7 +217,8 @@ def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(
     again = [api_client.get("/healthz", {"worker": "1"}) for _ in range(5)]
     as_staff = client_for(staff_user).get("/healthz", {"worker": "1"})
 
-    assert first.status_code == 200 and all(r.status_code == 200 for r in again)
+    assert first.status_code == 200
+    assert all(r.status_code == 200 for r in again)
     assert WorkerHeartbeat.objects.get().last_ping_requested_at == requested
     assert as_staff.json()["worker"]["worker"] == WorkerHeartbeat.objects.get().hostname
 
@@ -222,4 +226,5 @@ def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(
 def test_given_plain_check_from_anywhere_then_unchanged(api_client):
     resp = api_client.get("/healthz", REMOTE_ADDR=ELSEWHERE)
 
-    assert resp.status_code == 200 and "worker" not in resp.json()
+    assert resp.status_code == 200
+    assert "worker" not in resp.json()

@@ -1,11 +1,11 @@
 """System alerts: every signed-in user reads them; only staff raise or remove them."""
 
 import pytest
-from django.db import transaction
 
 from apps.alerts import services
 from apps.alerts.models import SystemAlert
 from apps.alerts.signals import system_alert_raised
+from tests_support.transactions import RolledBack, roll_back
 
 pytestmark = pytest.mark.django_db
 
@@ -116,13 +116,8 @@ def test_given_alerts_when_filtering_by_severity_then_only_matching(auth_client)
 def test_given_an_alert_raised_in_a_transaction_that_rolls_back_then_no_signal(
     raised, django_capture_on_commit_callbacks
 ):
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
-        services.system_alert_raise(title="Never happened", severity="error")
-        raise RuntimeError("boom")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RolledBack):
+        roll_back(lambda: services.system_alert_raise(title="Never happened", severity="error"))
 
     assert raised == []
     assert not SystemAlert.objects.exists()

@@ -12,11 +12,12 @@ from apps.integrations_external.email.models import (
     EmailNotificationSettings,
     SentSummary,
 )
-from apps.integrations_external.email.services import EmailService, NoEmailAddress
+from apps.integrations_external.email.services import (
+    EmailService,
+    NoEmailAddress,
+    email_deliveries_resend,
+)
 from apps.integrations_external.pipeline.admin import AttemptInline
-from apps.integrations_external.pipeline.engine import reopen
-from apps.integrations_external.pipeline.models import DeliveryStatus
-from apps.integrations_external.pipeline.scheduling import enqueue_on_commit
 
 
 @admin.register(EmailNotificationSettings)
@@ -37,7 +38,7 @@ class EmailNotificationSettingsAdmin(admin.ModelAdmin):
         sent = 0
         for row in queryset.select_related("user"):
             try:
-                EmailService.send_test_email(row.user)
+                EmailService(row.user).queue_test_email()
                 sent += 1
             except NoEmailAddress:
                 pass
@@ -92,14 +93,8 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again (failed ones only)")
     def resend(self, request, queryset: QuerySet[EmailDelivery]) -> None:
-        failed = list(queryset.filter(status=DeliveryStatus.FAILED))
-        for delivery in failed:
-            reopen(delivery)
-        EmailDelivery.objects.bulk_update(
-            failed, ["status", "next_attempt_at", "completed_at", "locked_until", "lease_token"]
-        )
-        enqueue_on_commit("email", [d.pk for d in failed])
-        self.message_user(request, f"{len(failed)} failed email(s) queued again.")
+        count = email_deliveries_resend(deliveries=queryset)
+        self.message_user(request, f"{count} failed email(s) queued again.")
 
 
 @admin.register(SentSummary)

@@ -53,11 +53,11 @@ def email_settings(request: HttpRequest) -> HttpResponse:
 @require_POST
 def email_test(request: HttpRequest) -> HttpResponse:
     """A test email to the caller through the normal delivery path (the API's test-email)."""
-    if not outbound_allowed(request, view_name="TestEmailView", action="test_email"):
+    if not outbound_allowed(request, view_name="EmailSettingsViewSet", action="test_email"):
         level, message = "error", THROTTLED
     else:
         try:
-            EmailService.send_test_email(request.user)
+            EmailService(request.user).queue_test_email()
         except NoEmailAddress:
             level = "error"
             message = "Your account has no email address; ask an administrator to add one."

@@ -15,6 +15,7 @@ class EmailNotificationSettingsSerializer(serializers.ModelSerializer):
     ignored (a typo must not look like a saved choice)."""
 
     email = serializers.EmailField(source="user.email", read_only=True)
+    refuses_unknown_fields = True  # the schema says so (core/api/schema.py)
 
     class Meta:
         model = EmailNotificationSettings

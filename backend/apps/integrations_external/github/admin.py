@@ -15,7 +15,7 @@ from apps.integrations_external.github.models import (
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
-from apps.integrations_external.github.services import GitHubService, request_sync
+from apps.integrations_external.github.services import GitHubService
 from apps.integrations_external.http import ssrf
 from apps.integrations_external.http.errors import IntegrationError, TargetRefused
 from apps.integrations_external.pipeline.admin import ATTEMPT_FIELDS, AttemptInline
@@ -130,12 +130,12 @@ class GitHubIntegrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Verify the connection")
     def verify(self, request, queryset) -> None:
-        self._each(request, queryset, "verify", lambda s: s.verify_connection()["detail"])
+        self._each(request, queryset, "verify", lambda s: s.verify_connection().detail)
 
     @admin.action(description="Sync pull requests now (queued for a worker)")
     def sync_now(self, request, queryset) -> None:
         def sync(service) -> str:
-            if request_sync(service.integration):
+            if service.queue_sync():
                 return "sync queued"
             return "a sync is queued or running already"
 

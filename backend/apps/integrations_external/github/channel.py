@@ -66,7 +66,7 @@ class GitHubIssueTransport:
         if done is not None:
             return _created(done)
         try:
-            result = GitHubService(integration).create_issue_from_story(story)
+            result = GitHubService(integration).create_issue_from_story(story=story)
         except IntegrationError as exc:
             outcome = Outcome.RETRY if exc.retryable else Outcome.FAILED
             if outcome == Outcome.FAILED:

@@ -120,6 +120,8 @@ class GitHubIntegration(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "GitHub integration"
+        verbose_name_plural = "GitHub integrations"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["is_active", "auto_sync_prs"], name="ie_github_autosync")]
 
@@ -167,6 +169,8 @@ class GitHubIssueLink(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "GitHub issue link"
+        verbose_name_plural = "GitHub issue links"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -208,6 +212,8 @@ class GitHubPullRequest(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "GitHub pull request"
+        verbose_name_plural = "GitHub pull requests"
         ordering = ["-github_updated_at", "-number"]
         constraints = [
             models.UniqueConstraint(
@@ -237,6 +243,8 @@ class GitHubWorkflowRun(models.Model):
     synced_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "GitHub workflow run"
+        verbose_name_plural = "GitHub workflow runs"
         ordering = ["-github_updated_at", "-run_id"]
         constraints = [
             models.UniqueConstraint(
@@ -262,6 +270,8 @@ class GitHubWebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "GitHub webhook delivery"
+        verbose_name_plural = "GitHub webhook deliveries"
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(

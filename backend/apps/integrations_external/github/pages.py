@@ -2,7 +2,7 @@
 sync with its progress, pull requests with their stories, workflow runs), Verify, Create
 repository webhook, Sync now, enable/disable, delete; and a story's GitHub panel.
 
-Thin: the API's serializer validates, GitHubService / request_sync act, permissions.py decides."""
+Thin: the API's serializer validates, GitHubService acts, permissions.py decides."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.integrations_external.access import activation_fields
 from apps.integrations_external.github.forms import GitHubIntegrationForm
 from apps.integrations_external.github.models import GitHubIntegration
 from apps.integrations_external.github.selectors import (
@@ -29,7 +28,6 @@ from apps.integrations_external.github.serializers import GitHubIntegrationSeria
 from apps.integrations_external.github.services import (
     WEBHOOK_EVENTS,
     GitHubService,
-    request_sync,
     webhook_url,
 )
 from apps.integrations_external.http.errors import IntegrationError
@@ -163,7 +161,7 @@ def github_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpRespons
                 integration, data=form.api_data(), partial=True, context={"request": request}
             )
             if validate_with(serializer, form):
-                serializer.save(**activation_fields(integration, serializer.validated_data))
+                GitHubService(integration).update(**serializer.validated_data)  # as the API
                 return answer(
                     request,
                     level="success",
@@ -186,7 +184,7 @@ def github_verify(request: HttpRequest, project_pk: int, pk: int) -> HttpRespons
         level, message = "error", THROTTLED
     else:
         result = GitHubService(integration).verify_connection()
-        level, message = ("success" if result["ok"] else "error"), result["detail"]
+        level, message = ("success" if result.ok else "error"), result.detail
     return answer(
         request,
         level=level,
@@ -232,7 +230,7 @@ def github_sync(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
         level, message = "error", THROTTLED
     else:
         try:
-            queued = request_sync(integration)
+            queued = GitHubService(integration).queue_sync()
         except IntegrationError as exc:  # GitHub's rate limit: a run is scheduled already
             level, message = "warning", str(exc)
         else:
@@ -272,7 +270,7 @@ def github_set_active(request: HttpRequest, project_pk: int, pk: int) -> HttpRes
     if not serializer.is_valid():  # e.g. its creator left the project: it cannot act there
         message = " ".join(error_sentences(serializer.errors))
         return answer(request, level="error", message=message, redirect_to=_detail_url(integration))
-    serializer.save(**activation_fields(integration, serializer.validated_data))
+    GitHubService(integration).update(**serializer.validated_data)  # as the API
     message = "GitHub integration enabled." if wanted else "GitHub integration disabled."
     return answer(request, level="success", message=message, redirect_to=_detail_url(integration))
 

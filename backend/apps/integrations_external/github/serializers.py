@@ -60,22 +60,6 @@ class GitHubIntegrationSerializer(serializers.ModelSerializer):
         if self.instance is not None:  # an update keeps the stored token unless a new one is sent
             self.fields["access_token"].required = False
 
-    def update(self, instance: GitHubIntegration, validated_data: dict) -> GitHubIntegration:
-        if not validated_data.get("access_token"):
-            validated_data.pop("access_token", None)
-        if not validated_data.get("webhook_secret"):
-            validated_data.pop("webhook_secret", None)
-        moved = any(
-            name in validated_data and validated_data[name] != getattr(instance, name)
-            for name in ("repository_owner", "repository_name", "api_base_url")
-        )
-        if moved:  # another repository: its ETag, hook and limits are not ours any more
-            instance.pulls_etag = ""
-            instance.hook_id = None
-            instance.rate_limited_until = None
-            instance.next_sync_at = None
-        return super().update(instance, validated_data)
-
     def validate(self, attrs: dict) -> dict:
         check_still_acting(self.instance, attrs)
         return attrs
@@ -182,8 +166,15 @@ class CreateIssueRequestSerializer(serializers.Serializer):
 
 
 class VerifyResultSerializer(serializers.Serializer):
+    """A VerificationResult (http/verification.py) of GitHub: its facts beside the verdict."""
+
     ok = serializers.BooleanField()
     detail = serializers.CharField()
+    problem = serializers.CharField(
+        help_text="bad_credentials, not_found, ratelimited, forbidden, unreachable, "
+        "missing_permissions, or empty when ok."
+    )
+    checked_at = serializers.DateTimeField()
     repository = serializers.CharField()
     permissions = serializers.DictField(allow_null=True)
     missing = serializers.ListField(child=serializers.CharField())

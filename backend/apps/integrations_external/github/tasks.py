@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.integrations_external.github.models import GitHubIntegration
-from apps.integrations_external.github.services import SYNC_TASK, GitHubService, claim_sync
+from apps.integrations_external.github.services import SYNC_TASK, GitHubService, github_sync_claim
 from apps.integrations_external.http.errors import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ def sync_pull_requests(
     or a run finished after `requested_at` (the work is done): safe to run twice."""
     if _early(not_before):
         return None
-    integration = claim_sync(
-        integration_id,
+    integration = github_sync_claim(
+        integration_id=integration_id,
         requested_at=datetime.fromisoformat(requested_at) if requested_at else None,
     )
     if integration is None:

@@ -3,24 +3,22 @@
 Under /api/v1/integrations-external/: `github/` and `github/{id}/` (who sees and does what:
 permissions.py, docs/permissions.md), `verify/`, `sync-prs/`, `pull-requests/`, `create-webhook/`,
 `workflow-runs/`, and the unauthenticated receiver `github/{id}/webhook/` (signature-checked).
-Under /api/v1/ (github/story_urls.py): `user-stories/{id}/create-github-issue/` and
-`user-stories/{id}/github/`.
+Under /api/v1/ (github/urls.py `story_routes`): `user-stories/{id}/create-github-issue/` and
+`user-stories/{id}/github/`. GitHub's refusals (the named errors of http/errors.py) become
+HTTP answers in core/api/exceptions.py.
 """
 
 from __future__ import annotations
 
-import math
+from typing import cast
 
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.views import APIView
 
-from apps.integrations_external.access import activation_fields
 from apps.integrations_external.github.models import (
     GitHubIntegration,
 )
@@ -42,37 +40,17 @@ from apps.integrations_external.github.serializers import (
 )
 from apps.integrations_external.github.services import (
     WEBHOOK_EVENTS,
-    Busy,
     GitHubService,
-    request_sync,
+    github_integration_for_story,
     webhook_url,
 )
-from apps.integrations_external.http.errors import IntegrationError, RateLimited, TemporaryError
 from apps.integrations_external.permissions import (
     IntegrationPermission,
-    acting_owner_q,
     check_manage_project,
     request_user,
 )
 from apps.projects.models import UserStory
 from apps.projects.selectors import user_stories_visible_to
-
-
-def _error_response(exc: IntegrationError) -> Response:
-    """GitHub's refusals as answers a client can act on (never a 500)."""
-    headers = {}
-    code: int
-    if exc.retry_after is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-    if isinstance(exc, RateLimited):
-        code = status.HTTP_429_TOO_MANY_REQUESTS
-    elif isinstance(exc, Busy):
-        code = status.HTTP_409_CONFLICT
-    elif isinstance(exc, TemporaryError):
-        code = status.HTTP_502_BAD_GATEWAY
-    else:
-        code = status.HTTP_400_BAD_REQUEST
-    return Response({"detail": str(exc), "github_status": exc.status}, status=code, headers=headers)
 
 
 class GitHubIntegrationViewSet(viewsets.ModelViewSet):
@@ -81,6 +59,10 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     filterset_fields = ["project", "is_active"]
     ordering_fields = ["created_at", "updated_at"]
     throttle_scopes = {"verify": "outbound", "sync_prs": "outbound", "create_webhook": "outbound"}
+    # GitHub's refusals reach the caller (core/api/exceptions.py; documented by core/api/schema.py)
+    remote_actions = {"sync_prs", "create_webhook"}
+
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -91,7 +73,8 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         serializer.save(owner=self.request.user)
 
     def perform_update(self, serializer: BaseSerializer[GitHubIntegration]) -> None:
-        serializer.save(**activation_fields(serializer.instance, serializer.validated_data))
+        instance = cast(GitHubIntegration, serializer.instance)  # an update has its instance
+        serializer.instance = GitHubService(instance).update(**serializer.validated_data)
 
     def create(self, request, *args, **kwargs) -> Response:
         response = super().create(request, *args, **kwargs)
@@ -103,7 +86,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=VerifyResultSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None) -> Response:
-        return Response(GitHubService(self.get_object()).verify_connection())
+        return Response(GitHubService(self.get_object()).verify_connection().as_dict())
 
     @extend_schema(request=None, responses={202: SyncStatusSerializer})
     @action(detail=True, methods=["post"], url_path="sync-prs")
@@ -111,10 +94,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         """Queue a sync (a worker runs it) and answer 202 with the sync's state; a sync already
         queued or running is not queued twice."""
         integration = self.get_object()
-        try:
-            queued = request_sync(integration)
-        except IntegrationError as exc:
-            return _error_response(exc)
+        queued = GitHubService(integration).queue_sync()
         integration.refresh_from_db()
         data = SyncStatusSerializer(integration, context={"queued": queued}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
@@ -125,10 +105,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="create-webhook")
     def create_webhook(self, request, pk=None) -> Response:
         integration = self.get_object()
-        try:
-            GitHubService(integration).create_webhook()
-        except IntegrationError as exc:
-            return _error_response(exc)
+        GitHubService(integration).create_webhook()
         # What we asked GitHub for, and the id it gave (checked): no other remote data.
         return Response(
             {
@@ -139,7 +116,40 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(responses=GitHubPullRequestSerializer(many=True))
+    @extend_schema(
+        request=None,
+        responses={200: None, 204: None, 400: None, 401: None, 403: None, 404: None},
+        auth=[],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        authentication_classes=[],
+        permission_classes=[permissions.AllowAny],
+        throttle_classes=[],
+    )
+    def webhook(self, request, pk=None) -> Response:
+        """GitHub's deliveries: no login; the X-Hub-Signature-256 over the raw body is the
+        proof."""
+        integration = GitHubIntegration.objects.filter(pk=pk, is_active=True).first()
+        if integration is None:
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        code, body = verify_and_handle_webhook(
+            integration,
+            body=request.body,  # raw bytes: never request.data before the signature is checked
+            headers={k.lower(): v for k, v in request.headers.items()},
+        )
+        return Response(body, status=code)
+
+    @extend_schema(
+        responses=GitHubPullRequestSerializer(many=True),
+        filters=False,  # the integrations' filters do not apply: `state` only
+        parameters=[
+            OpenApiParameter(
+                "state", str, description="open, closed or merged (anything else: none)"
+            )
+        ],
+    )
     @action(detail=True, methods=["get"], url_path="pull-requests")
     def pull_requests(self, request, pk=None) -> Response:
         integration = self.get_object()
@@ -154,7 +164,7 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(GitHubPullRequestSerializer(page, many=True).data)
 
-    @extend_schema(responses=GitHubWorkflowRunSerializer(many=True))
+    @extend_schema(responses=GitHubWorkflowRunSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], url_path="workflow-runs")
     def workflow_runs(self, request, pk=None) -> Response:
         page = self.paginate_queryset(self.get_object().workflow_runs.all())
@@ -169,77 +179,41 @@ class GitHubIntegrationViewSet(viewsets.ModelViewSet):
         return self.get_paginated_response(GitHubIssueDeliverySerializer(page, many=True).data)
 
 
-class GitHubWebhookView(APIView):
-    """GitHub's deliveries: no login; the X-Hub-Signature-256 over the raw body is the proof."""
+class StoryGitHubViewSet(viewsets.GenericViewSet):
+    """A user story's GitHub side, on `user-stories/{id}/`: its issue and its pull requests."""
 
-    authentication_classes: list = []
-    permission_classes = [permissions.AllowAny]
-    throttle_classes: list = []
+    lookup_value_regex = "[0-9]+"
+    throttle_scopes = {"create_github_issue": "outbound"}
+    remote_actions = {"create_github_issue"}  # GitHub's refusals reach the caller
 
-    @extend_schema(request=None, responses={200: None, 204: None, 401: None}, auth=[])
-    def post(self, request, pk: int) -> Response:
-        integration = GitHubIntegration.objects.filter(pk=pk, is_active=True).first()
-        if integration is None:
-            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
-        code, body = verify_and_handle_webhook(
-            integration,
-            body=request.body,  # raw bytes: never request.data before the signature is checked
-            headers={k.lower(): v for k, v in request.headers.items()},
-        )
-        return Response(body, status=code)
-
-
-def _visible_story(request, pk: int) -> UserStory:
-    return get_object_or_404(user_stories_visible_to(request.user), pk=pk)
-
-
-class StoryCreateGitHubIssueView(APIView):
-    """POST: the story's GitHub issue (201 when created now, 200 when it existed)."""
-
-    permission_classes = [permissions.IsAuthenticated]
-    throttle_scope = "outbound"
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return UserStory.objects.none()
+        return user_stories_visible_to(self.request.user)
 
     @extend_schema(request=CreateIssueRequestSerializer, responses=GitHubIssueLinkSerializer)
-    def post(self, request, pk: int) -> Response:
-        story = _visible_story(request, pk)
+    @action(detail=True, methods=["post"], url_path="create-github-issue")
+    def create_github_issue(self, request, pk=None) -> Response:
+        """The story's GitHub issue (201 when created now, 200 when it existed)."""
+        story = self.get_object()
         check_manage_project(request.user, story.project)
         params = CreateIssueRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        candidates = GitHubIntegration.objects.filter(
-            acting_owner_q(story.project), project_id=story.project_id, is_active=True
+        integration = github_integration_for_story(
+            story=story, integration_id=params.validated_data.get("integration")
         )
-        wanted = params.validated_data.get("integration")
-        if wanted is not None:
-            candidates = candidates.filter(pk=wanted)
-        found = list(candidates[:2])
-        if not found:
-            return Response(
-                {"integration": ["No active GitHub integration for this story's project."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        if len(found) > 1:
-            return Response(
-                {"integration": ["This project has several GitHub integrations: choose one."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        try:
-            result = GitHubService(found[0]).create_issue_from_story(story)
-        except IntegrationError as exc:
-            return _error_response(exc)
+        result = GitHubService(integration).create_issue_from_story(story=story)
         return Response(
             GitHubIssueLinkSerializer(result.link).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
-
-class StoryGitHubView(APIView):
-    """GET: the story's GitHub issues and the pull requests that mention its key."""
-
-    permission_classes = [permissions.IsAuthenticated]
-
     @extend_schema(responses={200: OpenApiResponse(description="story, issues, pull_requests")})
-    def get(self, request, pk: int) -> Response:
-        story = _visible_story(request, pk)
+    @action(detail=True, methods=["get"])
+    def github(self, request, pk=None) -> Response:
+        """The story's GitHub issues and the pull requests that mention its key (only what
+        integrations still acting on the project brought in: github/selectors.story_github)."""
+        story = self.get_object()
         links, pulls = story_github(story)
         return Response(
             {

@@ -25,6 +25,11 @@ class RateLimited(TemporaryError):
     """The service asked us to slow down; `retry_after` says for how long."""
 
 
+class Busy(TemporaryError):
+    """Another change to the same remote object is in progress: try again shortly (the API
+    answers 409)."""
+
+
 class PermanentError(IntegrationError):
     """The request itself will never succeed as is (bad input, 4xx)."""
 
@@ -45,6 +50,7 @@ class TargetRefused(PermanentError):
 
 __all__ = [
     "AuthError",
+    "Busy",
     "IntegrationError",
     "NotFound",
     "PermanentError",

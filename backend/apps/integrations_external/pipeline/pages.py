@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.integrations_external import catalog, permissions
+from apps.integrations_external.page_support import project_page_context
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.delivery_log import (
     CHART_HOURS,
@@ -94,14 +95,6 @@ def throttled(request: HttpRequest, scope: str, name: str) -> int | None:
     if throttle.allow(request, scope, name):
         return None
     return throttle.retry_after()
-
-
-def project_page_context(request: HttpRequest, project_pk: int) -> dict[str, Any]:
-    # Imported when called: the Integrations tab imports the providers' pages, which import
-    # this module (to register their actions) before the tab's module is complete.
-    from apps.integrations_external.pages import project_page_context as tab_context
-
-    return tab_context(request, project_pk)
 
 
 # --- finding things ---------------------------------------------------------------------------

@@ -14,7 +14,14 @@ MAX_DATA_BYTES = 64 * 1024
 
 
 class EventCreateSerializer(serializers.Serializer):
-    type = serializers.CharField(max_length=200)
+    # A regex field, so that the schema states the pattern too.
+    type = serializers.RegexField(
+        catalog.CUSTOM_TYPE_RE.pattern,
+        max_length=200,
+        error_messages={
+            "invalid": "A custom event type is lowercase dotted words, e.g. 'deploy.finished'."
+        },
+    )
     # DRF's metaclass moves declared fields off the class, so `.data` stays the property.
     data = serializers.JSONField(required=False)  # type: ignore[assignment]
     project = VisibleProjectField(required=False, allow_null=True)

@@ -1,12 +1,8 @@
-"""The events API's routes (under /api/v1/integrations-external/)."""
+"""The events API's resource on the API's router (core/urls.py), under
+/api/v1/integrations-external/."""
 
 from __future__ import annotations
 
-from rest_framework.routers import SimpleRouter
-
 from apps.integrations_external.pipeline.views import EventViewSet
 
-router = SimpleRouter()
-router.register("events", EventViewSet, basename="event")
-
-urlpatterns = router.urls
+routes = [("events", EventViewSet, "event")]

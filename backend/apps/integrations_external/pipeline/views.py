@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import django_filters
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -57,6 +58,15 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         event = self.get_object()
         return Response(EventSerializer(event, context=self._with_summaries([event])).data)
 
+    @extend_schema(
+        request=EventCreateSerializer,
+        responses={
+            202: inline_serializer(
+                "EventQueued",
+                {"id": serializers.CharField(), "type": serializers.CharField()},
+            )
+        },
+    )
     def create(self, request: Request) -> Response:
         serializer = EventCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)

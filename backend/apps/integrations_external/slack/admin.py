@@ -120,7 +120,9 @@ class SlackIntegrationAdmin(admin.ModelAdmin):
         if change:
             before = SlackIntegration.objects.get(pk=obj.pk)
             super().save_model(request, obj, form, change)
-            SlackService.settings_changed(obj, before.bot_token, before.channel_id)
+            SlackService(obj).settings_changed(
+                token_before=before.bot_token, channel_before=before.channel_id
+            )
         else:
             super().save_model(request, obj, form, change)
 
@@ -134,7 +136,7 @@ class SlackIntegrationAdmin(admin.ModelAdmin):
     @admin.action(description="Send a test message")
     def send_test_selected(self, request, queryset) -> None:
         for integration in queryset:
-            delivery = SlackService(integration).send_test_message(actor=request.user)
+            delivery = SlackService(integration).queue_test_message(actor=request.user)
             self.message_user(
                 request, f"{integration}: test message queued (delivery {delivery.pk})."
             )

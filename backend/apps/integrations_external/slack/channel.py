@@ -43,6 +43,7 @@ from apps.integrations_external.slack.client import (
     error_code,
 )
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
+from apps.integrations_external.slack.oauth import token_refresh_if_due
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +132,10 @@ def post_event(
 ) -> dict[str, Any]:
     """Post one event (a delivery's payload) to the integration's channel."""
     message = messages.event_message(envelope, integration_label=str(integration))
-    return post_message(
-        client or SlackClient(integration.bot_token), integration.channel_id, message
-    )
+    if client is None:
+        token_refresh_if_due(integration=integration)  # installs with token rotation
+        client = SlackClient(integration.bot_token)
+    return post_message(client, integration.channel_id, message)
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -93,7 +93,8 @@ class SlackIntegration(OwnedTargetBase):
     token_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(OwnedTargetBase.Meta):
-        pass
+        verbose_name = "Slack integration"
+        verbose_name_plural = "Slack integrations"
 
     def __str__(self) -> str:
         return f"{self.workspace_name or 'Slack'} #{self.channel_name or self.channel_id}"
@@ -129,6 +130,7 @@ class SlackDelivery(DeliveryBase):
     )
 
     class Meta(DeliveryBase.Meta):
+        verbose_name = "Slack delivery"
         verbose_name_plural = "Slack deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
@@ -140,3 +142,7 @@ class SlackDelivery(DeliveryBase):
 
 class SlackDeliveryAttempt(DeliveryAttemptBase):
     delivery = models.ForeignKey(SlackDelivery, on_delete=models.CASCADE, related_name="attempts")
+
+    class Meta(DeliveryAttemptBase.Meta):
+        verbose_name = "Slack delivery attempt"
+        verbose_name_plural = "Slack delivery attempts"

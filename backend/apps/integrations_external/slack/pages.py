@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.integrations_external.access import activation_fields
 from apps.integrations_external.page_support import (
     THROTTLED,
     answer,
@@ -26,6 +25,7 @@ from apps.integrations_external.page_support import (
 )
 from apps.integrations_external.permissions import MANAGERS_ONLY, can_manage, readable_q
 from apps.integrations_external.pipeline.models import DeliveryStatus
+from apps.integrations_external.pipeline.pages import DeliveryActions, register_actions
 from apps.integrations_external.slack.forms import SlackIntegrationForm
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 from apps.integrations_external.slack.oauth import oauth_configured
@@ -36,6 +36,18 @@ from apps.projects.models import Project
 
 API_VIEW = "SlackIntegrationViewSet"  # the throttle budget pages share with the API
 STATUS_PARTIAL = "integrations_external/slack/_status.html"
+
+
+# The delivery log (pipeline/pages.py) links a delivery's target back to this page. No resend:
+# a chat message is not worth sending twice; a test message checks the channel instead.
+register_actions(
+    "slack",
+    DeliveryActions(
+        target_url=lambda project_pk, target: reverse(
+            "integrations:slack-detail", args=[project_pk, target.pk]
+        )
+    ),
+)
 
 
 def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, Any]:
@@ -121,10 +133,8 @@ def slack_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse
                 integration, data=form.api_data(), partial=True, context={"request": request}
             )
             if validate_with(serializer, form):
-                # What the API's update does: the same bookkeeping, the same service call.
-                token_before, channel_before = integration.bot_token, integration.channel_id
-                saved = serializer.save(**activation_fields(integration, serializer.validated_data))
-                SlackService.settings_changed(saved, token_before, channel_before)
+                # What the API's update does: the same service call.
+                saved = SlackService(integration).update(**serializer.validated_data)
                 return answer(
                     request,
                     level="success",
@@ -162,7 +172,7 @@ def slack_test_message(request: HttpRequest, project_pk: int, pk: int) -> HttpRe
     if not outbound_allowed(request, view_name=API_VIEW, action="test_message"):
         level, message = "error", THROTTLED
     else:
-        delivery = SlackService(integration).send_test_message(actor=request.user)
+        delivery = SlackService(integration).queue_test_message(actor=request.user)
         delivery.refresh_from_db()  # delivered on commit when the worker is eager
         integration.refresh_from_db()
         if delivery.status == DeliveryStatus.SUCCESS:
@@ -194,7 +204,7 @@ def slack_set_active(request: HttpRequest, project_pk: int, pk: int) -> HttpResp
     if not serializer.is_valid():  # e.g. its creator left the project: it cannot act there
         message = " ".join(error_sentences(serializer.errors))
         return answer(request, level="error", message=message, redirect_to=_detail_url(integration))
-    serializer.save(**activation_fields(integration, serializer.validated_data))
+    SlackService(integration).update(**serializer.validated_data)  # as the API
     message = "Slack integration enabled." if wanted else "Slack integration disabled."
     return answer(request, level="success", message=message, redirect_to=_detail_url(integration))
 

@@ -104,6 +104,8 @@ class SlackDeliverySerializer(serializers.ModelSerializer):
 
 
 class SlackVerificationSerializer(serializers.Serializer):
+    """A VerificationResult (http/verification.py) of Slack: its facts beside the verdict."""
+
     ok = serializers.BooleanField()
     detail = serializers.CharField()
     problem = serializers.CharField()

@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from apps.integrations_external.access import activation_fields
 from apps.integrations_external.permissions import IntegrationPermission, request_user
 from apps.integrations_external.slack.models import SlackDelivery, SlackIntegration
 from apps.integrations_external.slack.selectors import slack_integrations_of
@@ -32,6 +31,8 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     filterset_fields = ["project", "is_active", "is_healthy"]
     ordering_fields = ["created_at", "channel_name"]
     throttle_scopes = {"verify": "outbound", "test_message": "outbound"}
+    # Ids are digits: `slack/events/` (Slack's signed events) is not an integration.
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -43,9 +44,7 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: BaseSerializer[SlackIntegration]) -> None:
         instance = cast(SlackIntegration, serializer.instance)  # an update has its instance
-        token_before, channel_before = instance.bot_token, instance.channel_id
-        integration = serializer.save(**activation_fields(instance, serializer.validated_data))
-        SlackService.settings_changed(integration, token_before, channel_before)
+        serializer.instance = SlackService(instance).update(**serializer.validated_data)
 
     @extend_schema(request=None, responses=SlackVerificationSerializer)
     @action(detail=True, methods=["post"])
@@ -62,11 +61,11 @@ class SlackIntegrationViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses={202: SlackDeliverySerializer})
     @action(detail=True, methods=["post"], url_path="test-message")
     def test_message(self, request: Request, pk: str | None = None) -> Response:
-        """Send a test message through the real delivery path; answers with the delivery."""
-        delivery = SlackService(self.get_object()).send_test_message(actor=request.user)
+        """Queue a test message on the real delivery path; answers with the delivery."""
+        delivery = SlackService(self.get_object()).queue_test_message(actor=request.user)
         return Response(SlackDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=SlackDeliverySerializer(many=True))
+    @extend_schema(request=None, responses=SlackDeliverySerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """This integration's messages: status, attempts, Slack's answers."""

@@ -125,5 +125,6 @@ class TeamsDeliverySerializer(serializers.ModelSerializer):
 class TeamsVerificationSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     detail = serializers.CharField()
+    problem = serializers.CharField()
     checked_at = serializers.DateTimeField()
     integration = TeamsIntegrationSerializer()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils import timezone
 
+from apps.integrations_external.access import activation_fields
 from apps.integrations_external.http.errors import IntegrationError, PermanentError
+from apps.integrations_external.http.verification import VerificationResult
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.teams import messages
 from apps.integrations_external.teams.channel import describe_problem, post_event
@@ -17,16 +16,6 @@ from apps.integrations_external.teams.client import TeamsClient
 from apps.integrations_external.teams.models import TeamsDelivery, TeamsIntegration
 
 TEST_EVENT_TYPE = "webhook.test"
-
-
-@dataclass
-class Verification:
-    ok: bool
-    detail: str
-    checked_at: datetime = field(default_factory=timezone.now)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "detail": self.detail, "checked_at": self.checked_at}
 
 
 class TeamsService:
@@ -40,7 +29,7 @@ class TeamsService:
         """Post the card for one event now."""
         post_event(self.integration, envelope)
 
-    def verify(self) -> Verification:
+    def verify(self) -> VerificationResult:
         """Post a test card now; the outcome is stored on the integration. Success makes an
         unhealthy integration healthy again; a permanent refusal marks it unhealthy."""
         integration = self.integration
@@ -51,13 +40,17 @@ class TeamsService:
                     {"message": f"Verification for {integration.channel_name}."},
                 )
             )
-            result = Verification(
+            result = VerificationResult(
                 True, f"Teams accepted a test card for {integration.channel_name}."
             )
         except PermanentError as exc:
-            result = Verification(False, describe_problem(exc))
+            result = VerificationResult(False, describe_problem(exc), problem="refused")
         except IntegrationError as exc:
-            result = Verification(False, f"Teams could not be reached right now: {exc}. Try again.")
+            result = VerificationResult(
+                False,
+                f"Teams could not be reached right now: {exc}. Try again.",
+                problem="unreachable",
+            )
         update: dict[str, Any] = {
             "last_verified_at": result.checked_at,
             "last_verification_ok": result.ok,
@@ -68,7 +61,7 @@ class TeamsService:
             update.update(is_healthy=True, health_reason="", last_message_at=result.checked_at)
             if not integration.is_healthy:
                 update["health_changed_at"] = result.checked_at
-        elif result.detail and not result.detail.startswith("Teams could not be reached"):
+        elif result.problem == "refused":
             update.update(is_healthy=False, health_reason=result.detail)
             if integration.is_healthy:
                 update["health_changed_at"] = result.checked_at
@@ -89,21 +82,20 @@ class TeamsService:
         )
         return TeamsDelivery.objects.get(event=event, integration=self.integration)
 
-    def url_changed(self) -> None:
-        """A new URL is a new workflow: health and verification start over."""
+    def update(self, **fields: Any) -> TeamsIntegration:
+        """Change the integration's settings (the API's and the page's one path). Turning it on
+        or off by hand is recorded; a new URL is a new workflow, so health and verification
+        start over."""
         integration = self.integration
-        integration.is_healthy = True
-        integration.health_reason = ""
-        integration.last_verified_at = None
-        integration.last_verification_ok = None
-        integration.last_verification_detail = ""
-        integration.save(
-            update_fields=[
-                "is_healthy",
-                "health_reason",
-                "last_verified_at",
-                "last_verification_ok",
-                "last_verification_detail",
-                "updated_at",
-            ]
-        )
+        url_before = integration.webhook_url
+        fields.update(activation_fields(integration, fields))
+        for name, value in fields.items():
+            setattr(integration, name, value)
+        if integration.webhook_url != url_before:
+            integration.is_healthy = True
+            integration.health_reason = ""
+            integration.last_verified_at = None
+            integration.last_verification_ok = None
+            integration.last_verification_detail = ""
+        integration.save()
+        return integration

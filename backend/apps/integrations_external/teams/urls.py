@@ -1,12 +1,8 @@
-"""The Teams integration's routes (under /api/v1/integrations-external/)."""
+"""The Teams integration's resources on the API's router (core/urls.py), under
+/api/v1/integrations-external/."""
 
 from __future__ import annotations
 
-from rest_framework.routers import SimpleRouter
-
 from apps.integrations_external.teams.views import TeamsIntegrationViewSet
 
-router = SimpleRouter()
-router.register("teams", TeamsIntegrationViewSet, basename="teams-integration")
-
-urlpatterns = router.urls
+routes = [("teams", TeamsIntegrationViewSet, "teams-integration")]

@@ -5,15 +5,17 @@ Who sees and does what: permissions.py (docs/permissions.md). Logic lives in Tea
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
-from apps.integrations_external.access import activation_fields
-from apps.integrations_external.permissions import IntegrationPermission
+from apps.integrations_external.permissions import IntegrationPermission, request_user
 from apps.integrations_external.teams.models import TeamsIntegration
 from apps.integrations_external.teams.selectors import teams_deliveries_of, teams_integrations_of
 from apps.integrations_external.teams.serializers import (
@@ -30,24 +32,19 @@ class TeamsIntegrationViewSet(viewsets.ModelViewSet):
     filterset_fields = ["project", "is_active", "is_healthy"]
     ordering_fields = ["created_at", "channel_name"]
     throttle_scopes = {"verify": "outbound", "test_message": "outbound"}
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self) -> QuerySet[TeamsIntegration]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return TeamsIntegration.objects.none()
-        return teams_integrations_of(self.request.user)
+        return teams_integrations_of(request_user(self.request))
 
     def perform_create(self, serializer: TeamsIntegrationSerializer) -> None:
         serializer.save(owner=self.request.user)
 
-    def perform_update(self, serializer: TeamsIntegrationSerializer) -> None:
-        url_changed = "webhook_url" in serializer.validated_data and (
-            serializer.validated_data["webhook_url"] != serializer.instance.webhook_url
-        )
-        integration = serializer.save(
-            **activation_fields(serializer.instance, serializer.validated_data)
-        )
-        if url_changed:
-            TeamsService(integration).url_changed()
+    def perform_update(self, serializer: BaseSerializer[TeamsIntegration]) -> None:
+        instance = cast(TeamsIntegration, serializer.instance)  # an update has its instance
+        serializer.instance = TeamsService(instance).update(**serializer.validated_data)
 
     @extend_schema(request=None, responses=TeamsVerificationSerializer)
     @action(detail=True, methods=["post"])

@@ -58,11 +58,13 @@ def test_given_a_removed_member_then_their_github_integration_posts_no_story_and
             format="json",
         )
 
-    assert removed.status_code == 200 and story.status_code == 201
+    assert removed.status_code == 200
+    assert story.status_code == 201
     assert fake_github.requests_to("POST", "/issues") == []
     shown = as_owner.get(f"{API}/github/{members_github.pk}/").json()
     assert shown["is_active"] is False
-    assert "mallory" in shown["disabled_reason"] and "Payments" in shown["disabled_reason"]
+    assert "mallory" in shown["disabled_reason"]
+    assert "Payments" in shown["disabled_reason"]
     assert client_for(member).get(f"{API}/github/{members_github.pk}/").status_code == 404
 
 
@@ -87,7 +89,8 @@ def test_given_a_member_who_leaves_then_their_scoped_integrations_stop_and_open_
         assert "mallory" in row.disabled_reason
     assert WebhookEndpoint.objects.get(pk=elsewhere.pk).is_active is True
     pending.refresh_from_db()
-    assert pending.status == "failed" and pending.next_attempt_at is None
+    assert pending.status == "failed"
+    assert pending.next_attempt_at is None
     shown = client_for(owner).get(f"{API}/slack/{slack.pk}/").json()
     assert "no longer a member" in shown["disabled_reason"]
 
@@ -154,7 +157,8 @@ def test_given_a_turned_off_integration_when_the_owner_turns_it_on_then_the_reas
     resp = client_for(owner).patch(f"{API}/slack/{slack.pk}/", {"is_active": True}, format="json")
 
     assert resp.status_code == 200
-    assert resp.json()["disabled_reason"] == "" and resp.json()["disabled_at"] is None
+    assert resp.json()["disabled_reason"] == ""
+    assert resp.json()["disabled_at"] is None
 
 
 def test_given_a_removed_members_repository_then_the_story_shows_none_of_its_pull_requests(

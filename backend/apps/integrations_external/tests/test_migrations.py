@@ -54,7 +54,8 @@ def test_given_plaintext_webhook_headers_when_migrated_then_encrypted_and_histor
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, headers FROM integrations_external_webhookendpoint ORDER BY id")
         raw = dict(cursor.fetchall())
-    assert raw[endpoint.pk].startswith("fernet:") and "s3cr3t" not in raw[endpoint.pk]
+    assert raw[endpoint.pk].startswith("fernet:")
+    assert "s3cr3t" not in raw[endpoint.pk]
     assert raw[bare.pk] == ""
     endpoints = new.get_model(APP, "WebhookEndpoint").objects
     assert endpoints.get(pk=endpoint.pk).headers == {"Authorization": "Bearer s3cr3t"}

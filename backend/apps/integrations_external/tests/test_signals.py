@@ -42,7 +42,8 @@ def test_given_runs_of_a_workflow_when_each_finishes_then_one_event_each_with_pr
     assert completed.type == "workflow.completed"
     assert completed.data["previous_status"] == "failed"
     assert completed.data["execution"]["id"] == second.pk
-    assert completed.project_id == project.pk and completed.actor_id == user.pk
+    assert completed.project_id == project.pk
+    assert completed.actor_id == user.pk
 
 
 def test_given_a_command_when_it_exits_then_command_executed_carries_status_and_exit_code(

@@ -20,7 +20,7 @@ from apps.integrations_external.webhooks.models import (
     WebhookEndpoint,
 )
 from apps.integrations_external.webhooks.serializers import secret_hint
-from apps.integrations_external.webhooks.services import WebhookService
+from apps.integrations_external.webhooks.services import WebhookService, webhook_delivery_redeliver
 from core.api.exceptions import InvalidTransition
 
 
@@ -58,7 +58,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Send a test event")
     def send_test(self, request, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
-            WebhookService(endpoint).send_test(actor=request.user)
+            WebhookService(endpoint).queue_test(actor=request.user)
         self.message_user(request, f"Test event queued for {queryset.count()} endpoint(s).")
 
     @admin.action(description="Enable (clears the failure record)")
@@ -69,7 +69,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Disable")
     def disable(self, request, queryset: QuerySet[WebhookEndpoint]) -> None:
         changed = sum(
-            WebhookService(e).disable(f"Disabled by {request.user.get_username()} in the admin.")
+            WebhookService(e).disable(
+                reason=f"Disabled by {request.user.get_username()} in the admin."
+            )
             for e in queryset
         )
         self.message_user(request, f"{changed} endpoint(s) disabled.")
@@ -111,7 +113,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING]
         ):
             try:
-                WebhookService.redeliver(delivery)
+                webhook_delivery_redeliver(delivery=delivery)
                 sent += 1
             except InvalidTransition:
                 skipped += 1

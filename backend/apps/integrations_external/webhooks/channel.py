@@ -61,7 +61,7 @@ def _email_notice(user: Any, *, subject: str, text: str) -> None:
     Never lets a problem there undo what the caller did."""
     try:
         with transaction.atomic():
-            EmailService.notify_user(user, subject, text)
+            EmailService(user).queue_notice(subject=subject, text=text)
     except Exception:
         logger.exception("could not queue the email notice %r to user %s", subject, user.pk)
 

@@ -40,7 +40,11 @@ from apps.integrations_external.webhooks.serializers import (
     origin_only,
     secret_hint,
 )
-from apps.integrations_external.webhooks.services import WebhookService
+from apps.integrations_external.webhooks.services import (
+    WebhookService,
+    webhook_delivery_redeliver,
+    webhook_endpoint_create,
+)
 from apps.projects.models import Project
 
 RECENT_DELIVERIES = 5
@@ -48,11 +52,11 @@ RECENT_DELIVERIES = 5
 
 # --- the delivery log's hooks ----------------------------------------------------------------
 def _recover(endpoint: WebhookEndpoint, since: datetime) -> int:
-    return WebhookService(endpoint).recover(since)
+    return WebhookService(endpoint).recover(since=since)
 
 
 def _redeliver(delivery: Any) -> WebhookDelivery:
-    return WebhookService.redeliver(delivery)
+    return webhook_delivery_redeliver(delivery=delivery)
 
 
 def _resent_as(delivery: Any) -> list[WebhookDelivery]:
@@ -195,7 +199,7 @@ def webhook_create(request: HttpRequest, project_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         serializer = form.validate_with_api(request, project_pk)
         if serializer is not None:
-            endpoint = WebhookService.create(owner=request.user, **serializer.validated_data)
+            endpoint = webhook_endpoint_create(owner=request.user, **serializer.validated_data)
             messages.success(request, f"Endpoint {endpoint} created.")
             # The secret is shown in this answer only (never stored outside the encrypted
             # column, never in a session): the page says so.
@@ -298,7 +302,7 @@ def webhook_test(request: HttpRequest, project_pk: int, endpoint_pk: int) -> Htt
     if wait is not None:
         level, message = "error", f"Too many tests. Try again in {wait} seconds."
     else:
-        delivery = WebhookService(endpoint).send_test(actor=request.user)
+        delivery = WebhookService(endpoint).queue_test(actor=request.user)
         delivery.refresh_from_db()  # sent on commit (at once with eager workers)
         level = "success" if delivery.status == "success" else "info"
         message = (

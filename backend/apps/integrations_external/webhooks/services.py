@@ -1,4 +1,5 @@
-"""WebhookService: the seed's webhook operations on top of the shared pipeline."""
+"""Webhooks: one endpoint's operations (WebhookService) and what needs no endpoint (functions),
+on top of the shared pipeline. `queue_…` and `trigger_…` only record events for the engine."""
 
 from __future__ import annotations
 
@@ -28,18 +29,51 @@ logger = logging.getLogger(__name__)
 PREVIOUS_SECRET_GRACE = timedelta(hours=24)
 
 
+def webhook_endpoint_create(*, owner: Any, **fields: Any) -> WebhookEndpoint:
+    """Create an endpoint; a secret is generated unless one is given."""
+    if not fields.get("secret"):
+        fields["secret"] = new_webhook_secret()
+    return WebhookEndpoint.objects.create(owner=owner, **fields)
+
+
+def webhook_trigger_for_event(
+    *, event_type: str, data: dict, project: Any = None, actor: Any = None
+) -> Event:
+    """Publish an event to every matching target (webhooks and the other channels)."""
+    return publish(event_type, data, project=project, actor=actor)
+
+
+def _copy_for_resend(delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
+    return WebhookDelivery(
+        endpoint_id=delivery.endpoint_id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        payload=delivery.payload,
+        webhook_id=delivery.webhook_id,  # same message: the receiver's idempotency key
+        redelivery_of=delivery,
+        next_attempt_at=now,
+    )
+
+
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a finished delivery again as a new delivery row with the same webhook-id,
+    enqueued after commit. Raises InvalidTransition while the original is still open."""
+    if delivery.status in OPEN_STATUSES:
+        raise InvalidTransition("This delivery is still being attempted; wait for it to finish.")
+    with transaction.atomic():
+        copy = _copy_for_resend(delivery, timezone.now())
+        copy.save()
+        enqueue_on_commit("webhook", [copy.pk])
+    return copy
+
+
 class WebhookService:
-    def __init__(self, endpoint: WebhookEndpoint):
+    """One endpoint's settings, secret, tests and recovery."""
+
+    def __init__(self, endpoint: WebhookEndpoint) -> None:
         self.endpoint = endpoint
 
     # --- endpoints -----------------------------------------------------------------------
-    @staticmethod
-    def create(*, owner, **fields: Any) -> WebhookEndpoint:
-        """Create an endpoint; a secret is generated unless one is given."""
-        if not fields.get("secret"):
-            fields["secret"] = new_webhook_secret()
-        return WebhookEndpoint.objects.create(owner=owner, **fields)
-
     def update(self, **fields: Any) -> WebhookEndpoint:
         """Change an endpoint. Turning it on clears its health record (a re-enable); turning it
         off records that its owner did so."""
@@ -65,7 +99,7 @@ class WebhookService:
         self.endpoint.refresh_from_db()
         return bool(changed)
 
-    def disable(self, reason: str = "Disabled by its owner.") -> bool:
+    def disable(self, *, reason: str = "Disabled by its owner.") -> bool:
         """Switch off by hand (no alert: nobody needs to be told what they did themselves)."""
         changed = WebhookEndpoint.objects.filter(pk=self.endpoint.pk, is_active=True).update(
             is_active=False, disabled_at=timezone.now(), disabled_reason=reason
@@ -73,13 +107,13 @@ class WebhookService:
         self.endpoint.refresh_from_db()
         return bool(changed)
 
-    def rotate_secret(self, new_secret: str | None = None) -> str:
+    def rotate_secret(self, *, secret: str | None = None) -> str:
         """Replace the secret; the old one keeps signing (a second signature) for 24 hours.
         Returns the new secret: the only time it is shown after rotation."""
         endpoint = self.endpoint
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = timezone.now() + PREVIOUS_SECRET_GRACE
-        endpoint.secret = new_secret or new_webhook_secret()
+        endpoint.secret = secret or new_webhook_secret()
         endpoint.save(
             update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
         )
@@ -87,9 +121,9 @@ class WebhookService:
         return endpoint.secret
 
     # --- sending -------------------------------------------------------------------------
-    def send_test(self, actor=None) -> WebhookDelivery:
-        """A `webhook.test` event through the real delivery path, to this endpoint only (even a
-        disabled one: a successful test re-enables it, see `channel.after_test_success`)."""
+    def queue_test(self, *, actor: Any = None) -> WebhookDelivery:
+        """Queue a `webhook.test` event on the real delivery path, to this endpoint only (even
+        a disabled one: a successful test re-enables it, see `after_test_success`)."""
         event = publish(
             "webhook.test",
             {
@@ -101,33 +135,7 @@ class WebhookService:
         )
         return WebhookDelivery.objects.get(event=event, endpoint=self.endpoint)
 
-    @staticmethod
-    def _copy_for_resend(delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
-        return WebhookDelivery(
-            endpoint_id=delivery.endpoint_id,
-            event_id=delivery.event_id,
-            event_type=delivery.event_type,
-            payload=delivery.payload,
-            webhook_id=delivery.webhook_id,  # same message: the receiver's idempotency key
-            redelivery_of=delivery,
-            next_attempt_at=now,
-        )
-
-    @staticmethod
-    def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
-        """Send a finished delivery again as a new delivery row with the same webhook-id,
-        enqueued after commit. Raises InvalidTransition while the original is still open."""
-        if delivery.status in OPEN_STATUSES:
-            raise InvalidTransition(
-                "This delivery is still being attempted; wait for it to finish."
-            )
-        with transaction.atomic():
-            copy = WebhookService._copy_for_resend(delivery, timezone.now())
-            copy.save()
-            enqueue_on_commit("webhook", [copy.pk])
-        return copy
-
-    def recover(self, since: datetime) -> int:
+    def recover(self, *, since: datetime) -> int:
         """Re-send every message that failed since `since` and has not been delivered since
         (one new delivery per webhook-id, the most recent failure). Returns how many."""
         endpoint_deliveries = WebhookDelivery.objects.filter(endpoint=self.endpoint)
@@ -145,7 +153,7 @@ class WebhookService:
         if not latest:
             return 0
         now = timezone.now()
-        copies = [self._copy_for_resend(d, now) for d in latest.values()]
+        copies = [_copy_for_resend(d, now) for d in latest.values()]
         with transaction.atomic():
             WebhookDelivery.objects.bulk_create(copies, batch_size=500)
             ids = [c.pk for c in copies]
@@ -161,12 +169,8 @@ class WebhookService:
         logger.info("webhook endpoint %s: recovering %d deliveries", self.endpoint.pk, len(copies))
         return len(copies)
 
-    @staticmethod
-    def trigger_for_event(event_type: str, data: dict, *, project=None, actor=None) -> Event:
-        """Publish an event to every matching target (webhooks and the other channels)."""
-        return publish(event_type, data, project=project, actor=actor)
-
-    def trigger_workflow_completion(self, execution) -> Event:
+    def trigger_workflow_completion(self, *, execution: Any) -> Event:
+        """Queue a workflow execution's event to this endpoint only."""
         event_type = "workflow.completed" if execution.status == "completed" else "workflow.failed"
         return publish(
             event_type,
@@ -175,7 +179,8 @@ class WebhookService:
             targets={"webhook": [self.endpoint]},
         )
 
-    def trigger_command_execution(self, execution) -> Event:
+    def trigger_command_execution(self, *, execution: Any) -> Event:
+        """Queue a command execution's event to this endpoint only."""
         return publish(
             "command.executed",
             catalog.command_execution_data(execution),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import cast
 
 import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -31,7 +32,11 @@ from apps.integrations_external.webhooks.serializers import (
     WebhookDeliverySerializer,
     WebhookEndpointSerializer,
 )
-from apps.integrations_external.webhooks.services import WebhookService
+from apps.integrations_external.webhooks.services import (
+    WebhookService,
+    webhook_delivery_redeliver,
+    webhook_endpoint_create,
+)
 from core.api.filters import FilterSet
 
 
@@ -62,7 +67,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        endpoint = WebhookService.create(owner=request.user, **serializer.validated_data)
+        endpoint = webhook_endpoint_create(owner=request.user, **serializer.validated_data)
         shown = self.get_serializer(
             endpoint, context={**self.get_serializer_context(), "reveal_secret": True}
         )
@@ -75,9 +80,20 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk=None) -> Response:
         """Send a `webhook.test` event through the real delivery path; returns the delivery."""
-        delivery = WebhookService(self.get_object()).send_test(actor=request.user)
+        delivery = WebhookService(self.get_object()).queue_test(actor=request.user)
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        responses=WebhookDeliverySerializer(many=True),
+        filters=False,  # the endpoints' filters do not apply: the deliveries' own, below
+        parameters=[
+            OpenApiParameter("status", enum=DeliveryStatus.values),
+            OpenApiParameter("event_type", str),
+            OpenApiParameter("endpoint", int),
+            OpenApiParameter("event", str),
+            OpenApiParameter("webhook_id", str),
+        ],
+    )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk=None) -> Response:
         endpoint = self.get_object()
@@ -103,7 +119,9 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         endpoint = self.get_object()
         serializer = RotateSecretSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        secret = WebhookService(endpoint).rotate_secret(serializer.validated_data.get("secret"))
+        secret = WebhookService(endpoint).rotate_secret(
+            secret=serializer.validated_data.get("secret")
+        )
         return Response(
             {
                 "id": endpoint.pk,
@@ -118,7 +136,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         endpoint = self.get_object()
         serializer = RecoverSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        count = WebhookService(endpoint).recover(serializer.validated_data["since"])
+        count = WebhookService(endpoint).recover(since=serializer.validated_data["since"])
         return Response({"recovered": count}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -127,6 +145,7 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IntegrationPermission]
     ordering_fields = ["created_at", "completed_at"]
     throttle_scopes = {"redeliver": "resend"}
+    conflict_actions = {"redeliver"}  # 409 (core/api/schema.py): the original is still open
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
@@ -144,5 +163,5 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def redeliver(self, request: Request, pk=None) -> Response:
         """Send again as a new delivery with the same webhook-id (409 while still in progress)."""
-        copy = WebhookService.redeliver(self.get_object())
+        copy = webhook_delivery_redeliver(delivery=self.get_object())
         return Response(WebhookDeliverySerializer(copy).data, status=status.HTTP_202_ACCEPTED)

@@ -1,12 +1,12 @@
 """Projects over HTTP with a DRF token: ownership, membership, signals, validation."""
 
 import pytest
-from django.db import transaction
 
 from apps.projects import services
 from apps.projects.models import Project
 from apps.projects.signals import project_updated
 from apps.projects.tests.factories import ProjectFactory, UserFactory
+from tests_support.transactions import RolledBack, roll_back
 
 pytestmark = pytest.mark.django_db
 
@@ -229,11 +229,11 @@ def test_given_an_update_that_rolls_back_when_it_fails_then_no_signal_is_sent(
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
+        pytest.raises(RolledBack),
     ):
-        services.project_update(project=project, actor=user, data={"name": "Never"})
-        raise RuntimeError("boom")
+        roll_back(
+            lambda: services.project_update(project=project, actor=user, data={"name": "Never"})
+        )
 
     assert callbacks == []
     assert calls == []

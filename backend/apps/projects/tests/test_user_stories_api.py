@@ -1,12 +1,12 @@
 """User stories over HTTP: created in visible projects only, signal on creation."""
 
 import pytest
-from django.db import transaction
 
 from apps.projects import services
 from apps.projects.models import UserStory
 from apps.projects.signals import user_story_created
 from apps.projects.tests.factories import ProjectFactory, UserStoryFactory
+from tests_support.transactions import RolledBack, roll_back
 
 pytestmark = pytest.mark.django_db
 
@@ -150,13 +150,8 @@ def test_given_a_story_created_in_a_transaction_that_rolls_back_then_no_signal(
 ):
     calls = record_signal(user_story_created)
 
-    with (
-        django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
-    ):
-        services.user_story_create(actor=user, project=project, title="Gone")
-        raise RuntimeError("boom")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RolledBack):
+        roll_back(lambda: services.user_story_create(actor=user, project=project, title="Gone"))
 
     assert calls == []
     assert not UserStory.objects.exists()

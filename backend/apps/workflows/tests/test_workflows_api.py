@@ -8,6 +8,7 @@ from apps.workflows import services
 from apps.workflows.models import Workflow, WorkflowExecution
 from apps.workflows.signals import workflow_execution_finished
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+from tests_support.transactions import RolledBack, roll_back
 
 pytestmark = pytest.mark.django_db
 
@@ -267,11 +268,9 @@ def test_given_a_completion_that_rolls_back_then_no_signal_and_still_running(
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(RuntimeError),
-        transaction.atomic(),
+        pytest.raises(RolledBack),
     ):
-        services.workflow_execution_complete(execution=execution, actor=user)
-        raise RuntimeError("boom")
+        roll_back(lambda: services.workflow_execution_complete(execution=execution, actor=user))
 
     assert callbacks == []
     assert finished == []

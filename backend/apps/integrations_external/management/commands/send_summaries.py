@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.integrations_external.email.services import EmailService
+from apps.integrations_external.email.services import email_queue_summaries
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--period", choices=["daily", "weekly"], required=True)
 
     def handle(self, *args, period: str, **options) -> None:
-        counts = EmailService.send_summaries(period)
+        counts = email_queue_summaries(period=period)
         self.stdout.write(
             f"{period} summaries: {counts['queued']} queued, {counts['empty']} with nothing to "
             f"report, {counts['skipped']} already sent or not possible"

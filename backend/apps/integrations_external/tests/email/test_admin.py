@@ -30,8 +30,10 @@ def test_given_sent_mail_then_the_history_and_a_delivery_with_attempts_render(
     listing = admin_client_.get("/admin/integrations_external/emaildelivery/")
     page = admin_client_.get(f"/admin/integrations_external/emaildelivery/{delivery.pk}/change/")
 
-    assert listing.status_code == 200 and user.email.encode() in listing.content
-    assert page.status_code == 200 and b"No such user" in page.content
+    assert listing.status_code == 200
+    assert user.email.encode() in listing.content
+    assert page.status_code == 200
+    assert b"No such user" in page.content
 
 
 @pytest.mark.parametrize("model", ["emailnotificationsettings", "sentsummary"])

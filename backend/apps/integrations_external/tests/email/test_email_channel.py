@@ -39,9 +39,11 @@ def test_given_a_failed_workflow_when_completed_over_the_api_then_a_multipart_em
     assert mail["Subject"] == f"[{project.name}] Workflow “Deploy” failed"
     assert mail["From"] == "Workflow Platform <noreply@platform.example.com>"
     assert mail.message.get_content_type() == "multipart/alternative"
-    assert "disk full" in mail.text and "disk full" in mail.html
+    assert "disk full" in mail.text
+    assert "disk full" in mail.html
     link = f"https://platform.example.com/workflow-executions/{execution.pk}/"
-    assert link in mail.text and link in mail.html
+    assert link in mail.text
+    assert link in mail.html
     delivery = EmailDelivery.objects.get(recipient=user)
     assert delivery.status == "success"
     assert delivery.subject == mail["Subject"]

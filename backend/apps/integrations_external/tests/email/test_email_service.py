@@ -1,4 +1,4 @@
-"""EmailService pieces other parts call: notify_user (e.g. a webhook endpoint disabled)."""
+"""EmailService pieces other parts call: queue_notice (e.g. a webhook endpoint disabled)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ def test_given_a_notice_then_it_is_delivered_through_the_delivery_path(
     user, run_on_commit, smtp_server
 ):
     with run_on_commit():
-        delivery = EmailService.notify_user(
-            user,
-            "Webhook endpoint “CI” was disabled",
-            "It failed for 5 days.\nFix it, then enable it.",
+        delivery = EmailService(user).queue_notice(
+            subject="Webhook endpoint “CI” was disabled",
+            text="It failed for 5 days.\nFix it, then enable it.",
         )
 
     [mail] = smtp_server.wait_for(1)
@@ -27,13 +26,14 @@ def test_given_a_notice_then_it_is_delivered_through_the_delivery_path(
     assert "It failed for 5 days." in mail.html
     assert "integration notices" in mail.text
     delivery.refresh_from_db()
-    assert delivery.status == "success" and delivery.event_type == "email.notice"
+    assert delivery.status == "success"
+    assert delivery.event_type == "email.notice"
 
 
 def test_given_caller_html_then_it_is_used_for_the_html_part(user, run_on_commit, smtp_server):
     with run_on_commit():
-        EmailService.notify_user(
-            user, "Notice", "plain words", html="<p><strong>rich</strong> words</p>"
+        EmailService(user).queue_notice(
+            subject="Notice", text="plain words", html="<p><strong>rich</strong> words</p>"
         )
 
     [mail] = smtp_server.wait_for(1)
@@ -47,12 +47,12 @@ def test_given_integration_notices_off_then_no_notice(user, run_on_commit, smtp_
     row.save()
 
     with run_on_commit():
-        assert EmailService.notify_user(user, "Notice", "text") is None
+        assert EmailService(user).queue_notice(subject="Notice", text="text") is None
 
     assert EmailDelivery.objects.count() == 0
     assert smtp_server.messages == []
 
 
-def test_given_no_address_then_notify_user_does_nothing_and_does_not_raise(db):
-    assert EmailService.notify_user(UserFactory(email=""), "Notice", "text") is None
+def test_given_no_address_then_queue_notice_does_nothing_and_does_not_raise(db):
+    assert EmailService(UserFactory(email="")).queue_notice(subject="Notice", text="text") is None
     assert EmailDelivery.objects.count() == 0

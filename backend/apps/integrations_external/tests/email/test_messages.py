@@ -68,7 +68,8 @@ def test_given_each_kind_then_a_scannable_subject_and_both_parts(user, event_typ
     email = render(event_type, data, user=user)
 
     assert email.subject == subject
-    assert email.text.strip() and "<" not in email.text.split("\n")[0]
+    assert email.text.strip()
+    assert "<" not in email.text.split("\n")[0]
     assert email.html.lstrip().startswith("<!DOCTYPE html>")
     assert email.unsubscribe_url in email.text
     assert email.unsubscribe_url in email.html

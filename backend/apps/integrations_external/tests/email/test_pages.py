@@ -35,8 +35,11 @@ def test_email_settings_save_every_switch(client, user):
     response = client.post(URL, {"daily_summary": "on", "integration_notices": "on"}, follow=True)
     assert b"Email settings saved." in response.content
     row = EmailNotificationSettings.objects.get(user=user)
-    assert row.daily_summary and row.integration_notices
-    assert not (row.weekly_summary or row.workflow_completion or row.command_execution)
+    assert row.daily_summary
+    assert row.integration_notices
+    assert not (row.weekly_summary)
+    assert not (row.workflow_completion)
+    assert not (row.command_execution)
 
 
 def test_email_history_lists_own_mail_only(client, user, smtp_server):

@@ -24,7 +24,8 @@ def test_browser_email_switches_saved_and_shown_after_reload(signed_in, user):
     expect(page.get_by_label("Daily summary")).to_be_checked()
     expect(page.get_by_label("Weekly summary")).not_to_be_checked()
     row = settings_for(user)
-    assert row.daily_summary and not row.weekly_summary
+    assert row.daily_summary
+    assert not row.weekly_summary
     screenshot(page, "email-settings")
 
 

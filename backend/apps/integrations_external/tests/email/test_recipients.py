@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 
 from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
-from apps.integrations_external.email.services import EmailService, settings_for
+from apps.integrations_external.email.services import (
+    email_queue_command_notification,
+    email_queue_workflow_notification,
+    settings_for,
+)
 from apps.integrations_external.pipeline.events import publish
 from apps.projects.tests.factories import ProjectFactory, UserFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
@@ -99,7 +103,7 @@ def test_given_a_system_alert_then_only_staff_with_system_alerts_on_get_it(
     assert mail["Subject"] == "[Workflow Platform] Critical alert: Disk full"
 
 
-def test_given_send_workflow_notification_then_only_email_recipients_get_it(
+def test_given_queue_workflow_notification_then_only_email_recipients_get_it(
     user, project, run_on_commit, smtp_server
 ):
     from apps.integrations_external.models import EmailDelivery, WebhookDelivery
@@ -111,7 +115,7 @@ def test_given_send_workflow_notification_then_only_email_recipients_get_it(
     )
 
     with run_on_commit():
-        EmailService.send_workflow_notification(execution)
+        email_queue_workflow_notification(execution=execution)
 
     [mail] = smtp_server.wait_for(1)
     assert mail["Subject"] == f"[{project.name}] Workflow “Nightly” completed"
@@ -119,7 +123,7 @@ def test_given_send_workflow_notification_then_only_email_recipients_get_it(
     assert WebhookDelivery.objects.count() == 0
 
 
-def test_given_send_command_notification_for_another_project_then_its_members_get_it(
+def test_given_queue_command_notification_for_another_project_then_its_members_get_it(
     user, run_on_commit, smtp_server
 ):
     other = ProjectFactory()
@@ -128,7 +132,7 @@ def test_given_send_command_notification_for_another_project_then_its_members_ge
     )
 
     with run_on_commit():
-        EmailService.send_command_notification(execution)
+        email_queue_command_notification(execution=execution)
 
     [mail] = smtp_server.wait_for(1)
     assert mail.rcpt_tos == [other.owner.email]

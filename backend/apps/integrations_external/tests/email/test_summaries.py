@@ -103,7 +103,7 @@ def test_given_a_concurrent_claim_then_the_second_sender_sends_nothing(
     )
 
     with run_on_commit():
-        assert EmailService.send_daily_summary(user) is None
+        assert EmailService(user).queue_daily_summary() is None
 
     assert smtp_server.messages == []
 
@@ -118,7 +118,8 @@ def test_given_nothing_happened_in_the_period_then_no_email(
     with run_on_commit():
         counts = send_summaries("daily")
 
-    assert counts["empty"] == 1 and counts["queued"] == 0
+    assert counts["empty"] == 1
+    assert counts["queued"] == 0
     assert smtp_server.messages == []
     assert EmailDelivery.objects.count() == 0
     assert SentSummary.objects.get(user=user).outcome == "empty"
@@ -224,7 +225,8 @@ def test_given_the_settings_then_beat_sends_summaries_at_the_configured_hour():
     daily = settings.CELERY_BEAT_SCHEDULE["email-daily-summaries"]
     weekly = settings.CELERY_BEAT_SCHEDULE["email-weekly-summaries"]
     assert daily["task"] == weekly["task"] == send_summaries.name
-    assert daily["args"] == ("daily",) and weekly["args"] == ("weekly",)
+    assert daily["args"] == ("daily",)
+    assert weekly["args"] == ("weekly",)
     assert isinstance(daily["schedule"], crontab)
     assert daily["schedule"].hour == {settings.EMAIL_SUMMARY_HOUR_UTC}
     assert weekly["schedule"].hour == {settings.EMAIL_SUMMARY_HOUR_UTC}

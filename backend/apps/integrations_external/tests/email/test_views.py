@@ -30,7 +30,8 @@ def test_given_every_switch_when_put_then_saved(user, auth_client):
 
     assert resp.status_code == 200
     row = EmailNotificationSettings.objects.get(user=user)
-    assert row.daily_summary is True and row.weekly_summary is False
+    assert row.daily_summary is True
+    assert row.weekly_summary is False
 
 
 def test_given_a_put_missing_a_switch_then_400_naming_it(auth_client):
@@ -83,7 +84,8 @@ def test_given_a_patch_of_one_switch_then_only_it_changes(user, auth_client):
 
     assert resp.status_code == 200
     row = EmailNotificationSettings.objects.get(user=user)
-    assert row.daily_summary is True and row.workflow_completion is True
+    assert row.daily_summary is True
+    assert row.workflow_completion is True
 
 
 @pytest.mark.parametrize(
@@ -129,10 +131,12 @@ def test_given_a_user_with_an_address_when_test_email_then_it_arrives_through_th
     [mail] = smtp_server.wait_for(1)
     assert mail.rcpt_tos == [user.email]
     assert mail["Subject"] == "[Workflow Platform] Test email: your notifications reach you"
-    assert mail.text and mail.html
+    assert mail.text
+    assert mail.html
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     delivery = EmailDelivery.objects.get(pk=resp.json()["delivery_id"])
-    assert delivery.status == "success" and delivery.event_type == "email.test"
+    assert delivery.status == "success"
+    assert delivery.event_type == "email.test"
 
 
 def test_given_a_user_without_address_when_test_email_then_400_with_a_clear_message(

@@ -37,7 +37,8 @@ def test_given_valid_body_when_created_then_secret_shown_once_and_token_never(
     listing = auth_client.get(BASE)
     for answer in (detail, listing):
         text = json.dumps(answer.data)
-        assert fake_github.token not in text and integration.webhook_secret not in text
+        assert fake_github.token not in text
+        assert integration.webhook_secret not in text
 
 
 def test_given_stored_values_then_token_and_secret_encrypted_at_rest(integration, fake_github):
@@ -48,8 +49,10 @@ def test_given_stored_values_then_token_and_secret_encrypted_at_rest(integration
             "SELECT access_token, webhook_secret FROM integrations_external_githubintegration"
         )
         token, secret = cursor.fetchone()
-    assert token.startswith("fernet:") and fake_github.token not in token
-    assert secret.startswith("fernet:") and integration.webhook_secret not in secret
+    assert token.startswith("fernet:")
+    assert fake_github.token not in token
+    assert secret.startswith("fernet:")
+    assert integration.webhook_secret not in secret
 
 
 def test_given_someone_elses_project_when_created_then_400(client_for, other_user, create_body):
@@ -90,7 +93,8 @@ def test_given_patch_without_token_then_token_kept_and_put_works(
     )
     assert resp.status_code == 200
     integration.refresh_from_db()
-    assert integration.access_token == fake_github.token and integration.auto_create_issues
+    assert integration.access_token == fake_github.token
+    assert integration.auto_create_issues
 
     body = {
         "project": integration.project_id,
@@ -107,7 +111,8 @@ def test_when_verify_called_then_200_with_ok_and_detail(auth_client, integration
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
-    assert resp.data["ok"] is True and "acme/shop" in resp.data["detail"]
+    assert resp.data["ok"] is True
+    assert "acme/shop" in resp.data["detail"]
 
 
 def test_given_bad_token_when_verify_called_then_200_with_ok_false(
@@ -118,7 +123,8 @@ def test_given_bad_token_when_verify_called_then_200_with_ok_false(
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
-    assert resp.data["ok"] is False and "token" in resp.data["detail"]
+    assert resp.data["ok"] is False
+    assert "token" in resp.data["detail"]
     assert "ghp_nope" not in json.dumps(resp.data)
 
 
@@ -136,10 +142,13 @@ def test_when_sync_prs_called_then_202_queued_and_worker_run_shown_with_mirror(
     detail = auth_client.get(f"{BASE}{integration.pk}/")
     mirror = auth_client.get(f"{BASE}{integration.pk}/pull-requests/")
 
-    assert resp.status_code == 202 and resp.data["queued"] is True
-    assert resp.data["sync_state"] == "queued" and resp.data["sync_requested_at"]
+    assert resp.status_code == 202
+    assert resp.data["queued"] is True
+    assert resp.data["sync_state"] == "queued"
+    assert resp.data["sync_requested_at"]
     assert again.status_code == 202
-    assert detail.data["sync_state"] == "succeeded" and detail.data["sync_error"] == ""
+    assert detail.data["sync_state"] == "succeeded"
+    assert detail.data["sync_error"] == ""
     assert detail.data["sync_started_at"] <= detail.data["sync_finished_at"]
     assert detail.data["last_sync_result"]["not_modified"] is True  # the second run: 304
     assert detail.data["last_sync_result"]["unchanged"] == 2
@@ -159,7 +168,8 @@ def test_given_rate_limit_when_sync_runs_then_state_waits_and_next_request_429_w
 
     assert first.status_code == 202
     integration.refresh_from_db()
-    assert integration.sync_state == "queued" and "rate limit" in integration.sync_error
+    assert integration.sync_state == "queued"
+    assert "rate limit" in integration.sync_error
     assert second.status_code == 429
     assert 29 <= int(second["Retry-After"]) <= 30
 
@@ -220,7 +230,8 @@ def test_when_story_create_github_issue_called_then_201_then_200_same_issue(
     first = auth_client.post(url)
     second = auth_client.post(url)
 
-    assert first.status_code == 201 and second.status_code == 200
+    assert first.status_code == 201
+    assert second.status_code == 200
     assert first.data["issue_number"] == second.data["issue_number"] == 1
     assert len(repo.issues) == 1
     story_view = auth_client.get(f"/api/v1/user-stories/{story.pk}/github/")
@@ -241,7 +252,8 @@ def test_given_project_without_integration_then_400(auth_client, user):
 
     resp = auth_client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/")
 
-    assert resp.status_code == 400 and "integration" in resp.data
+    assert resp.status_code == 400
+    assert "integration" in resp.data
 
 
 def test_story_github_view_lists_linked_pull_requests(

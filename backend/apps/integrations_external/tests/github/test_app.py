@@ -107,7 +107,8 @@ def test_app_install_outsider_404_anonymous_to_login(client, other_user, project
     )
     client.logout()
     response = client.post(f"/projects/{project.pk}/integrations/github/app/install/")
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
 
 
 def test_app_install_start_redirects_with_state_bound(client, user, project, github_app):
@@ -127,7 +128,8 @@ def test_app_install_full_flow_connects_repository(client, user, project, github
     page = client.get(picker["Location"])
     assert page.status_code == 200
     html = page.content.decode()
-    assert "acme/shop" in html and "acme/secret-plans" not in html
+    assert "acme/shop" in html
+    assert "acme/secret-plans" not in html
     response = client.post(picker["Location"], {"repository": "acme/shop"})
     assert response.status_code == 302
     assert response["Location"] == f"/projects/{project.pk}/integrations/#github"
@@ -234,17 +236,17 @@ def test_app_installation_token_cached_then_refreshed_when_expiring(
     integration = install(client, project)
     minted = len(github_app.requests_to("POST", f"/app/installations/{INSTALLATION}/access_tokens"))
     # A token lasting an hour is reused by every later client of this process.
-    assert GitHubService(integration).verify_connection()["ok"] is True
+    assert GitHubService(integration).verify_connection().ok is True
     assert len(github_app.requests_to("POST", "/access_tokens")) == minted
     # GitHub now issues tokens lasting 62 s: githubkit keeps one until a minute before it
     # expires (about 2 s here), then fetches the next one by itself.
     github_app.installation_token_seconds = 62
     forget_installation_tokens()
-    assert GitHubService(integration).verify_connection()["ok"] is True
-    assert GitHubService(integration).verify_connection()["ok"] is True
+    assert GitHubService(integration).verify_connection().ok is True
+    assert GitHubService(integration).verify_connection().ok is True
     assert len(github_app.requests_to("POST", "/access_tokens")) == minted + 1  # cached
     time.sleep(2.1)
-    assert GitHubService(integration).verify_connection()["ok"] is True
+    assert GitHubService(integration).verify_connection().ok is True
     assert len(github_app.requests_to("POST", "/access_tokens")) == minted + 2  # refreshed
     used = [c.headers["authorization"] for c in github_app.requests_to("GET", "/repos/acme/shop")]
     assert len(set(used[-3:])) == 2
@@ -272,7 +274,7 @@ def test_app_jwt_signed_with_wrong_key_refused(client, user, project, github_app
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     result = GitHubService(integration).verify_connection()
-    assert result["ok"] is False
+    assert result.ok is False
     assert github_app.jwt_errors == ["InvalidSignatureError"]
 
 
@@ -350,7 +352,8 @@ def test_app_webhook_signed_delivery_updates_mirror(app_integration, send_app):
     response = send_app("pull_request", pr_event())
     assert response.status_code == 200
     [result] = response.json()["integrations"]
-    assert result["integration"] == app_integration.pk and result["status"] == 200
+    assert result["integration"] == app_integration.pk
+    assert result["status"] == 200
     assert GitHubPullRequest.objects.get(integration=app_integration).number == 7
 
 
@@ -402,11 +405,13 @@ def test_app_webhook_suspend_and_repository_removed(app_integration, project, se
     assert send_app("installation_repositories", payload).json()["turned_off"] == 1
     other.refresh_from_db()
     app_integration.refresh_from_db()
-    assert other.is_active is False and "removed from the GitHub App" in other.disabled_reason
+    assert other.is_active is False
+    assert "removed from the GitHub App" in other.disabled_reason
     assert app_integration.is_active is True
     send_app("installation", {"action": "suspend", "installation": {"id": INSTALLATION}})
     app_integration.refresh_from_db()
-    assert app_integration.is_active is False and "suspended" in app_integration.disabled_reason
+    assert app_integration.is_active is False
+    assert "suspended" in app_integration.disabled_reason
 
 
 def test_app_webhook_not_configured_404(app_integration, send_app, settings):

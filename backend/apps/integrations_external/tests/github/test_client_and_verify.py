@@ -49,8 +49,8 @@ def test_given_primary_limit_when_called_then_retry_after_comes_from_reset(fake_
 def test_given_full_access_when_verified_then_ok_and_stored(integration):
     result = GitHubService(integration).verify_connection()
 
-    assert result["ok"] is True
-    assert result["permissions"]["admin"] is True
+    assert result.ok is True
+    assert result.facts["permissions"]["admin"] is True
     integration.refresh_from_db()
     assert integration.last_verification_ok is True
     assert integration.last_verified_at is not None
@@ -62,8 +62,9 @@ def test_given_bad_token_when_verified_then_detail_says_token(make_integration, 
 
     result = GitHubService(integration).verify_connection()
 
-    assert result["ok"] is False
-    assert "access token" in result["detail"] and "new token" in result["detail"]
+    assert result.ok is False
+    assert "access token" in result.detail
+    assert "new token" in result.detail
     integration.refresh_from_db()
     assert integration.last_verification_ok is False
 
@@ -75,8 +76,8 @@ def test_given_missing_repository_when_verified_then_detail_says_not_found_or_no
 
     result = GitHubService(integration).verify_connection()
 
-    assert result["ok"] is False
-    assert "acme/secret-repo was not found, or this token has no access" in result["detail"]
+    assert result.ok is False
+    assert "acme/secret-repo was not found, or this token has no access" in result.detail
 
 
 def test_given_read_only_token_when_verified_then_missing_write_and_admin_named(
@@ -87,10 +88,11 @@ def test_given_read_only_token_when_verified_then_missing_write_and_admin_named(
 
     result = GitHubService(integration).verify_connection()
 
-    assert result["ok"] is False
-    assert result["can_create_issues"] is False
-    assert result["can_create_webhooks"] is False
-    assert "write access" in result["detail"] and "admin access" in result["detail"]
+    assert result.ok is False
+    assert result.facts["can_create_issues"] is False
+    assert result.facts["can_create_webhooks"] is False
+    assert "write access" in result.detail
+    assert "admin access" in result.detail
 
 
 def test_given_write_without_admin_when_verified_then_only_webhook_permission_missing(
@@ -101,6 +103,7 @@ def test_given_write_without_admin_when_verified_then_only_webhook_permission_mi
 
     result = GitHubService(integration).verify_connection()
 
-    assert result["ok"] is False
-    assert result["can_create_issues"] is True
-    assert len(result["missing"]) == 1 and "webhook" in result["missing"][0]
+    assert result.ok is False
+    assert result.facts["can_create_issues"] is True
+    assert len(result.facts["missing"]) == 1
+    assert "webhook" in result.facts["missing"][0]

@@ -7,7 +7,7 @@ from django.db import connection
 
 from apps.integrations_external.catalog import user_story_data
 from apps.integrations_external.github.models import GitHubIssueDelivery, GitHubIssueLink
-from apps.integrations_external.github.services import GitHubService
+from apps.integrations_external.github.services import GitHubService, issue_body
 from apps.integrations_external.http.errors import RateLimited
 from apps.integrations_external.pipeline.events import publish
 from apps.projects.services import user_story_create
@@ -22,7 +22,7 @@ def test_given_story_when_issue_created_then_body_links_back_and_link_recorded(
     settings.PUBLIC_BASE_URL = "https://hub.example"
     story = UserStoryFactory(project=project, title="Checkout", description="Pay by card")
 
-    result = GitHubService(integration).create_issue_from_story(story)
+    result = GitHubService(integration).create_issue_from_story(story=story)
 
     [post] = fake_github.requests_to("POST", "/repos/acme/shop/issues")
     sent = post.json()
@@ -41,7 +41,7 @@ def test_given_story_retried_three_times_then_it_still_has_one_issue(
 ):
     story = UserStoryFactory(project=project)
 
-    results = [GitHubService(integration).create_issue_from_story(story) for _ in range(3)]
+    results = [GitHubService(integration).create_issue_from_story(story=story) for _ in range(3)]
     for _ in range(3):  # three deliveries of the channel for the same story, each sent
         with run_on_commit():
             publish(
@@ -70,7 +70,7 @@ def test_given_concurrent_calls_for_one_story_then_one_post_to_github(
 
     def call() -> None:
         try:
-            result = GitHubService(integration).create_issue_from_story(story)
+            result = GitHubService(integration).create_issue_from_story(story=story)
             outcomes.append("created" if result.created else "existing")
         except Exception as exc:  # Busy: someone else is creating it
             outcomes.append(type(exc).__name__)
@@ -96,10 +96,10 @@ def test_given_interrupted_attempt_when_retried_then_existing_issue_adopted_not_
     service = GitHubService(integration)
     # An earlier attempt created the issue on GitHub, then its worker died before recording it.
     fake_github.issue_delay = 0
-    issue = service.client.create_issue("acme", "shop", title="x", body=service._issue_body(story))
+    issue = service.client.create_issue("acme", "shop", title="x", body=issue_body(story))
     GitHubIssueLink.objects.create(integration=integration, story=story, claimed_at=None)
 
-    result = GitHubService(integration).create_issue_from_story(story)
+    result = GitHubService(integration).create_issue_from_story(story=story)
 
     assert len(repo.issues) == 1
     assert result.link.issue_number == issue["number"]
@@ -112,15 +112,16 @@ def test_given_rate_limit_when_issue_requested_then_claim_released_and_retry_cre
     story = UserStoryFactory(project=project)
     fake_github.limit_next("secondary", seconds=1)
     with pytest.raises(RateLimited):
-        GitHubService(integration).create_issue_from_story(story)
+        GitHubService(integration).create_issue_from_story(story=story)
     assert not GitHubIssueLink.objects.filter(story=story).exists()
     integration.refresh_from_db()
     integration.rate_limited_until = None
     integration.save()
 
-    result = GitHubService(integration).create_issue_from_story(story)
+    result = GitHubService(integration).create_issue_from_story(story=story)
 
-    assert result.created and len(repo.issues) == 1
+    assert result.created
+    assert len(repo.issues) == 1
 
 
 def test_given_auto_create_when_story_created_in_project_then_issue_created_in_background(
@@ -132,7 +133,8 @@ def test_given_auto_create_when_story_created_in_project_then_issue_created_in_b
         story = user_story_create(actor=user, project=project, title="Search")
 
     link = GitHubIssueLink.objects.get(story=story, integration=integration)
-    assert link.state == "created" and link.issue_number == 1
+    assert link.state == "created"
+    assert link.issue_number == 1
     assert repo.issues[0]["title"] == f"{story.key}: Search"
 
 

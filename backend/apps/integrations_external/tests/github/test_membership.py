@@ -121,7 +121,8 @@ def test_given_member_left_when_owner_asks_for_story_issue_then_400_and_no_issue
     resp = auth_client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/")
 
     assert resp.status_code == 400
-    assert repo.issues == [] and not GitHubIssueLink.objects.exists()
+    assert repo.issues == []
+    assert not GitHubIssueLink.objects.exists()
 
 
 @pytest.mark.parametrize("how", ["removed", "deactivated"])

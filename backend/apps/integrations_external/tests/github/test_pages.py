@@ -39,7 +39,8 @@ def test_github_page_member_reads_without_secret_or_buttons(
     assert "acme/shop" in body
     assert fake_github.token not in body
     assert integration.webhook_secret not in body
-    assert "Sync now" not in body and "Save settings" not in body
+    assert "Sync now" not in body
+    assert "Save settings" not in body
     assert client.post(_url(project, integration, "sync/")).status_code == 403
     assert client.get(_url(project, action="new/")).status_code == 403
 
@@ -149,4 +150,5 @@ def test_github_page_lists_workflow_runs(
     client.force_login(user)
     body = client.post(_url(project, integration, "sync/"), follow=True).content.decode()
     assert "Workflow runs" in body
-    assert "CI #1" in body and "failure" in body
+    assert "CI #1" in body
+    assert "failure" in body

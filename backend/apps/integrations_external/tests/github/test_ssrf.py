@@ -67,7 +67,8 @@ def test_given_guard_on_when_updated_to_internal_api_base_url_then_400_and_kept(
 
     resp = auth_client.patch(f"{BASE}{integration.pk}/", {"api_base_url": base}, format="json")
 
-    assert resp.status_code == 400 and "api_base_url" in resp.data
+    assert resp.status_code == 400
+    assert "api_base_url" in resp.data
     integration.refresh_from_db()
     assert integration.api_base_url == "https://93.184.216.34/api/v3"
 
@@ -79,7 +80,8 @@ def test_given_row_saved_before_guard_when_verified_then_refused_without_a_reque
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
-    assert resp.data["ok"] is False and "SSRF guard" in resp.data["detail"]
+    assert resp.data["ok"] is False
+    assert "SSRF guard" in resp.data["detail"]
     assert fake_github.calls == []
 
 
@@ -89,7 +91,8 @@ def test_given_row_saved_before_guard_when_webhook_created_then_400_without_a_re
 ):
     resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
 
-    assert resp.status_code == 400 and "SSRF guard" in resp.data["detail"]
+    assert resp.status_code == 400
+    assert "SSRF guard" in resp.data["detail"]
     assert fake_github.calls == []
 
 
@@ -102,7 +105,8 @@ def test_given_row_saved_before_guard_when_synced_then_sync_fails_without_a_requ
     sync_pull_requests.delay(integration.pk)
 
     integration.refresh_from_db()
-    assert integration.sync_state == "failed" and "SSRF guard" in integration.sync_error
+    assert integration.sync_state == "failed"
+    assert "SSRF guard" in integration.sync_error
     assert fake_github.calls == []
 
 
@@ -159,7 +163,8 @@ def test_given_address_check_bypassed_when_socket_opens_on_loopback_then_peer_re
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.data["ok"] is False
-    assert "SSRF guard" in resp.data["detail"] and "loopback" in resp.data["detail"]
+    assert "SSRF guard" in resp.data["detail"]
+    assert "loopback" in resp.data["detail"]
     assert fake_github.calls == []
 
 
@@ -193,7 +198,8 @@ def test_given_next_link_off_the_api_origin_when_synced_then_sync_fails_and_noth
     assert len(fake_github.calls) == 1
     assert not GitHubPullRequest.objects.exists()
     shown = auth_client.get(f"{BASE}{integration.pk}/").data
-    assert shown["sync_state"] == "failed" and "next-page link" in shown["sync_error"]
+    assert shown["sync_state"] == "failed"
+    assert "next-page link" in shown["sync_error"]
 
 
 def test_given_next_link_on_the_api_origin_then_followed(integration, fake_github, repo):
@@ -203,7 +209,8 @@ def test_given_next_link_on_the_api_origin_then_followed(integration, fake_githu
     sync_pull_requests.delay(integration.pk)
 
     integration.refresh_from_db()
-    assert integration.sync_state == "succeeded" and integration.last_sync_result["pages"] == 2
+    assert integration.sync_state == "succeeded"
+    assert integration.last_sync_result["pages"] == 2
 
 
 @pytest.mark.parametrize(
@@ -241,5 +248,6 @@ def test_given_refusal_with_any_body_then_detail_has_status_and_message_only(
     resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
 
     assert resp.status_code in (400, 502)
-    assert shown in resp.data["detail"] and resp.data["github_status"] == reply.status
+    assert shown in resp.data["detail"]
+    assert resp.data["github_status"] == reply.status
     assert "SECRET-IN-BODY" not in json.dumps(resp.data)

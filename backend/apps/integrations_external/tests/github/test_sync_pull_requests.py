@@ -26,9 +26,12 @@ def test_given_250_prs_when_synced_then_three_pages_followed_and_all_created(
 
     pulls = fake_github.requests_to("GET", "/repos/acme/shop/pulls")
     assert len(pulls) == 3
-    assert pulls[0].query["state"] == ["all"] and pulls[0].query["per_page"] == ["100"]
+    assert pulls[0].query["state"] == ["all"]
+    assert pulls[0].query["per_page"] == ["100"]
     assert [c.query.get("page", ["1"])[0] for c in pulls] == ["1", "2", "3"]
-    assert counts["created"] == 250 and counts["updated"] == 0 and counts["pages"] == 3
+    assert counts["created"] == 250
+    assert counts["updated"] == 0
+    assert counts["pages"] == 3
     assert GitHubPullRequest.objects.filter(integration=integration).count() == 250
 
 
@@ -52,7 +55,8 @@ def test_given_unchanged_repository_when_synced_again_then_304_costs_no_rate_lim
         "requests": 1,
     }
     last = fake_github.calls[-1]
-    assert last.status == 304 and last.headers["if-none-match"] == integration.pulls_etag
+    assert last.status == 304
+    assert last.headers["if-none-match"] == integration.pulls_etag
     assert fake_github.rate_spent == spent
 
 
@@ -103,7 +107,8 @@ def test_given_merged_and_closed_prs_when_synced_then_states_mirrored(
     )
     assert states == {1: "merged", 2: "closed", 3: "open"}
     merged = GitHubPullRequest.objects.get(integration=integration, number=1)
-    assert merged.merged_at is not None and merged.author == "octocat"
+    assert merged.merged_at is not None
+    assert merged.author == "octocat"
 
 
 def test_given_merged_history_when_first_synced_then_nothing_announced_until_a_new_merge(

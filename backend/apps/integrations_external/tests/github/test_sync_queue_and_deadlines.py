@@ -88,7 +88,8 @@ def test_given_github_dripping_its_answer_when_verified_then_the_request_budget_
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
-    assert resp.data["ok"] is False and "time allowed" in resp.data["detail"]
+    assert resp.data["ok"] is False
+    assert "time allowed" in resp.data["detail"]
 
 
 def test_given_github_dripping_its_answer_when_webhook_created_then_the_request_budget_ends_it(
@@ -99,7 +100,8 @@ def test_given_github_dripping_its_answer_when_webhook_created_then_the_request_
 
     resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
 
-    assert resp.status_code == 502 and "time allowed" in resp.data["detail"]
+    assert resp.status_code == 502
+    assert "time allowed" in resp.data["detail"]
     integration.refresh_from_db()
     assert integration.hook_id is None
 
@@ -115,7 +117,8 @@ def test_given_base_answering_200_not_json_when_verified_then_answer_says_so(
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
-    assert resp.data["ok"] is False and "not GitHub's JSON" in resp.data["detail"]
+    assert resp.data["ok"] is False
+    assert "not GitHub's JSON" in resp.data["detail"]
     assert "nginx" not in resp.data["detail"]
 
 
@@ -133,7 +136,8 @@ def test_given_base_answering_200_not_json_when_synced_then_sync_fails_with_reas
 
     assert resp.status_code == 202
     shown = auth_client.get(f"{BASE}{integration.pk}/").data
-    assert shown["sync_state"] == "failed" and "not GitHub's JSON" in shown["sync_error"]
+    assert shown["sync_state"] == "failed"
+    assert "not GitHub's JSON" in shown["sync_error"]
 
 
 def test_given_unusable_items_in_a_page_when_synced_then_skipped_and_counted(
@@ -165,7 +169,8 @@ def test_given_issue_answer_with_unusable_number_when_story_issue_created_then_4
 
     resp = auth_client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/")
 
-    assert resp.status_code == 400 and "unusable" in resp.data["detail"]
+    assert resp.status_code == 400
+    assert "unusable" in resp.data["detail"]
 
 
 def test_given_hook_answer_with_odd_fields_when_webhook_created_then_201_without_remote_data(

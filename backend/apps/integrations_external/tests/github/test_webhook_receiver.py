@@ -104,7 +104,8 @@ def test_given_signed_pull_request_then_mirror_upserted(integration, send, proje
 
     assert resp.status_code == 200
     pr = GitHubPullRequest.objects.get(integration=integration, number=7)
-    assert pr.state == "open" and pr.head_ref.endswith("-search")
+    assert pr.state == "open"
+    assert pr.head_ref.endswith("-search")
     assert list(pr.stories.all()) == [story]
 
 
@@ -114,7 +115,8 @@ def test_given_repeated_delivery_id_then_ignored(integration, send):
 
     resp = send(integration, "pull_request", pr_payload(title="Replayed"), delivery=delivery)
 
-    assert resp.status_code == 200 and resp.json()["duplicate"] is True
+    assert resp.status_code == 200
+    assert resp.json()["duplicate"] is True
     assert GitHubPullRequest.objects.get(number=7).title == "First"
     assert GitHubWebhookDelivery.objects.filter(delivery_id=delivery).count() == 1
 
@@ -236,10 +238,12 @@ def test_given_signed_payload_we_cannot_use_then_400_and_recorded_never_500(
 
     resp = send(integration, event, body, delivery=delivery)
 
-    assert resp.status_code == 400 and resp.json()["detail"]
+    assert resp.status_code == 400
+    assert resp.json()["detail"]
     assert not GitHubPullRequest.objects.exists()
     recorded = GitHubWebhookDelivery.objects.get(delivery_id=delivery)
-    assert recorded.error == resp.json()["detail"][:300] and recorded.event == event
+    assert recorded.error == resp.json()["detail"][:300]
+    assert recorded.event == event
 
 
 def test_given_signed_workflow_run_with_bad_fields_then_400_not_500(make_integration, repo, send):

@@ -49,10 +49,12 @@ def test_delivery_chart_partial_for_htmx_and_page_without(
 ):
     client.force_login(user)
     partial = client.get(f"{_log(project, endpoint)}chart/", headers={"HX-Request": "true"})
-    assert b"<svg" in partial.content and b"<html" not in partial.content
+    assert b"<svg" in partial.content
+    assert b"<html" not in partial.content
     assert b"1 delivered, 0 failed" in partial.content
     page = client.get(f"{_log(project, endpoint)}chart/")
-    assert b"<svg" in page.content and b"<html" in page.content
+    assert b"<svg" in page.content
+    assert b"<html" in page.content
 
 
 def test_delivery_list_member_reads_without_actions(client, project, endpoint, delivered):

@@ -64,7 +64,8 @@ def test_given_invisible_project_when_posted_then_400(auth_client, other_user):
         format="json",
     )
 
-    assert resp.status_code == 400 and "project" in resp.data
+    assert resp.status_code == 400
+    assert "project" in resp.data
 
 
 def test_given_events_when_listed_then_visible_projects_and_own_project_less_only(
@@ -115,7 +116,8 @@ def test_given_deliveries_when_event_read_then_summary_of_own_deliveries_per_cha
 
     assert detail.status_code == 200
     assert detail.data["deliveries"]["webhook"] == {"success": 1, "failed": 1}
-    assert listed["id"] == event_id and listed["deliveries"] == detail.data["deliveries"]
+    assert listed["id"] == event_id
+    assert listed["deliveries"] == detail.data["deliveries"]
     other_view = client_for(other_user).get(f"{API}/events/{event_id}/")
     assert other_view.data["deliveries"]["webhook"] == {"success": 1}
 

@@ -46,7 +46,8 @@ def test_given_change_without_token_when_saved_then_token_kept(admin_client_, sl
 
     assert resp.status_code == 302, resp.content.decode()[:2000]
     integration.refresh_from_db()
-    assert integration.bot_token == BOT_TOKEN and integration.channel_id == "C0BUILDS02"
+    assert integration.bot_token == BOT_TOKEN
+    assert integration.channel_id == "C0BUILDS02"
 
 
 def test_given_selected_integrations_when_verify_action_then_results_stored(admin_client_, slack):

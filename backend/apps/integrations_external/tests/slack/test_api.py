@@ -31,11 +31,14 @@ def test_given_valid_body_when_created_then_201_owned_and_token_not_returned(
 
     assert resp.status_code == 201, resp.content
     body = resp.json()
-    assert "bot_token" not in body and body["has_bot_token"] is True
+    assert "bot_token" not in body
+    assert body["has_bot_token"] is True
     assert BOT_TOKEN not in resp.content.decode()
     integration = SlackIntegration.objects.get(pk=body["id"])
-    assert integration.owner == user and integration.project == project
-    assert integration.bot_token == BOT_TOKEN and integration.notify_only_failures
+    assert integration.owner == user
+    assert integration.project == project
+    assert integration.bot_token == BOT_TOKEN
+    assert integration.notify_only_failures
 
 
 @pytest.mark.parametrize(
@@ -62,7 +65,8 @@ def test_given_project_user_cannot_see_when_created_then_400(user, other_user, c
 
     resp = client_for(user).post(URL, payload(project=foreign.pk))
 
-    assert resp.status_code == 400 and "project" in resp.json().get("errors", resp.json()).__str__()
+    assert resp.status_code == 400
+    assert "project" in resp.json().get("errors", resp.json()).__str__()
     assert not SlackIntegration.objects.exists()
 
 
@@ -108,7 +112,8 @@ def test_given_integration_when_patched_without_token_then_token_kept(user, clie
 
     assert resp.status_code == 200
     integration.refresh_from_db()
-    assert integration.bot_token == BOT_TOKEN and integration.notify_system_alerts
+    assert integration.bot_token == BOT_TOKEN
+    assert integration.notify_system_alerts
 
 
 def test_given_unhealthy_integration_when_token_replaced_then_health_reset_and_verification_cleared(
@@ -121,9 +126,11 @@ def test_given_unhealthy_integration_when_token_replaced_then_health_reset_and_v
     resp = client_for(user).put(f"{URL}{integration.pk}/", payload(bot_token=NEW_TOKEN))
 
     assert resp.status_code == 200
-    assert resp.json()["is_healthy"] is True and resp.json()["last_verification_ok"] is None
+    assert resp.json()["is_healthy"] is True
+    assert resp.json()["last_verification_ok"] is None
     integration.refresh_from_db()
-    assert integration.bot_token == NEW_TOKEN and integration.health_reason == ""
+    assert integration.bot_token == NEW_TOKEN
+    assert integration.health_reason == ""
 
 
 def test_given_read_only_fields_when_written_then_ignored(user, client_for):
@@ -132,7 +139,8 @@ def test_given_read_only_fields_when_written_then_ignored(user, client_for):
     client_for(user).patch(f"{URL}{integration.pk}/", {"is_healthy": True, "team_id": "T666"})
 
     integration.refresh_from_db()
-    assert integration.is_healthy is False and integration.team_id == ""
+    assert integration.is_healthy is False
+    assert integration.team_id == ""
 
 
 def test_given_integration_when_deleted_then_gone(user, client_for):
@@ -201,5 +209,6 @@ def test_given_deliveries_when_listed_then_attempts_and_slack_answer_shown(
 
     assert resp.status_code == 200
     [delivery] = resp.json()["results"]
-    assert delivery["status"] == "success" and delivery["message_ts"]
+    assert delivery["status"] == "success"
+    assert delivery["message_ts"]
     assert delivery["attempts"][0]["outcome"] == "success"

@@ -10,12 +10,12 @@ from apps.integrations_external.models import SlackDelivery
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver
 from apps.integrations_external.slack import channel as slack_channel
-from apps.integrations_external.slack.messages import limit_problems
 from apps.integrations_external.tests.slack.conftest import run_when_due
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
 from apps.integrations_external.tests.slack.test_messages import ANGRY, cut_and_shown
 from apps.projects.tests.factories import ProjectFactory
 from apps.workflows.tests.factories import WorkflowExecutionFactory, WorkflowFactory
+from tests_support.slack_limits import slack_limit_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +42,12 @@ def test_given_integration_when_workflow_completed_over_api_then_one_block_kit_m
     [call] = slack.calls_to("chat.postMessage")
     assert call.token == BOT_TOKEN
     assert call.params["channel"] == "C0BUILDS01"
-    assert "Deploy" in call.params["text"] and "completed" in call.params["text"]
+    assert "Deploy" in call.params["text"]
+    assert "completed" in call.params["text"]
     blocks = call.params["blocks"]
-    assert blocks[0]["type"] == "header" and "Deploy" in blocks[0]["text"]["text"]
-    assert limit_problems({"text": call.params["text"], "blocks": blocks}) == []
+    assert blocks[0]["type"] == "header"
+    assert "Deploy" in blocks[0]["text"]["text"]
+    assert slack_limit_problems({"text": call.params["text"], "blocks": blocks}) == []
     assert any(f"/workflow-executions/{execution.pk}/" in str(b) for b in blocks)
     assert slack.channels["C0OTHER001"].messages == []
     delivery = SlackDelivery.objects.get(integration=integration)
@@ -143,7 +145,8 @@ def test_given_unhealthy_integration_when_test_message_succeeds_then_healthy_aga
 
     assert resp.status_code == 202
     delivery = SlackDelivery.objects.get(pk=resp.json()["id"])
-    assert delivery.event_type == "webhook.test" and delivery.status == "success"
+    assert delivery.event_type == "webhook.test"
+    assert delivery.status == "success"
     [call] = slack.posted()
     assert "Test message" in call.params["text"]
     integration.refresh_from_db()
@@ -159,7 +162,8 @@ def test_given_two_messages_for_one_channel_when_sent_together_then_second_waits
 
     first, second = SlackDelivery.objects.filter(integration=integration).order_by("pk")
     assert first.status == "success"
-    assert second.status == "pending" and second.attempt_number == 0  # deferred, no attempt spent
+    assert second.status == "pending"
+    assert second.attempt_number == 0
     assert second.attempts.count() == 0
     run_when_due(second)
     assert second.status == "success"
@@ -242,7 +246,8 @@ def test_given_only_failures_when_success_and_failure_then_only_failure_sent(
 
     texts = [c.params["text"] for c in slack.posted()]
     assert len(texts) == 2
-    assert "Deploy failed" in texts[0] and "boom" in texts[0]
+    assert "Deploy failed" in texts[0]
+    assert "boom" in texts[0]
     assert "exit code 2" in texts[1]
 
 
@@ -281,7 +286,8 @@ def test_given_failed_then_completed_over_api_then_second_message_says_back_to_n
 
     texts = [c.params["text"] for c in slack.posted()]
     assert len(texts) == 2
-    assert "Nightly failed" in texts[0] and "tests red" in texts[0]
+    assert "Nightly failed" in texts[0]
+    assert "tests red" in texts[0]
     assert texts[1].startswith("Back to normal: workflow Nightly")
 
 
@@ -328,7 +334,9 @@ def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_
         )
 
     [call] = slack.posted()
-    assert limit_problems({"text": call.params["text"], "blocks": call.params["blocks"]}) == []
+    assert (
+        slack_limit_problems({"text": call.params["text"], "blocks": call.params["blocks"]}) == []
+    )
     rendered = str(call.params["blocks"])
     assert "FATAL: the real reason" in rendered
     assert "earlier characters cut" in rendered or "earlier output cut" in rendered
@@ -363,6 +371,7 @@ def test_command_output_marker_counts_every_character_the_command_printed(
         if b.get("text", {}).get("text", "").startswith("*Output*")
     ]
     cut, shown = cut_and_shown(output_text)
-    assert output.endswith(shown) and shown.endswith("FATAL: the reason")
+    assert output.endswith(shown)
+    assert shown.endswith("FATAL: the reason")
     assert cut == len(output) - len(shown)
     assert len(output_text) <= 3000  # Slack's section text limit

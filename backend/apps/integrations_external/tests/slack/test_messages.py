@@ -5,6 +5,8 @@ import re
 import pytest
 
 from apps.integrations_external.slack import messages as m
+from tests_support import slack_limits as slack
+from tests_support.slack_limits import slack_limit_problems
 
 HUGE = "z" * 100_000
 
@@ -63,10 +65,9 @@ def huge_command():
 def test_given_huge_data_when_message_built_then_it_fits_slacks_limits(message):
     built = message()
 
-    assert m.limit_problems(built) == []
-    assert built.text and len(built.text) <= m.FALLBACK_TEXT_MAX
+    assert slack_limit_problems(built) == []
+    assert built.text
     assert built.blocks[0]["type"] == "header"
-    assert len(built.blocks[0]["text"]["text"]) <= 150
 
 
 def test_given_long_error_when_workflow_message_built_then_tail_kept_with_visible_marker():
@@ -96,8 +97,8 @@ def test_given_too_many_blocks_and_fields_when_limits_enforced_then_cut_with_mar
 
     fixed = m.enforce_limits(blocks)
 
-    assert m.limit_problems({"text": "t", "blocks": fixed}) == []
-    assert len(fixed) == 50
+    assert slack_limit_problems({"text": "t", "blocks": fixed}) == []
+    assert len(fixed) == slack.BLOCKS_MAX
     assert "more blocks cut" in str(fixed[-1])
     assert m.limit_problems({"text": "t", "blocks": blocks})  # the checker does see violations
 
@@ -111,7 +112,8 @@ def test_given_mentions_in_names_when_built_then_escaped_not_pinging_anyone():
 
     # Header blocks are plain_text (never parsed); mrkdwn blocks and the fallback text are.
     rendered = str([b for b in built.blocks if b["type"] != "header"]) + built.text
-    assert "<!channel>" not in rendered and "<!here>" not in rendered
+    assert "<!channel>" not in rendered
+    assert "<!here>" not in rendered
     assert "&lt;!channel&gt; deploy &amp;" in rendered
 
 
@@ -145,11 +147,6 @@ def test_given_duration_when_formatted_then_readable(seconds, shown):
 
 
 # --- the cut marker counts characters of the original text ------------------------------------
-# Slack's published limits, written out (not read from the code under test).
-SLACK_SECTION_TEXT_MAX = 3000
-SLACK_FIELD_TEXT_MAX = 2000
-SLACK_HEADER_MAX = 150
-SLACK_BLOCKS_MAX = 50
 CUT_MARKER_RE = re.compile(r"… \[([\d,]+) earlier characters cut\]\n")
 
 
@@ -174,13 +171,8 @@ def section_starting(message: m.SlackMessage, start: str) -> str:
 
 
 def assert_within_slacks_limits(message: m.SlackMessage) -> None:
-    assert len(message.blocks) <= SLACK_BLOCKS_MAX
-    for block in message.blocks:
-        if block["type"] == "header":
-            assert len(block["text"]["text"]) <= SLACK_HEADER_MAX
-        if block["type"] == "section":
-            assert len(block.get("text", {}).get("text", "")) <= SLACK_SECTION_TEXT_MAX
-            assert all(len(f["text"]) <= SLACK_FIELD_TEXT_MAX for f in block.get("fields", []))
+    # Slack's published numbers (tests_support/slack_limits.py), not the code's constants.
+    assert slack_limit_problems(message) == []
 
 
 ANGRY = "if a<b && c>d: <!channel> &amp; "  # every kind of character Slack needs escaped
@@ -193,7 +185,8 @@ def test_workflow_error_marker_counts_characters_of_the_original():
     built = m.workflow_message({"workflow": {"name": "W"}, "execution": {"error_message": error}})
 
     cut, shown = cut_and_shown(section_starting(built, "*Error*"))
-    assert error.endswith(shown) and shown.endswith("last line says why")
+    assert error.endswith(shown)
+    assert shown.endswith("last line says why")
     assert cut == len(error) - len(shown)
     assert_within_slacks_limits(built)
 
@@ -227,7 +220,8 @@ def test_command_output_marker_counts_the_output_before_the_excerpt():
     built = m.command_message(data)
 
     cut, shown = cut_and_shown(section_starting(built, "*Output*"))
-    assert output.endswith(shown) and shown.endswith("FATAL: the reason")
+    assert output.endswith(shown)
+    assert shown.endswith("FATAL: the reason")
     assert cut == len(output) - len(shown)
     assert_within_slacks_limits(built)
 

@@ -84,7 +84,8 @@ def test_oauth_install_stores_integration_and_verifies(client, user, project, sl
     assert integration.last_verification_ok is True
     assert "Slack is connected" in client.get(response["Location"]).content.decode()
     api = client.get(f"/api/v1/integrations-external/slack/{integration.pk}/").json()
-    assert "bot_token" not in api and "refresh_token" not in api
+    assert "bot_token" not in api
+    assert "refresh_token" not in api
 
 
 def test_oauth_install_again_reconnects_same_channel(client, user, project, slack_app):
@@ -93,7 +94,8 @@ def test_oauth_install_again_reconnects_same_channel(client, user, project, slac
     SlackIntegration.objects.update(is_active=False, disabled_reason="uninstalled")
     client.get(approve(start(client, project)))
     integration = SlackIntegration.objects.get()
-    assert integration.is_active and integration.disabled_reason == ""
+    assert integration.is_active
+    assert integration.disabled_reason == ""
 
 
 @pytest.mark.parametrize(

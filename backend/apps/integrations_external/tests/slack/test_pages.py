@@ -74,7 +74,8 @@ def test_slack_connect_creates_and_masks_token(client, user, project, slack):
         follow=True,
     )
     integration = SlackIntegration.objects.get()
-    assert integration.project == project and integration.owner == user
+    assert integration.project == project
+    assert integration.owner == user
     assert integration.notify_only_failures is True
     body = response.content.decode()
     assert "Slack connected" in body
@@ -136,7 +137,8 @@ def test_slack_disable_then_enable(client, user, project, connected):
     assert "Turned off by hand." in body
     client.post(_url(project, connected, "active/"), {"is_active": "1"})
     connected.refresh_from_db()
-    assert connected.is_active is True and connected.disabled_reason == ""
+    assert connected.is_active is True
+    assert connected.disabled_reason == ""
 
 
 def test_slack_delete_confirms_then_deletes(client, user, project, connected):

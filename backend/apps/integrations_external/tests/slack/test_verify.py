@@ -13,7 +13,8 @@ def test_given_valid_token_and_bot_in_channel_when_verified_then_ok_and_stored(i
     result = SlackService(integration).verify_connection()
 
     assert result.ok, result.detail
-    assert "Acme" in result.detail and "#builds" in result.detail
+    assert "Acme" in result.detail
+    assert "#builds" in result.detail
     assert [c.method for c in slack.calls] == ["auth.test", "conversations.info"]
     assert {c.token for c in slack.calls} == {BOT_TOKEN}
     assert slack.calls[1].params["channel"] == "C0BUILDS01"
@@ -70,7 +71,8 @@ def test_given_slack_down_when_verified_then_not_ok_but_health_untouched(integra
 
     result = SlackService(integration).verify_connection()
 
-    assert not result.ok and result.problem == "unreachable"
+    assert not result.ok
+    assert result.problem == "unreachable"
     integration.refresh_from_db()
     assert integration.is_healthy
 
@@ -81,7 +83,8 @@ def test_given_unhealthy_integration_when_verify_succeeds_then_health_restored(i
     assert SlackService(integration).verify_connection().ok
 
     integration.refresh_from_db()
-    assert integration.is_healthy and integration.health_reason == ""
+    assert integration.is_healthy
+    assert integration.health_reason == ""
 
 
 def test_given_integration_when_verify_endpoint_called_then_200_with_ok_and_detail(

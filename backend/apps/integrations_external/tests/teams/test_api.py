@@ -27,7 +27,8 @@ def test_api_create_stores_url_encrypted_and_never_returns_it(user, project, cli
     body = response.json()
     assert "webhook_url" not in body
     assert body["has_webhook_url"] is True
-    assert body["notify_only_failures"] is False and body["notify_back_to_normal"] is True
+    assert body["notify_only_failures"] is False
+    assert body["notify_back_to_normal"] is True
     integration = TeamsIntegration.objects.get()
     assert integration.webhook_url == teams.url
     from django.db import connection
@@ -100,7 +101,8 @@ def test_api_verify_posts_test_card_and_restores_health(user, client_for, teams,
     assert response.json()["ok"] is True
     assert response.json()["integration"]["is_healthy"] is True
     [post] = teams.posts
-    assert post.status == 202 and post.problems == []
+    assert post.status == 202
+    assert post.problems == []
 
 
 def test_api_verify_reports_gone_workflow_in_words(user, client_for, teams, integration):

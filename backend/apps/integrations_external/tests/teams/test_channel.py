@@ -37,7 +37,8 @@ def test_channel_workflow_over_api_posts_one_valid_card(
         response = client_for(user).post(f"/api/v1/workflow-executions/{execution.pk}/complete/")
     assert response.status_code == 200
     [post] = teams.posts
-    assert post.status == 202 and post.problems == []
+    assert post.status == 202
+    assert post.problems == []
     assert "Deploy" in post.card["body"][0]["text"]
     delivery = TeamsDelivery.objects.get(integration=integration)
     assert delivery.status == "success"
@@ -97,7 +98,8 @@ def test_channel_failures_only_skips_success_sends_failure(
         publish("command.executed", command_data(exit_code=3), project=project, actor=user)
     titles = [post.card["body"][0]["text"] for post in teams.valid_posts()]
     assert len(titles) == 2
-    assert "failed" in titles[0] and "exit code 3" in titles[1]
+    assert "failed" in titles[0]
+    assert "exit code 3" in titles[1]
 
 
 @pytest.mark.parametrize(("back_to_normal", "expected"), [(True, 1), (False, 0)])
@@ -146,7 +148,8 @@ def test_channel_5xx_retries_with_backoff(user, project, run_on_commit, teams, i
     with run_on_commit():
         publish_workflow(project, user)
     delivery = TeamsDelivery.objects.get(integration=integration)
-    assert delivery.status == "retrying" and delivery.next_attempt_at > timezone.now()
+    assert delivery.status == "retrying"
+    assert delivery.next_attempt_at > timezone.now()
     run_now(delivery)
     assert delivery.status == "success"
 

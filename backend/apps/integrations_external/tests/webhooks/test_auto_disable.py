@@ -31,11 +31,13 @@ def test_given_n_exhausted_deliveries_in_a_row_then_disabled_and_owner_emailed(
     for expected in (1, 2):
         fail_once(endpoint, run_on_commit)
         endpoint.refresh_from_db()
-        assert endpoint.is_active and endpoint.consecutive_failures == expected
+        assert endpoint.is_active
+        assert endpoint.consecutive_failures == expected
     fail_once(endpoint, run_on_commit)
 
     endpoint.refresh_from_db()
-    assert not endpoint.is_active and endpoint.disabled_at is not None
+    assert not endpoint.is_active
+    assert endpoint.disabled_at is not None
     assert "3 deliveries in a row" in endpoint.disabled_reason
     assert not SystemAlert.objects.exists()
     notice = EmailDelivery.objects.get(recipient=user, event_type="email.notice")
@@ -53,7 +55,8 @@ def test_given_success_between_failures_then_counter_resets(
         fail_once(endpoint, run_on_commit)
 
     endpoint.refresh_from_db()
-    assert endpoint.is_active and endpoint.consecutive_failures == 1
+    assert endpoint.is_active
+    assert endpoint.consecutive_failures == 1
 
 
 def test_given_failing_for_days_then_disabled(user, receiver, run_on_commit, settings):
@@ -67,7 +70,8 @@ def test_given_failing_for_days_then_disabled(user, receiver, run_on_commit, set
     fail_once(endpoint, run_on_commit)
 
     endpoint.refresh_from_db()
-    assert not endpoint.is_active and "has failed since" in endpoint.disabled_reason
+    assert not endpoint.is_active
+    assert "has failed since" in endpoint.disabled_reason
 
 
 def test_given_disabled_endpoint_then_no_longer_routed_until_patched_active(
@@ -111,7 +115,8 @@ def test_given_hostile_endpoint_name_and_url_when_auto_disabled_then_only_its_ow
     fail_once(endpoint, run_on_commit)
 
     shown = auth_client.get(f"{API}/webhooks/{endpoint.pk}/").data
-    assert shown["is_active"] is False and "410" in shown["disabled_reason"]
+    assert shown["is_active"] is False
+    assert "410" in shown["disabled_reason"]
     assert shown["disabled_at"] is not None
     assert not SystemAlert.objects.exists()
     assert client_for(bystander).get("/api/v1/system-alerts/").data["count"] == 0

@@ -39,7 +39,9 @@ def test_given_headers_when_created_then_encrypted_at_rest(auth_client):
     assert resp.status_code == 201, resp.data
     endpoint = WebhookEndpoint.objects.get(pk=resp.data["id"])
     raw = stored_headers(endpoint)
-    assert raw.startswith("fernet:") and "s3cr3t" not in raw and "Authorization" not in raw
+    assert raw.startswith("fernet:")
+    assert "s3cr3t" not in raw
+    assert "Authorization" not in raw
     assert endpoint.headers == {"Authorization": TOKEN, "X-Team": "ops"}
 
 
@@ -62,7 +64,8 @@ def test_given_headers_when_read_anywhere_then_names_only(auth_client):
         assert "s3cr3t" not in resp.content.decode()
         body = resp.json()
         shown = body["results"][0] if "results" in body else body
-        assert shown["header_names"] == ["Authorization"] and "headers" not in shown
+        assert shown["header_names"] == ["Authorization"]
+        assert "headers" not in shown
 
 
 def test_given_patch_without_headers_then_kept_and_with_empty_object_then_removed(auth_client):
@@ -79,7 +82,8 @@ def test_given_patch_without_headers_then_kept_and_with_empty_object_then_remove
     cleared = auth_client.patch(f"{API}/webhooks/{pk}/", {"headers": {}}, format="json")
     assert cleared.data["header_names"] == []
     endpoint = WebhookEndpoint.objects.get(pk=pk)
-    assert endpoint.headers == {} and stored_headers(endpoint) == ""
+    assert endpoint.headers == {}
+    assert stored_headers(endpoint) == ""
 
 
 @pytest.mark.parametrize(
@@ -117,8 +121,10 @@ def test_given_unsafe_or_reserved_header_when_created_or_patched_then_400(
         f"{API}/webhooks/{endpoint.pk}/", {"headers": headers}, format="json"
     )
 
-    assert created.status_code == 400 and "headers" in created.data
-    assert patched.status_code == 400 and "headers" in patched.data
+    assert created.status_code == 400
+    assert "headers" in created.data
+    assert patched.status_code == 400
+    assert "headers" in patched.data
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).headers == {}
 
 
@@ -137,7 +143,8 @@ def test_given_headers_when_sent_then_on_the_wire_but_masked_in_history(
     assert attempt.request_headers["Authorization"] == "[hidden]"
     assert attempt.request_headers["webhook-id"] == delivery.webhook_id
     resp = auth_client.get(f"{API}/webhook-deliveries/{delivery.pk}/")
-    assert resp.status_code == 200 and "s3cr3t" not in resp.content.decode()
+    assert resp.status_code == 200
+    assert "s3cr3t" not in resp.content.decode()
     assert resp.data["attempts"][0]["request_headers"]["Authorization"] == "[hidden]"
 
 

@@ -80,7 +80,8 @@ def test_webhook_create_shows_secret_once(client, user, project):
     assert "no-store" in response["Cache-Control"]
     assert endpoint.owner == user
     assert endpoint.retry_count == 3
-    assert endpoint.trigger_workflow_completion and not endpoint.trigger_command_execution
+    assert endpoint.trigger_workflow_completion
+    assert not endpoint.trigger_command_execution
     detail = client.get(f"{_base(project)}{endpoint.pk}/").content.decode()
     assert endpoint.secret not in detail
     assert endpoint.secret[-4:] in detail
@@ -126,13 +127,15 @@ def test_webhook_create_shows_api_errors_on_fields(client, user, project):
     assert "set by the platform" in body
     assert "is not a custom event type" in body
     assert "less than or equal to 15" in body
-    assert "{&#x27;" not in body and "[ErrorDetail" not in body
+    assert "{&#x27;" not in body
+    assert "[ErrorDetail" not in body
 
 
 def test_webhook_edit_keeps_headers_unless_given(client, user, project, endpoint):
     client.force_login(user)
     page = client.get(f"{_base(project)}{endpoint.pk}/edit/").content.decode()
-    assert "X-Api-Key" in page and "k-123" not in page
+    assert "X-Api-Key" in page
+    assert "k-123" not in page
     response = client.post(
         f"{_base(project)}{endpoint.pk}/edit/", _form("https://hooks.example.com/new", name="New")
     )
@@ -171,7 +174,8 @@ def test_webhook_disable_and_enable(client, user, project, endpoint):
     assert b"disabled." in response.content
     client.post(f"{_base(project)}{endpoint.pk}/enable/")
     endpoint.refresh_from_db()
-    assert endpoint.is_active and endpoint.disabled_reason == ""
+    assert endpoint.is_active
+    assert endpoint.disabled_reason == ""
 
 
 def test_webhook_delete_asks_then_deletes(client, user, project, endpoint):

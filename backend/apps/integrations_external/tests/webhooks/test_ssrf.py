@@ -81,7 +81,8 @@ def test_given_guard_on_when_updated_to_internal_url_then_400(auth_client, user)
         f"{API}/webhooks/{endpoint.pk}/", {"url": "http://localhost/x"}, format="json"
     )
 
-    assert resp.status_code == 400 and "url" in resp.data
+    assert resp.status_code == 400
+    assert "url" in resp.data
     endpoint.refresh_from_db()
     assert endpoint.url == "http://93.184.216.34/hook"
 
@@ -105,8 +106,10 @@ def test_given_guard_on_when_name_resolves_to_loopback_at_send_time_then_refused
 
     delivery = send_one(endpoint, run_on_commit)
 
-    assert delivery.status == "failed" and delivery.attempt_number == 1
-    assert "SSRF" in delivery.error_message and "localhost resolves to" in delivery.error_message
+    assert delivery.status == "failed"
+    assert delivery.attempt_number == 1
+    assert "SSRF" in delivery.error_message
+    assert "localhost resolves to" in delivery.error_message
     assert receiver.requests == []
 
 
@@ -161,8 +164,10 @@ def test_given_check_passed_on_another_answer_when_socket_opens_on_loopback_then
 
     delivery = send_one(endpoint, run_on_commit)
 
-    assert delivery.status == "failed" and delivery.attempt_number == 1
-    assert "SSRF guard" in delivery.error_message and "loopback" in delivery.error_message
+    assert delivery.status == "failed"
+    assert delivery.attempt_number == 1
+    assert "SSRF guard" in delivery.error_message
+    assert "loopback" in delivery.error_message
     assert receiver.requests == []
 
 

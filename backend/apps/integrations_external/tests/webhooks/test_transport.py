@@ -11,6 +11,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from apps.alerts.models import SystemAlert
 from apps.integrations_external.http import ssrf
@@ -39,7 +40,8 @@ def test_given_endpoint_when_sent_then_standard_webhooks_request(user, receiver,
     [request] = receiver.wait_for(1)
     payload = Webhook(endpoint.secret).verify(request.body, request.headers)
     assert set(payload) == {"id", "type", "timestamp", "data"}
-    assert payload["type"] == "workflow.completed" and payload["data"] == {"answer": 42}
+    assert payload["type"] == "workflow.completed"
+    assert payload["data"] == {"answer": 42}
     assert payload["id"] == delivery.event_id
     assert request.method == "POST"
     assert request.headers["content-type"] == "application/json"
@@ -47,7 +49,8 @@ def test_given_endpoint_when_sent_then_standard_webhooks_request(user, receiver,
     assert request.headers["webhook-id"] == delivery.webhook_id
     assert request.headers["x-team"] == "ops"
     delivery.refresh_from_db()
-    assert delivery.status == "success" and delivery.response_status == 200
+    assert delivery.status == "success"
+    assert delivery.response_status == 200
 
 
 def test_given_custom_headers_trying_to_override_ours_when_sent_then_ours_win(
@@ -103,7 +106,7 @@ def test_given_rotation_older_than_a_day_when_sent_then_only_new_secret_signs(
     [request] = receiver.wait_for(1)
     assert len(request.headers["webhook-signature"].split(" ")) == 1
     Webhook(endpoint.secret).verify(request.body, request.headers)
-    with pytest.raises(Exception):
+    with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(request.body, request.headers)
 
 
@@ -117,7 +120,8 @@ def test_given_redirect_when_sent_then_not_followed_and_attempt_failed(
 
     delivery.refresh_from_db()
     assert len(receiver.requests) == 1
-    assert delivery.status == "failed" and delivery.response_status == 302
+    assert delivery.status == "failed"
+    assert delivery.response_status == 302
     assert "redirects are not followed" in delivery.error_message
 
 
@@ -131,8 +135,10 @@ def test_given_410_when_sent_then_endpoint_disabled_with_alert_and_email(
 
     delivery.refresh_from_db()
     endpoint.refresh_from_db()
-    assert delivery.status == "failed" and delivery.attempt_number == 1
-    assert not endpoint.is_active and "410" in endpoint.disabled_reason
+    assert delivery.status == "failed"
+    assert delivery.attempt_number == 1
+    assert not endpoint.is_active
+    assert "410" in endpoint.disabled_reason
     assert not SystemAlert.objects.exists()  # the owner is told, not every user (issue 11)
     notice = EmailDelivery.objects.get(recipient=user, event_type="email.notice")
     assert str(endpoint) in notice.payload["data"]["subject"]
@@ -191,7 +197,8 @@ def test_given_slow_receiver_when_sent_then_timeout_is_a_failed_attempt_that_ret
 
     assert delivery.status == "success"
     first, second = delivery.attempts.all()
-    assert first.outcome == "retry" and "timed out" in first.error_message
+    assert first.outcome == "retry"
+    assert "timed out" in first.error_message
     assert second.outcome == "success"
 
 
@@ -207,11 +214,13 @@ def test_given_nothing_listening_when_sent_then_connection_error_retries_until_e
 
     delivery = run_until_finished(send_one(endpoint, run_on_commit))
 
-    assert delivery.status == "failed" and delivery.attempt_number == 3
+    assert delivery.status == "failed"
+    assert delivery.attempt_number == 3
     assert all("connection error" in a.error_message for a in delivery.attempts.all())
     assert "retries exhausted" in delivery.error_message
     endpoint.refresh_from_db()
-    assert endpoint.failure_count == 3 and endpoint.consecutive_failures == 1
+    assert endpoint.failure_count == 3
+    assert endpoint.consecutive_failures == 1
 
 
 def test_given_large_response_when_sent_then_first_8_kib_stored(user, receiver, run_on_commit):
@@ -269,7 +278,8 @@ def test_given_success_with_a_body_over_the_limit_when_sent_then_success_with_fi
     delivery = send_one(endpoint, run_on_commit)
 
     delivery.refresh_from_db()
-    assert delivery.status == "success" and delivery.response_body == "y" * 8192
+    assert delivery.status == "success"
+    assert delivery.response_body == "y" * 8192
 
 
 def test_given_header_value_with_a_line_break_when_sent_then_no_header_is_injected(
@@ -283,7 +293,8 @@ def test_given_header_value_with_a_line_break_when_sent_then_no_header_is_inject
     send_one(endpoint, run_on_commit)
 
     [request] = receiver.wait_for(1)
-    assert "x-injected" not in request.headers and "x-evil" not in request.headers
+    assert "x-injected" not in request.headers
+    assert "x-evil" not in request.headers
     assert request.headers["x-fine"] == "ok"
 
 
@@ -433,6 +444,7 @@ def test_given_certificate_for_another_name_when_sent_then_not_trusted_and_nothi
     delivery = send_one(endpoint, run_on_commit)
 
     delivery.refresh_from_db()
-    assert delivery.status == "retrying" and "connection error" in delivery.error_message
+    assert delivery.status == "retrying"
+    assert "connection error" in delivery.error_message
     assert "hooks.example.test" in delivery.error_message  # refused for the name, not the CA
     assert tls_receiver.requests == []

@@ -38,7 +38,8 @@ def test_given_endpoint_when_test_posted_then_webhook_test_delivered_and_returne
         resp = auth_client.post(f"{API}/webhooks/{endpoint.pk}/test/")
 
     assert resp.status_code == 202
-    assert resp.data["event_type"] == "webhook.test" and resp.data["endpoint"] == endpoint.pk
+    assert resp.data["event_type"] == "webhook.test"
+    assert resp.data["endpoint"] == endpoint.pk
     [request] = receiver.wait_for(1)
     payload = Webhook(endpoint.secret).verify(request.body, request.headers)
     assert payload["type"] == "webhook.test"
@@ -58,9 +59,9 @@ def test_given_disabled_endpoint_when_test_succeeds_then_re_enabled(
         auth_client.post(f"{API}/webhooks/{endpoint.pk}/test/")
 
     endpoint.refresh_from_db()
-    assert (
-        endpoint.is_active and endpoint.disabled_at is None and endpoint.consecutive_failures == 0
-    )
+    assert endpoint.is_active
+    assert endpoint.disabled_at is None
+    assert endpoint.consecutive_failures == 0
 
 
 def test_given_disabled_endpoint_when_test_fails_then_stays_disabled(
@@ -149,8 +150,10 @@ def test_given_failed_delivery_when_redelivered_then_new_row_with_same_webhook_i
 
     assert resp.status_code == 202
     copy = WebhookDelivery.objects.get(pk=resp.data["id"])
-    assert copy.pk != original.pk and copy.redelivery_of == original
-    assert copy.webhook_id == original.webhook_id and copy.payload == original.payload
+    assert copy.pk != original.pk
+    assert copy.redelivery_of == original
+    assert copy.webhook_id == original.webhook_id
+    assert copy.payload == original.payload
     assert copy.status == "success"
     first, second = receiver.wait_for(2)
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == original.webhook_id
@@ -167,7 +170,8 @@ def test_given_open_delivery_when_redelivered_then_409(auth_client, user, receiv
 
     resp = auth_client.post(f"{API}/webhook-deliveries/{delivery.pk}/redeliver/")
 
-    assert resp.status_code == 409 and WebhookDelivery.objects.count() == 1
+    assert resp.status_code == 409
+    assert WebhookDelivery.objects.count() == 1
 
 
 def test_given_endpoint_when_secret_rotated_then_new_secret_once_and_old_signs_for_a_day(
@@ -180,13 +184,16 @@ def test_given_endpoint_when_secret_rotated_then_new_secret_once_and_old_signs_f
 
     assert resp.status_code == 200
     new = resp.data["secret"]
-    assert new.startswith("whsec_") and new != old
+    assert new.startswith("whsec_")
+    assert new != old
     endpoint.refresh_from_db()
-    assert endpoint.secret == new and endpoint.previous_secret == old
+    assert endpoint.secret == new
+    assert endpoint.previous_secret == old
     remaining = endpoint.previous_secret_expires_at - timezone.now()
     assert timedelta(hours=23, minutes=59) < remaining <= timedelta(hours=24)
     detail = auth_client.get(f"{API}/webhooks/{endpoint.pk}/")
-    assert new not in detail.content.decode() and detail.data["secret_hint"].endswith(new[-4:])
+    assert new not in detail.content.decode()
+    assert detail.data["secret_hint"].endswith(new[-4:])
     with run_on_commit():
         auth_client.post(f"{API}/webhooks/{endpoint.pk}/test/")
     [request] = receiver.wait_for(1)
@@ -201,7 +208,8 @@ def test_given_bad_secret_when_rotated_then_400(auth_client, user):
         f"{API}/webhooks/{endpoint.pk}/rotate-secret/", {"secret": "nope"}, format="json"
     )
 
-    assert resp.status_code == 400 and "secret" in resp.data
+    assert resp.status_code == 400
+    assert "secret" in resp.data
 
 
 def test_given_failures_when_recovered_then_each_failed_message_resent_once(
@@ -224,7 +232,8 @@ def test_given_failures_when_recovered_then_each_failed_message_resent_once(
             f"{API}/webhooks/{endpoint.pk}/recover/", {"since": since.isoformat()}, format="json"
         )
 
-    assert resp.status_code == 202 and resp.data == {"recovered": 2}
+    assert resp.status_code == 202
+    assert resp.data == {"recovered": 2}
     resent = receiver.wait_for(sent_before + 2)[sent_before:]
     assert sorted(r.headers["webhook-id"] for r in resent) == sorted(
         d.webhook_id for d in recent[:2]
@@ -241,7 +250,8 @@ def test_given_nothing_failed_when_recovered_then_zero(auth_client, user):
         f"{API}/webhooks/{endpoint.pk}/recover/", {"since": "2020-01-01T00:00:00Z"}, format="json"
     )
 
-    assert resp.status_code == 202 and resp.data == {"recovered": 0}
+    assert resp.status_code == 202
+    assert resp.data == {"recovered": 0}
 
 
 def test_given_no_since_when_recovered_then_400(auth_client, user):
@@ -251,4 +261,5 @@ def test_given_no_since_when_recovered_then_400(auth_client, user):
         f"{API}/webhooks/{endpoint.pk}/recover/", {"since": "yesterday"}, format="json"
     )
 
-    assert resp.status_code == 400 and "since" in resp.data
+    assert resp.status_code == 400
+    assert "since" in resp.data

@@ -41,7 +41,8 @@ def test_given_custom_subscriptions_when_custom_event_published_then_star_and_na
 
     assert receivers_of(event_id) == {star, named}
     assert {r.json()["type"] for r in receiver.wait_for(2)} == {"deploy.finished"}
-    assert other not in receivers_of(event_id) and none not in receivers_of(event_id)
+    assert other not in receivers_of(event_id)
+    assert none not in receivers_of(event_id)
 
 
 def test_given_project_scopes_when_project_event_published_then_only_matching_scopes(

@@ -25,9 +25,11 @@ def test_given_no_secret_when_created_then_secret_generated_and_shown_once(auth_
 
     assert resp.status_code == 201, resp.data
     secret = resp.data["secret"]
-    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) >= 24
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret[6:])) >= 24
     endpoint = WebhookEndpoint.objects.get(pk=resp.data["id"])
-    assert endpoint.owner == user and endpoint.secret == secret
+    assert endpoint.owner == user
+    assert endpoint.secret == secret
     assert resp.data["secret_hint"] == f"whsec_…{secret[-4:]}"
 
 
@@ -44,7 +46,7 @@ def test_given_endpoint_when_read_anywhere_then_secret_never_appears(auth_client
     endpoint = WebhookEndpointFactory(owner=user)
     endpoint.previous_secret = "whsec_" + base64.b64encode(b"p" * 24).decode()
     endpoint.save()
-    WebhookService(endpoint).send_test()  # so deliveries lists have a row
+    WebhookService(endpoint).queue_test()  # so deliveries lists have a row
     secret_b64 = endpoint.secret[6:]
 
     for path in [
@@ -56,7 +58,8 @@ def test_given_endpoint_when_read_anywhere_then_secret_never_appears(auth_client
         resp = auth_client.get(path)
         assert resp.status_code == 200, path
         body = resp.content.decode()
-        assert secret_b64 not in body and endpoint.previous_secret[6:] not in body, path
+        assert secret_b64 not in body, path
+        assert endpoint.previous_secret[6:] not in body, path
         assert '"secret":' not in body, path
 
 
@@ -105,7 +108,8 @@ def test_given_bad_field_when_created_then_400_names_the_field(auth_client, fiel
 def test_given_someone_elses_project_when_created_then_400(auth_client, other_user):
     resp = create(auth_client, project=ProjectFactory(owner=other_user).pk)
 
-    assert resp.status_code == 400 and "project" in resp.data
+    assert resp.status_code == 400
+    assert "project" in resp.data
 
 
 def test_given_visible_project_and_valid_fields_when_created_then_stored(auth_client, project):
@@ -138,7 +142,8 @@ def test_given_endpoint_when_put_and_patched_then_updated(auth_client, user):
     )
     patch = auth_client.patch(url, {"timeout_seconds": 3}, format="json")
 
-    assert put.status_code == 200 and patch.status_code == 200
+    assert put.status_code == 200
+    assert patch.status_code == 200
     endpoint.refresh_from_db()
     assert (endpoint.url, endpoint.name, endpoint.method, endpoint.timeout_seconds) == (
         "https://127.0.0.1:8443/x",
@@ -146,7 +151,8 @@ def test_given_endpoint_when_put_and_patched_then_updated(auth_client, user):
         "PATCH",
         3,
     )
-    assert "secret" not in put.data and "secret" not in patch.data
+    assert "secret" not in put.data
+    assert "secret" not in patch.data
 
 
 def test_given_endpoint_when_secret_patched_then_400_points_to_rotation(auth_client, user):
@@ -155,7 +161,8 @@ def test_given_endpoint_when_secret_patched_then_400_points_to_rotation(auth_cli
 
     resp = auth_client.patch(f"{API}/webhooks/{endpoint.pk}/", {"secret": new}, format="json")
 
-    assert resp.status_code == 400 and "rotate-secret" in str(resp.data["secret"])
+    assert resp.status_code == 400
+    assert "rotate-secret" in str(resp.data["secret"])
 
 
 def test_given_bad_field_when_patched_then_400(auth_client, user):
@@ -163,7 +170,8 @@ def test_given_bad_field_when_patched_then_400(auth_client, user):
 
     resp = auth_client.patch(f"{API}/webhooks/{endpoint.pk}/", {"retry_count": 99}, format="json")
 
-    assert resp.status_code == 400 and "retry_count" in resp.data
+    assert resp.status_code == 400
+    assert "retry_count" in resp.data
 
 
 def test_given_disabled_endpoint_when_patched_active_then_health_cleared(auth_client, user):
@@ -180,8 +188,11 @@ def test_given_disabled_endpoint_when_patched_active_then_health_cleared(auth_cl
 
     assert resp.status_code == 200
     endpoint.refresh_from_db()
-    assert endpoint.is_active and endpoint.disabled_at is None and endpoint.disabled_reason == ""
-    assert endpoint.consecutive_failures == 0 and endpoint.failing_since is None
+    assert endpoint.is_active
+    assert endpoint.disabled_at is None
+    assert endpoint.disabled_reason == ""
+    assert endpoint.consecutive_failures == 0
+    assert endpoint.failing_since is None
 
 
 def test_given_endpoint_when_deleted_then_gone(auth_client, user):
@@ -189,7 +200,8 @@ def test_given_endpoint_when_deleted_then_gone(auth_client, user):
 
     resp = auth_client.delete(f"{API}/webhooks/{endpoint.pk}/")
 
-    assert resp.status_code == 204 and not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+    assert resp.status_code == 204
+    assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
 
 
 def test_given_other_users_endpoint_when_listed_then_only_own_shown(auth_client, user, other_user):
