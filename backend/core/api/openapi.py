@@ -12,6 +12,7 @@ TAGS = [
     ("webhooks", "Signed outgoing webhooks: endpoints, deliveries, redelivery, recovery."),
     ("events", "The events the integrations deliver: publish custom ones, read recent ones."),
     ("slack", "Slack integrations: channel, verification, test message, message history."),
+    ("teams", "Microsoft Teams integrations: Workflows URL, verification, test card, history."),
     ("github", "GitHub integrations: pull requests, Actions runs, story issues, GitHub's hooks."),
     ("email", "Your email notifications: switches, a test email, the mail sent to you."),
 ]

@@ -32,6 +32,7 @@ _SEGMENT_TAGS = {
     "webhook-deliveries": "webhooks",
     "events": "events",
     "slack": "slack",
+    "teams": "teams",
     "github": "github",
     "email": "email",
 }

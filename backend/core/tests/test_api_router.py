@@ -15,7 +15,15 @@ from core.api.exceptions import Refused, exception_handler
 
 pytestmark = pytest.mark.django_db
 
-INTEGRATIONS = ["webhooks", "webhook-deliveries", "events", "slack", "github", "email"]
+INTEGRATIONS = [
+    "webhooks",
+    "webhook-deliveries",
+    "events",
+    "slack",
+    "teams",
+    "github",
+    "email",
+]
 CORE = ["projects", "user-stories", "workflows", "workflow-executions", "commands"]
 CORE += ["command-executions", "system-alerts"]
 

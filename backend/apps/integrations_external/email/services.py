@@ -91,8 +91,6 @@ def email_send(*, message: OutgoingEmail, connection: Any = None) -> None:
 def _queue_email_only(
     event_type: str, data: dict[str, Any], *, project: Any = None, actor: Any = None
 ) -> Event:
-    from apps.integrations_external.pipeline.events import publish
-
     channel = channels.get("email")
     probe = Event(type=event_type, project=project, actor=actor, data=data)
     channel.prepare(probe)

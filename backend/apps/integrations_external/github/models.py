@@ -331,3 +331,7 @@ class GitHubIssueDeliveryAttempt(DeliveryAttemptBase):
     delivery = models.ForeignKey(
         GitHubIssueDelivery, on_delete=models.CASCADE, related_name="attempts"
     )
+
+    class Meta(DeliveryAttemptBase.Meta):
+        verbose_name = "GitHub issue delivery attempt"
+        verbose_name_plural = "GitHub issue delivery attempts"

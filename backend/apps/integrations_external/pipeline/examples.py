@@ -11,18 +11,17 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from apps.alerts.models import SystemAlert
+from apps.commands.models import Command, CommandExecution
 from apps.integrations_external import catalog
 from apps.integrations_external.pipeline.models import Event
+from apps.projects.models import Project, UserStory
+from apps.workflows.models import Workflow, WorkflowExecution
 
 EXAMPLE_TIME = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
 def _objects() -> dict[str, Any]:
-    from apps.alerts.models import SystemAlert
-    from apps.commands.models import Command, CommandExecution
-    from apps.projects.models import Project, UserStory
-    from apps.workflows.models import Workflow, WorkflowExecution
-
     alice = get_user_model()(pk=7, username="alice")
     project = Project(pk=3, name="Checkout service", description="Payments", owner=alice)
     workflow = Workflow(pk=12, name="Nightly build", project=project)

@@ -36,6 +36,7 @@ from apps.integrations_external.pipeline.delivery_log import (
     page_before,
     target_model,
 )
+from apps.integrations_external.pipeline.examples import example_envelopes
 from apps.integrations_external.pipeline.models import DeliveryBase, DeliveryStatus
 from core.api.exceptions import InvalidTransition
 from core.api.throttling import _SettingsRateThrottle
@@ -486,8 +487,6 @@ app.listen(3000);
 def events_catalog(request: HttpRequest) -> HttpResponse:
     """Every event type a webhook can subscribe to, an example envelope of each (built by the
     real payload builders), and how to verify a signature."""
-    from apps.integrations_external.pipeline.examples import example_envelopes
-
     examples = example_envelopes()
     types = [
         {"type": t, "example": examples.get(t.name)}

@@ -98,3 +98,7 @@ class TeamsDelivery(DeliveryBase):
 
 class TeamsDeliveryAttempt(DeliveryAttemptBase):
     delivery = models.ForeignKey(TeamsDelivery, on_delete=models.CASCADE, related_name="attempts")
+
+    class Meta(DeliveryAttemptBase.Meta):
+        verbose_name = "Teams delivery attempt"
+        verbose_name_plural = "Teams delivery attempts"

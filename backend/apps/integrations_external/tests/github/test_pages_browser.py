@@ -20,7 +20,7 @@ def test_browser_github_connect_sync_and_story_links(signed_in, project, fake_gi
     fake_github.add_pull(repo, title="Tidy the README")
     page = signed_in
     page.goto(f"/projects/{project.pk}/integrations/")
-    page.get_by_role("button", name="Connect a GitHub repository").click()
+    page.get_by_role("button", name="Connect with a token").click()
     page.get_by_label("Owner").fill("acme")
     page.get_by_label("Repository").fill("shop")
     page.get_by_label("Access token").fill(fake_github.token)

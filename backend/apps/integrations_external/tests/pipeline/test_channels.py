@@ -41,7 +41,13 @@ def test_channel_missing_an_abstract_method_cannot_be_made():
 
 
 def test_channel_registry_holds_every_provider():
-    assert {c.name for c in channels.all_channels()} == {"email", "github", "slack", "webhook"}
+    assert {c.name for c in channels.all_channels()} == {
+        "email",
+        "github",
+        "slack",
+        "teams",
+        "webhook",
+    }
     assert all(isinstance(c, Channel) for c in channels.all_channels())
 
 

@@ -137,7 +137,7 @@ def test_browser_webhook_rotate_and_recover(signed_in, user, project, receiver):
         owner=user, project=project, name="Builds", url=receiver.url, retry_count=0
     )
     receiver.default = Reply(status=503, body=b"maintenance")
-    failed = WebhookService(endpoint).send_test(actor=user)
+    failed = WebhookService(endpoint).queue_test(actor=user)
     failed.refresh_from_db()
     assert failed.status == "failed"
     receiver.default = Reply()
