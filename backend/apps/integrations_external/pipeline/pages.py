@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.integrations_external import catalog, permissions
-from apps.integrations_external.page_support import project_page_context
+from apps.integrations_external.page_support import page_user, project_page_context
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.delivery_log import (
     CHART_HOURS,
@@ -117,18 +117,18 @@ def _page_context(
     context = project_page_context(request, project_pk)
     channel = _channel(channel_name)
     target = get_object_or_404(
-        target_model(channel).objects.filter(permissions.readable_q(request.user)),
+        target_model(channel).objects.filter(permissions.readable_q(page_user(request))),
         pk=target_pk,
         project=context["project"],
     )
-    if not permissions.can_read(request.user, target):
+    if not permissions.can_read(page_user(request), target):
         raise Http404
     actions = actions_for(channel.name)
     context.update(
         channel=channel,
         target=target,
         # Managing the project is not enough: the target's own rule decides (permissions.py).
-        can_manage=permissions.can_manage(request.user, target),
+        can_manage=permissions.can_manage(page_user(request), target),
         actions=actions,
         # Booleans for the templates (which would call the functions themselves).
         offers_resend=actions.resend is not None,
