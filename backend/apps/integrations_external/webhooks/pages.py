@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from rest_framework import exceptions as drf_exceptions
 
 from apps.integrations_external import catalog, permissions
-from apps.integrations_external.page_support import page_user
+from apps.integrations_external.page_support import HtmxHttpRequest, page_user
 from apps.integrations_external.pipeline.pages import (
     DeliveryActions,
     project_page_context,
@@ -252,7 +252,7 @@ def webhook_detail(request: HttpRequest, project_pk: int, endpoint_pk: int) -> H
 
 @require_POST
 @login_required
-def webhook_rotate(request: HttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
+def webhook_rotate(request: HtmxHttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
     context, endpoint = _managed(request, project_pk, endpoint_pk)
     secret = WebhookService(endpoint).rotate_secret()
     message = "Secret rotated. The old one keeps signing for 24 hours."
@@ -298,7 +298,7 @@ def webhook_disable(request: HttpRequest, project_pk: int, endpoint_pk: int) -> 
 
 @require_POST
 @login_required
-def webhook_test(request: HttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
+def webhook_test(request: HtmxHttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
     context, endpoint = _managed(request, project_pk, endpoint_pk)
     wait = throttled(request, "outbound", "WebhookEndpointViewSet.test")
     delivery = None
