@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.integrations_external.github.models import GitHubIntegration
@@ -19,7 +19,7 @@ from apps.projects.selectors import user_can_see_project
 logger = logging.getLogger(__name__)
 
 
-def scoped_models() -> list[type]:
+def scoped_models() -> list[type[models.Model]]:
     """Every kind of integration that lives in a project: the targets of each project-scoped
     channel (so a new channel is covered without a line here), and GitHub's."""
     targets = [
@@ -28,7 +28,7 @@ def scoped_models() -> list[type]:
     return list(dict.fromkeys([*targets, GitHubIntegration]))
 
 
-def open_delivery_lookups() -> list[tuple[type, str]]:
+def open_delivery_lookups() -> list[tuple[type[models.Model], str]]:
     """Each project-scoped channel's deliveries and the lookup from one to its target's owner:
     open deliveries to a person's targets about a project they left are not sent any more."""
     return [
@@ -62,12 +62,12 @@ def integrations_stop_for_lost_access(*, project: Project, user_ids: Iterable[in
     for user in gone:
         reason = lost_access_reason(user.get_username(), project.name)
         for model in scoped_models():
-            turned_off += model.objects.filter(project=project, owner=user, is_active=True).update(
-                is_active=False, disabled_at=now, disabled_reason=reason
-            )
+            turned_off += model._default_manager.filter(
+                project=project, owner=user, is_active=True
+            ).update(is_active=False, disabled_at=now, disabled_reason=reason)
     ids = [u.pk for u in gone]
     for model, owner_lookup in open_delivery_lookups():
-        model.objects.filter(
+        model._default_manager.filter(
             status__in=OPEN_STATUSES, event__project=project, **{owner_lookup: ids}
         ).update(
             status=DeliveryStatus.FAILED,

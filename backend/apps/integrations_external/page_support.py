@@ -12,8 +12,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django_htmx.middleware import HtmxDetails
 from rest_framework import serializers
 
 from apps.portal.selectors import visible_project
@@ -27,6 +30,21 @@ LEVELS = {
     "warning": messages.WARNING,
     "error": messages.ERROR,
 }
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (the type hint django-htmx
+    documents): `request.htmx` tells whether htmx sent it."""
+
+    htmx: HtmxDetails
+
+
+def page_user(request: HttpRequest) -> User:
+    """The user of a page request behind @login_required (never anonymous there)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 def error_sentences(errors: Any) -> Iterable[str]:
@@ -91,9 +109,10 @@ THROTTLED = "Too many of these in a short time; wait a minute and try again."
 def project_page_context(request: HttpRequest, project_pk: int) -> dict[str, Any]:
     """What every integration page of a project starts from: the project (404 for others),
     the Integrations tab marked, and whether the user may change things (members read)."""
-    project: Project = visible_project(user=request.user, pk=project_pk)
+    user = page_user(request)
+    project: Project = visible_project(user=user, pk=project_pk)
     return {
         "project": project,
         "tab": "integrations",
-        "can_manage": user_can_manage_project(request.user, project),
+        "can_manage": user_can_manage_project(user, project),
     }

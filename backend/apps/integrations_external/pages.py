@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.integrations_external.github import pages as github_pages
-from apps.integrations_external.page_support import project_page_context
+from apps.integrations_external.page_support import page_user, project_page_context
 from apps.integrations_external.slack import pages as slack_pages
 from apps.integrations_external.teams import pages as teams_pages
 from apps.integrations_external.webhooks import pages as webhook_pages
@@ -32,6 +32,6 @@ SECTIONS: list[Section] = [
 def project_integrations(request: HttpRequest, project_pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     context["sections"] = [
-        section(user=request.user, project=context["project"]) for section in SECTIONS
+        section(user=page_user(request), project=context["project"]) for section in SECTIONS
     ]
     return render(request, "integrations_external/project_integrations.html", context)

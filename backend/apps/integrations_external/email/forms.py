@@ -9,10 +9,11 @@ from django import forms
 
 from apps.integrations_external.email.messages import SWITCH_LABELS
 from apps.integrations_external.email.models import EmailNotificationSettings
+from apps.integrations_external.model_fields import concrete_field
 
 
 def switch_description(name: str) -> str:
-    return str(EmailNotificationSettings._meta.get_field(name).help_text)
+    return str(concrete_field(EmailNotificationSettings, name).help_text)
 
 
 class EmailSettingsForm(forms.Form):

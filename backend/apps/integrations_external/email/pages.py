@@ -18,6 +18,7 @@ from apps.integrations_external.page_support import (
     THROTTLED,
     answer,
     outbound_allowed,
+    page_user,
     validate_with,
 )
 
@@ -27,7 +28,7 @@ PAGE_SIZE = 25
 @login_required
 @require_http_methods(["GET", "POST"])
 def email_settings(request: HttpRequest) -> HttpResponse:
-    row = settings_for(request.user)
+    row = settings_for(page_user(request))
     form = EmailSettingsForm(request.POST or None, instance=row)
     if request.method == "POST" and form.is_valid():
         serializer = EmailNotificationSettingsSerializer(
@@ -41,7 +42,9 @@ def email_settings(request: HttpRequest) -> HttpResponse:
                 message="Email settings saved.",
                 redirect_to=reverse("integrations:email-settings"),
             )
-    page = Paginator(emails_sent_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(emails_sent_to(page_user(request)), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "integrations_external/email/settings.html",
@@ -57,12 +60,12 @@ def email_test(request: HttpRequest) -> HttpResponse:
         level, message = "error", THROTTLED
     else:
         try:
-            EmailService(request.user).queue_test_email()
+            EmailService(page_user(request)).queue_test_email()
         except NoEmailAddress:
             level = "error"
             message = "Your account has no email address; ask an administrator to add one."
         else:
-            level, message = "success", f"Test email queued to {request.user.email}."
+            level, message = "success", f"Test email queued to {page_user(request).email}."
     return answer(
         request, level=level, message=message, redirect_to=reverse("integrations:email-settings")
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ NOTABLE_LIMIT = 10
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def emails_sent_to(user: AbstractBaseUser) -> QuerySet[EmailDelivery]:
+def emails_sent_to(user: User) -> QuerySet[EmailDelivery]:
     """A person's sent-mail history (their own only), newest first."""
     return EmailDelivery.objects.filter(recipient=user).order_by("-created_at", "-id")
 

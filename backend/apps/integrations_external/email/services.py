@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -184,7 +184,7 @@ def email_deliveries_resend(*, deliveries: QuerySet[EmailDelivery]) -> int:
 class EmailService:
     """One person's email: what is queued for them. Sending happens in the email channel."""
 
-    def __init__(self, user: AbstractBaseUser) -> None:
+    def __init__(self, user: User) -> None:
         self.user = user
 
     @staticmethod

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -131,7 +131,7 @@ def setup_url() -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("integrations:github-app-setup")
 
 
-def install_url(*, user: AbstractBaseUser, project: Project) -> str:
+def install_url(*, user: User, project: Project) -> str:
     state = secrets.token_urlsafe(32)
     GitHubAppInstallState.objects.create(state_hash=_hash(state), user=user, project=project)
     base = f"{settings.GITHUB_APP_BASE_URL}/apps/{settings.GITHUB_APP_SLUG}/installations/new"
@@ -139,7 +139,7 @@ def install_url(*, user: AbstractBaseUser, project: Project) -> str:
 
 
 # -- step 2: back from GitHub -----------------------------------------------------------------
-def _claim_state(*, state: str, user: AbstractBaseUser) -> GitHubAppInstallState:
+def _claim_state(*, state: str, user: User) -> GitHubAppInstallState:
     if not state:
         raise InstallRefused("The link from GitHub has no state: start again from the project.")
     now = timezone.now()
@@ -205,7 +205,7 @@ def exchange_code(code: str) -> str:
 
 
 def confirm_install(
-    *, user: AbstractBaseUser, state: str, installation_id: str, setup_action: str, code: str
+    *, user: User, state: str, installation_id: str, setup_action: str, code: str
 ) -> GitHubAppInstallState:
     """The setup URL's work: the attempt, now bound to an installation this user can access.
     Raises InstallRefused with a sentence for the person."""
@@ -248,7 +248,7 @@ def confirm_install(
 
 # -- step 3: the repository -------------------------------------------------------------------
 def pending_attempt(
-    *, user: AbstractBaseUser, project: Project, attempt_pk: int
+    *, user: User, project: Project, attempt_pk: int
 ) -> GitHubAppInstallState | None:
     """A confirmed attempt of this user for this project, not used yet and not too old."""
     return GitHubAppInstallState.objects.filter(
@@ -281,7 +281,7 @@ def installation_repositories(installation_id: int) -> list[RepositoryChoice]:
 
 
 def connect_repository(
-    *, user: AbstractBaseUser, attempt: GitHubAppInstallState, full_name: str
+    *, user: User, attempt: GitHubAppInstallState, full_name: str
 ) -> GitHubIntegration:
     """The project's integration with one of the installation's repositories (checked with
     GitHub again: the form's list is no proof). Installing again reconnects it."""

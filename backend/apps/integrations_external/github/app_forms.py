@@ -17,6 +17,9 @@ class PickRepositoryForm(forms.Form):
 
     def __init__(self, *args, choices: list[RepositoryChoice], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["repository"].choices = [
+        repository = self.fields["repository"]
+        if not isinstance(repository, forms.ChoiceField):
+            raise TypeError("`repository` is a choice field.")
+        repository.choices = [
             (c.full_name, f"{c.full_name}{' (private)' if c.private else ''}") for c in choices
         ]

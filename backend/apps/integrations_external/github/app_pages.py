@@ -22,7 +22,7 @@ from apps.integrations_external.github.app import (
 from apps.integrations_external.github.app_forms import PickRepositoryForm
 from apps.integrations_external.github.services import github_app_connect
 from apps.integrations_external.http.errors import IntegrationError
-from apps.integrations_external.page_support import project_page_context
+from apps.integrations_external.page_support import page_user, project_page_context
 from apps.integrations_external.permissions import MANAGERS_ONLY
 
 REFUSED = "integrations_external/github/app_refused.html"
@@ -44,7 +44,7 @@ def github_app_install(request: HttpRequest, project_pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     if not context["can_manage"]:
         raise PermissionDenied(MANAGERS_ONLY)
-    return redirect(install_url(user=request.user, project=context["project"]))
+    return redirect(install_url(user=page_user(request), project=context["project"]))
 
 
 @login_required
@@ -53,7 +53,7 @@ def github_app_setup(request: HttpRequest) -> HttpResponse:
     _require_app()
     try:
         attempt = confirm_install(
-            user=request.user,
+            user=page_user(request),
             state=request.GET.get("state", ""),
             installation_id=request.GET.get("installation_id", ""),
             setup_action=request.GET.get("setup_action", ""),
@@ -72,7 +72,9 @@ def github_app_repositories(request: HttpRequest, project_pk: int, attempt_pk: i
     context = project_page_context(request, project_pk)
     if not context["can_manage"]:
         raise PermissionDenied(MANAGERS_ONLY)
-    attempt = pending_attempt(user=request.user, project=context["project"], attempt_pk=attempt_pk)
+    attempt = pending_attempt(
+        user=page_user(request), project=context["project"], attempt_pk=attempt_pk
+    )
     if attempt is None:
         return _refused(
             request,
@@ -87,7 +89,7 @@ def github_app_repositories(request: HttpRequest, project_pk: int, attempt_pk: i
     if request.method == "POST" and form.is_valid():
         try:
             integration = github_app_connect(
-                user=request.user, attempt=attempt, full_name=form.cleaned_data["repository"]
+                user=page_user(request), attempt=attempt, full_name=form.cleaned_data["repository"]
             )
         except InstallRefused as exc:
             form.add_error("repository", str(exc))

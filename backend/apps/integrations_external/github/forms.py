@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 
 from apps.integrations_external.github.models import GitHubIntegration
+from apps.integrations_external.model_fields import concrete_field
 
 SWITCHES = ("auto_create_issues", "auto_sync_prs", "sync_workflows")
 
@@ -55,7 +56,7 @@ class GitHubIntegrationForm(forms.Form):
             else:
                 kwargs["initial"] = {
                     "api_base_url": settings.GITHUB_API_BASE_URL,
-                    **{name: GitHubIntegration._meta.get_field(name).default for name in SWITCHES},
+                    **{name: concrete_field(GitHubIntegration, name).default for name in SWITCHES},
                 }
         super().__init__(*args, **kwargs)
         if instance is not None and instance.access_token:

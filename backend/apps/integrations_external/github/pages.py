@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +36,7 @@ from apps.integrations_external.page_support import (
     answer,
     error_sentences,
     outbound_allowed,
+    page_user,
     project_page_context,
     validate_with,
 )
@@ -50,7 +51,7 @@ SECRET_ONCE = "github-webhook-secret-{}"  # session key: the secret, shown on th
 RUNNING = (GitHubIntegration.SyncState.QUEUED, GitHubIntegration.SyncState.RUNNING)
 
 
-def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, Any]:
+def project_section(*, user: User, project: Project) -> dict[str, Any]:
     integrations = GitHubIntegration.objects.filter(readable_q(user), project=project).order_by(
         "id"
     )
@@ -60,7 +61,7 @@ def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, An
     }
 
 
-def story_panel(*, user: AbstractBaseUser, story: UserStory) -> dict[str, Any]:
+def story_panel(*, user: User, story: UserStory) -> dict[str, Any]:
     """The story page's GitHub panel: its issues and the pull requests naming its key (the same
     selector as the API's `user-stories/{id}/github/`; the story is one `user` can see)."""
     links, pulls = story_github(story)
@@ -73,13 +74,13 @@ def story_panel(*, user: AbstractBaseUser, story: UserStory) -> dict[str, Any]:
 
 
 def _integration(request: HttpRequest, project: Project, pk: int) -> GitHubIntegration:
-    return get_object_or_404(github_integrations_of(request.user), project=project, pk=pk)
+    return get_object_or_404(github_integrations_of(page_user(request)), project=project, pk=pk)
 
 
 def _managed(request: HttpRequest, project_pk: int, pk: int) -> tuple[dict, GitHubIntegration]:
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    if not can_manage(request.user, integration):
+    if not can_manage(page_user(request), integration):
         raise PermissionDenied(MANAGERS_ONLY)
     return context, integration
 
@@ -88,7 +89,7 @@ def _detail_url(integration: GitHubIntegration) -> str:
     return reverse("integrations:github-detail", args=[integration.project_id, integration.pk])
 
 
-def _sync_context(integration: GitHubIntegration, user: AbstractBaseUser) -> dict[str, Any]:
+def _sync_context(integration: GitHubIntegration, user: User) -> dict[str, Any]:
     """The sync's state with what it brought: pull requests (stories only while the integration
     still acts for the project, as in the API) and workflow runs."""
     integration.refresh_from_db()
@@ -108,7 +109,7 @@ def _sync_context(integration: GitHubIntegration, user: AbstractBaseUser) -> dic
     }
 
 
-def _status_context(integration: GitHubIntegration, user: AbstractBaseUser) -> dict[str, Any]:
+def _status_context(integration: GitHubIntegration, user: User) -> dict[str, Any]:
     return {
         "integration": integration,
         "project": integration.project,
@@ -131,7 +132,7 @@ def github_create(request: HttpRequest, project_pk: int) -> HttpResponse:
             context={"request": request},
         )
         if validate_with(serializer, form):
-            integration = serializer.save(owner=request.user)
+            integration = serializer.save(owner=page_user(request))
             # Shown once on the next page (GitHub needs it if the hook is made by hand).
             request.session[SECRET_ONCE.format(integration.pk)] = integration.webhook_secret
             return answer(
@@ -150,7 +151,7 @@ def github_create(request: HttpRequest, project_pk: int) -> HttpResponse:
 def github_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    manage = can_manage(request.user, integration)
+    manage = can_manage(page_user(request), integration)
     form = GitHubIntegrationForm(instance=integration) if manage else None
     if request.method == "POST":
         if not manage:
@@ -168,8 +169,8 @@ def github_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpRespons
                     message="GitHub settings saved.",
                     redirect_to=_detail_url(integration),
                 )
-    context.update(_status_context(integration, request.user))
-    context.update(_sync_context(integration, request.user))
+    context.update(_status_context(integration, page_user(request)))
+    context.update(_sync_context(integration, page_user(request)))
     context["form"] = form
     if manage:
         context["webhook_secret"] = request.session.pop(SECRET_ONCE.format(integration.pk), None)
@@ -191,7 +192,7 @@ def github_verify(request: HttpRequest, project_pk: int, pk: int) -> HttpRespons
         message=message,
         redirect_to=_detail_url(integration),
         partial=STATUS_PARTIAL,
-        context=_status_context(integration, request.user),
+        context=_status_context(integration, page_user(request)),
     )
 
 
@@ -218,7 +219,7 @@ def github_create_webhook(request: HttpRequest, project_pk: int, pk: int) -> Htt
         message=message,
         redirect_to=_detail_url(integration),
         partial=STATUS_PARTIAL,
-        context=_status_context(integration, request.user),
+        context=_status_context(integration, page_user(request)),
     )
 
 
@@ -236,7 +237,7 @@ def github_sync(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
         else:
             level = "info" if queued else "warning"
             message = "Sync queued." if queued else "A sync is already queued or running."
-    context = _sync_context(integration, request.user)
+    context = _sync_context(integration, page_user(request))
     if integration.sync_state == GitHubIntegration.SyncState.SUCCEEDED and level == "info":
         level, message = "success", "Sync finished."  # an eager worker ran it already
     return answer(
@@ -255,7 +256,7 @@ def github_sync_status(request: HttpRequest, project_pk: int, pk: int) -> HttpRe
     """The sync section alone: htmx polls it every 2 s while a sync is queued or running."""
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    return render(request, SYNC_PARTIAL, _sync_context(integration, request.user))
+    return render(request, SYNC_PARTIAL, _sync_context(integration, page_user(request)))
 
 
 @login_required

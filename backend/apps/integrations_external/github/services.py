@@ -157,6 +157,10 @@ class GitHubService:
     @property
     def client(self) -> GitHubClient:
         if self._client is None and self.integration.is_app_install:
+            if self.integration.installation_id is None:
+                raise PermanentError(
+                    "This GitHub App connection has no installation; connect it again."
+                )
             self._client = installation_client(
                 self.integration.installation_id,
                 base_url=self.integration.api_base_url,
@@ -299,7 +303,7 @@ class GitHubService:
     def get_pull_requests(self) -> list[dict[str, Any]]:
         """Every pull request (all states, all pages)."""
         items, _, _ = self._fetch_all_pull_requests(etag="")
-        return items
+        return items or []  # None only answers an ETag, and none was sent
 
     def create_webhook(self) -> dict[str, Any]:
         if self.integration.is_app_install:
@@ -315,8 +319,10 @@ class GitHubService:
                 events=WEBHOOK_EVENTS,
             )
         hook_id = hook.get("id")
-        valid = isinstance(hook_id, int) and not isinstance(hook_id, bool)
-        self.integration.hook_id = hook_id if valid and 0 < hook_id <= BIGINT_MAX else None
+        valid = (
+            isinstance(hook_id, int) and not isinstance(hook_id, bool) and 0 < hook_id <= BIGINT_MAX
+        )
+        self.integration.hook_id = hook_id if valid else None
         GitHubIntegration.objects.filter(pk=self.integration.pk).update(
             hook_id=self.integration.hook_id
         )
@@ -412,7 +418,7 @@ class GitHubService:
 
     def _verify(self) -> VerificationResult:
         name = self.integration.full_name
-        base = {"repository": name, "permissions": None, "missing": []}
+        base: dict[str, Any] = {"repository": name, "permissions": None, "missing": []}
 
         def failed(problem: str, detail: str) -> VerificationResult:
             return VerificationResult(False, detail, problem=problem, facts=dict(base))

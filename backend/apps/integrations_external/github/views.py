@@ -189,7 +189,7 @@ class StoryGitHubViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return UserStory.objects.none()
-        return user_stories_visible_to(self.request.user)
+        return user_stories_visible_to(request_user(self.request))
 
     @extend_schema(request=CreateIssueRequestSerializer, responses=GitHubIssueLinkSerializer)
     @action(detail=True, methods=["post"], url_path="create-github-issue")

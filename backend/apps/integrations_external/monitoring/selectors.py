@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.db.models import Count, Min, Q
@@ -91,7 +92,7 @@ def _github_unhealthy_q() -> Q:
     )
 
 
-def health_tracked_targets() -> list[tuple[str, type]]:
+def health_tracked_targets() -> list[tuple[str, type[Any]]]:
     """The channels whose targets keep a health flag (a chat integration a permanent error
     marked unhealthy: bad token, bot removed, workflow deleted), by channel name."""
     found = []

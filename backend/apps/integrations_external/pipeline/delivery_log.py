@@ -29,7 +29,10 @@ CHART_HOURS = 24
 
 def target_model(channel: channels.Channel) -> type[Any]:
     model = channel.delivery_model
-    return model._meta.get_field(model.target_field).related_model
+    related = model._meta.get_field(model.target_field).related_model
+    if related is None:
+        raise TypeError(f"{model.__name__}.{model.target_field} is not a foreign key.")
+    return related
 
 
 def has_integration_targets(channel: channels.Channel) -> bool:

@@ -5,10 +5,13 @@ delivery and attempt (so one engine drives them all)."""
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 
 def new_event_id() -> str:
@@ -100,6 +103,8 @@ class DeliveryBase(models.Model):
     target_field: str = ""
     # Declared for type checkers (each concrete model gets its own default manager).
     objects: ClassVar[models.Manager[Any]]
+    # Each concrete attempt model's `delivery` foreign key has related_name="attempts".
+    attempts: RelatedManager[DeliveryAttemptBase]
 
     event = models.ForeignKey(
         "integrations_external.Event", on_delete=models.CASCADE, related_name="+"

@@ -25,7 +25,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.integrations_external import catalog, permissions
-from apps.integrations_external.page_support import project_page_context
+from apps.integrations_external.page_support import (
+    HtmxHttpRequest,
+    page_user,
+    project_page_context,
+)
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.delivery_log import (
     CHART_HOURS,
@@ -84,7 +88,11 @@ class _PageThrottle(_SettingsRateThrottle):
             "scope": f"{scope}:{name}",
             "ident": f"user-{request.user.pk}",
         }
-        return super().allow_request(request, None)
+        return self.allow_request(request, None)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """A page has no DRF request or view; the key is made in allow(), so neither is read."""
+        return super().allow_request(request, view)
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         return self.key
@@ -115,20 +123,21 @@ def _page_context(
     """Project (404 for others), channel, and the target: one the user can read, in this
     project (404 otherwise)."""
     context = project_page_context(request, project_pk)
+    user = page_user(request)
     channel = _channel(channel_name)
     target = get_object_or_404(
-        target_model(channel).objects.filter(permissions.readable_q(request.user)),
+        target_model(channel).objects.filter(permissions.readable_q(user)),
         pk=target_pk,
         project=context["project"],
     )
-    if not permissions.can_read(request.user, target):
+    if not permissions.can_read(user, target):
         raise Http404
     actions = actions_for(channel.name)
     context.update(
         channel=channel,
         target=target,
         # Managing the project is not enough: the target's own rule decides (permissions.py).
-        can_manage=permissions.can_manage(request.user, target),
+        can_manage=permissions.can_manage(user, target),
         actions=actions,
         # Booleans for the templates (which would call the functions themselves).
         offers_resend=actions.resend is not None,
@@ -252,7 +261,7 @@ def delivery_list(
 
 @login_required
 def delivery_chart(
-    request: HttpRequest, project_pk: int, channel: str, target_pk: int
+    request: HtmxHttpRequest, project_pk: int, channel: str, target_pk: int
 ) -> HttpResponse:
     """The 24-hour chart, on its own request: its queries read every delivery of the last day,
     which the log's list must not wait for (the list stays a 26-row read at any volume).
@@ -317,7 +326,7 @@ def _delivery_url(project_pk: int, channel: str, target_pk: int, delivery_pk: in
 
 
 def _respond(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     *,
     level: str,
     message: str,
@@ -351,7 +360,7 @@ def _manager_context(
 @require_POST
 @login_required
 def delivery_resend(
-    request: HttpRequest, project_pk: int, channel: str, target_pk: int, delivery_pk: int
+    request: HtmxHttpRequest, project_pk: int, channel: str, target_pk: int, delivery_pk: int
 ) -> HttpResponse:
     context = _manager_context(request, project_pk, channel, target_pk)
     actions: DeliveryActions = context["actions"]
@@ -397,7 +406,7 @@ def delivery_resend(
 @require_POST
 @login_required
 def target_recover(
-    request: HttpRequest, project_pk: int, channel: str, target_pk: int
+    request: HtmxHttpRequest, project_pk: int, channel: str, target_pk: int
 ) -> HttpResponse:
     context = _manager_context(request, project_pk, channel, target_pk)
     actions: DeliveryActions = context["actions"]
@@ -410,7 +419,9 @@ def target_recover(
         if request.htmx:
             return render(request, "integrations_external/pipeline/_recover_form.html", context)
         messages.error(
-            request, "Recover: " + " ".join(form.errors.get("since", ["check the time."]))
+            request,
+            "Recover: "
+            + " ".join(str(error) for error in form.errors.get("since", ["check the time."])),
         )
         return redirect(context["log_url"])
     wait = throttled(request, "resend", actions.throttle_names.get("recover", "recover"))

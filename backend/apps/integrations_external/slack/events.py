@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -32,6 +33,11 @@ def _reason(what: str, team: str) -> str:
         f"Turned off: {what} in the Slack workspace {team} ({day}). "
         "Connect it again with Add to Slack."
     )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of Slack's payload; anything else counts as an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 @csrf_exempt
@@ -57,7 +63,7 @@ def slack_events(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": "The body is not a JSON object."}, status=400)
     if payload.get("type") == "url_verification":
         return JsonResponse({"challenge": str(payload.get("challenge", ""))})
-    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+    event = _object(payload.get("event"))
     team_id = str(payload.get("team_id") or "")
     kind = event.get("type")
     if kind == "app_uninstalled":
@@ -65,7 +71,7 @@ def slack_events(request: HttpRequest) -> JsonResponse:
             team_id=team_id, reason=_reason("the app was uninstalled", team_id)
         )
     elif kind == "tokens_revoked":
-        tokens = event.get("tokens") if isinstance(event.get("tokens"), dict) else {}
+        tokens = _object(event.get("tokens"))
         bots = [str(bot) for bot in tokens.get("bot") or []]
         if bots:
             slack_integrations_turn_off(

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from apps.integrations_external.model_fields import concrete_field
 from apps.integrations_external.slack.models import SlackIntegration
 
 SWITCHES = (
@@ -64,7 +65,7 @@ class SlackIntegrationForm(forms.Form):
             }
         elif instance is None and "initial" not in kwargs:
             kwargs["initial"] = {
-                name: SlackIntegration._meta.get_field(name).default for name in SWITCHES
+                name: concrete_field(SlackIntegration, name).default for name in SWITCHES
             }
         super().__init__(*args, **kwargs)
         if instance is not None and instance.bot_token:

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -85,7 +85,7 @@ class DatabaseStateStore(OAuthStateStore):
         return logger
 
     def issue(self, *args: Any, **kwargs: Any) -> str:
-        user: AbstractBaseUser = kwargs["user"]
+        user: User = kwargs["user"]
         project: Project = kwargs["project"]
         state = secrets.token_urlsafe(32)
         SlackOAuthState.objects.create(state_hash=_hash(state), user=user, project=project)
@@ -95,7 +95,7 @@ class DatabaseStateStore(OAuthStateStore):
         """The interface's check without a user: only for callers that have none."""
         return self.claim(state=state, user=None).problem == ""
 
-    def claim(self, *, state: str, user: AbstractBaseUser | None) -> Claim:
+    def claim(self, *, state: str, user: User | None) -> Claim:
         if not state:
             return Claim(None, "The link from Slack has no state: start again from the project.")
         now = timezone.now()
@@ -120,7 +120,7 @@ class DatabaseStateStore(OAuthStateStore):
         return Claim(None, "This install link expired (10 minutes): start again from the project.")
 
 
-def authorize_url(*, user: AbstractBaseUser, project: Project) -> str:
+def authorize_url(*, user: User, project: Project) -> str:
     state = DatabaseStateStore().issue(user=user, project=project)
     generator = AuthorizeUrlGenerator(
         client_id=settings.SLACK_CLIENT_ID,
@@ -137,9 +137,7 @@ def _expiry(answer: dict[str, Any]) -> Any:
 
 
 @transaction.atomic
-def _store_install(
-    *, user: AbstractBaseUser, project: Project, answer: dict[str, Any]
-) -> SlackIntegration:
+def _store_install(*, user: User, project: Project, answer: dict[str, Any]) -> SlackIntegration:
     team = answer.get("team") or {}
     webhook = answer.get("incoming_webhook") or {}
     channel_id = webhook.get("channel_id") or ""
@@ -172,7 +170,7 @@ def _store_install(
 
 
 def slack_install_complete(
-    *, user: AbstractBaseUser, state: str, code: str, error: str = ""
+    *, user: User, state: str, code: str, error: str = ""
 ) -> SlackIntegration:
     """The callback's work; raises InstallRefused with a sentence for the person."""
     claim = DatabaseStateStore().claim(state=state, user=user)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.integrations_external.page_support import project_page_context
+from apps.integrations_external.page_support import page_user, project_page_context
 from apps.integrations_external.permissions import MANAGERS_ONLY
 from apps.integrations_external.slack.oauth import (
     InstallRefused,
@@ -29,7 +29,7 @@ def slack_oauth_start(request: HttpRequest, project_pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     if not context["can_manage"]:
         raise PermissionDenied(MANAGERS_ONLY)
-    return redirect(authorize_url(user=request.user, project=context["project"]))
+    return redirect(authorize_url(user=page_user(request), project=context["project"]))
 
 
 @login_required
@@ -39,7 +39,7 @@ def slack_oauth_callback(request: HttpRequest) -> HttpResponse:
         raise Http404("Add to Slack is not set up on this site.")
     try:
         integration = slack_oauth_install(
-            user=request.user,
+            user=page_user(request),
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
             error=request.GET.get("error", ""),

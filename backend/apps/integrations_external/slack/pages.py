@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -20,6 +20,7 @@ from apps.integrations_external.page_support import (
     answer,
     error_sentences,
     outbound_allowed,
+    page_user,
     project_page_context,
     validate_with,
 )
@@ -50,7 +51,7 @@ register_actions(
 )
 
 
-def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, Any]:
+def project_section(*, user: User, project: Project) -> dict[str, Any]:
     integrations = SlackIntegration.objects.filter(readable_q(user), project=project).order_by("id")
     return {
         "template": "integrations_external/slack/_project_section.html",
@@ -61,13 +62,13 @@ def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, An
 
 def _integration(request: HttpRequest, project: Project, pk: int) -> SlackIntegration:
     """The project's Slack integration `pk` if the user may read it (404 otherwise)."""
-    return get_object_or_404(slack_integrations_of(request.user), project=project, pk=pk)
+    return get_object_or_404(slack_integrations_of(page_user(request)), project=project, pk=pk)
 
 
 def _managed(request: HttpRequest, project_pk: int, pk: int) -> tuple[dict, SlackIntegration]:
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    if not can_manage(request.user, integration):
+    if not can_manage(page_user(request), integration):
         raise PermissionDenied(MANAGERS_ONLY)
     return context, integration
 
@@ -82,7 +83,7 @@ def _deliveries_url(integration: SlackIntegration) -> str:
     )
 
 
-def _status_context(integration: SlackIntegration, user: AbstractBaseUser) -> dict[str, Any]:
+def _status_context(integration: SlackIntegration, user: User) -> dict[str, Any]:
     return {
         "integration": integration,
         "can_manage": can_manage(user, integration),
@@ -106,7 +107,7 @@ def slack_create(request: HttpRequest, project_pk: int) -> HttpResponse:
             data={**form.api_data(), "project": project.pk}, context={"request": request}
         )
         if validate_with(serializer, form):
-            integration = serializer.save(owner=request.user)
+            integration = serializer.save(owner=page_user(request))
             return answer(
                 request,
                 level="success",
@@ -122,7 +123,7 @@ def slack_create(request: HttpRequest, project_pk: int) -> HttpResponse:
 def slack_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    manage = can_manage(request.user, integration)
+    manage = can_manage(page_user(request), integration)
     form = SlackIntegrationForm(instance=integration) if manage else None
     if request.method == "POST":
         if not manage:
@@ -141,7 +142,7 @@ def slack_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse
                     message="Slack settings saved.",
                     redirect_to=_detail_url(saved),
                 )
-    context.update(_status_context(integration, request.user))
+    context.update(_status_context(integration, page_user(request)))
     context["form"] = form
     return render(request, "integrations_external/slack/detail.html", context)
 
@@ -161,7 +162,7 @@ def slack_verify(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse
         message=message,
         redirect_to=_detail_url(integration),
         partial=STATUS_PARTIAL,
-        context=_status_context(integration, request.user),
+        context=_status_context(integration, page_user(request)),
     )
 
 
@@ -172,7 +173,7 @@ def slack_test_message(request: HttpRequest, project_pk: int, pk: int) -> HttpRe
     if not outbound_allowed(request, view_name=API_VIEW, action="test_message"):
         level, message = "error", THROTTLED
     else:
-        delivery = SlackService(integration).queue_test_message(actor=request.user)
+        delivery = SlackService(integration).queue_test_message(actor=page_user(request))
         delivery.refresh_from_db()  # delivered on commit when the worker is eager
         integration.refresh_from_db()
         if delivery.status == DeliveryStatus.SUCCESS:
@@ -188,7 +189,7 @@ def slack_test_message(request: HttpRequest, project_pk: int, pk: int) -> HttpRe
         message=message,
         redirect_to=_detail_url(integration),
         partial=STATUS_PARTIAL,
-        context=_status_context(integration, request.user),
+        context=_status_context(integration, page_user(request)),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.integrations_external.access import activation_fields
@@ -244,9 +244,7 @@ class SlackService:
             setattr(integration, name, value)
 
 
-def slack_oauth_install(
-    *, user: AbstractBaseUser, state: str, code: str, error: str = ""
-) -> SlackIntegration:
+def slack_oauth_install(*, user: User, state: str, code: str, error: str = "") -> SlackIntegration:
     """Finish an Add to Slack install (slack/oauth.py), then verify the integration as a pasted
     token would be. Raises oauth.InstallRefused with a sentence for the person."""
     integration = slack_install_complete(user=user, state=state, code=code, error=error)

@@ -88,7 +88,7 @@ class TeamsIntegrationAdmin(admin.ModelAdmin):
 
 class TeamsDeliveryAttemptInline(AttemptInline):
     model = TeamsDeliveryAttempt
-    fields = readonly_fields = [*ATTEMPT_FIELDS, "response_body"]
+    fields = readonly_fields = (*ATTEMPT_FIELDS, "response_body")
 
 
 @admin.register(TeamsDelivery)

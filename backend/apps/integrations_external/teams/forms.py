@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from apps.integrations_external.model_fields import concrete_field
 from apps.integrations_external.teams.models import TeamsIntegration
 
 SWITCHES = (
@@ -57,7 +58,7 @@ class TeamsIntegrationForm(forms.Form):
                 kwargs["initial"] = {name: getattr(instance, name) for name in names}
             else:
                 kwargs["initial"] = {
-                    name: TeamsIntegration._meta.get_field(name).default for name in SWITCHES
+                    name: concrete_field(TeamsIntegration, name).default for name in SWITCHES
                 }
         super().__init__(*args, **kwargs)
         if instance is not None and instance.webhook_url:

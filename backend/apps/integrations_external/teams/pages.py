@@ -19,6 +19,7 @@ from apps.integrations_external.page_support import (
     answer,
     error_sentences,
     outbound_allowed,
+    page_user,
     project_page_context,
     validate_with,
 )
@@ -58,13 +59,13 @@ def project_section(*, user: Any, project: Project) -> dict[str, Any]:
 
 def _integration(request: HttpRequest, project: Project, pk: int) -> TeamsIntegration:
     """The project's Teams integration `pk` if the user may read it (404 otherwise)."""
-    return get_object_or_404(teams_integrations_of(request.user), project=project, pk=pk)
+    return get_object_or_404(teams_integrations_of(page_user(request)), project=project, pk=pk)
 
 
 def _managed(request: HttpRequest, project_pk: int, pk: int) -> tuple[dict, TeamsIntegration]:
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    if not can_manage(request.user, integration):
+    if not can_manage(page_user(request), integration):
         raise PermissionDenied(MANAGERS_ONLY)
     return context, integration
 
@@ -99,7 +100,7 @@ def teams_create(request: HttpRequest, project_pk: int) -> HttpResponse:
             data={**form.api_data(), "project": project.pk}, context={"request": request}
         )
         if validate_with(serializer, form):
-            integration = serializer.save(owner=request.user)
+            integration = serializer.save(owner=page_user(request))
             return answer(
                 request,
                 level="success",
@@ -116,7 +117,7 @@ def teams_create(request: HttpRequest, project_pk: int) -> HttpResponse:
 def teams_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     integration = _integration(request, context["project"], pk)
-    manage = can_manage(request.user, integration)
+    manage = can_manage(page_user(request), integration)
     form = TeamsIntegrationForm(instance=integration) if manage else None
     if request.method == "POST":
         if not manage:
@@ -134,7 +135,7 @@ def teams_detail(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse
                     message="Teams settings saved.",
                     redirect_to=_detail_url(saved),
                 )
-    context.update(_status_context(integration, request.user))
+    context.update(_status_context(integration, page_user(request)))
     context["form"] = form
     return render(request, "integrations_external/teams/detail.html", context)
 
@@ -154,7 +155,7 @@ def teams_verify(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse
         message=message,
         redirect_to=_detail_url(integration),
         partial=STATUS_PARTIAL,
-        context=_status_context(integration, request.user),
+        context=_status_context(integration, page_user(request)),
     )
 
 
@@ -165,7 +166,7 @@ def teams_test_card(request: HttpRequest, project_pk: int, pk: int) -> HttpRespo
     if not outbound_allowed(request, view_name=API_VIEW, action="test_message"):
         level, message = "error", THROTTLED
     else:
-        delivery = TeamsService(integration).queue_test_card(actor=request.user)
+        delivery = TeamsService(integration).queue_test_card(actor=page_user(request))
         delivery.refresh_from_db()  # delivered on commit when the worker is eager
         integration.refresh_from_db()
         if delivery.status == DeliveryStatus.SUCCESS:
@@ -181,7 +182,7 @@ def teams_test_card(request: HttpRequest, project_pk: int, pk: int) -> HttpRespo
         message=message,
         redirect_to=_detail_url(integration),
         partial=STATUS_PARTIAL,
-        context=_status_context(integration, request.user),
+        context=_status_context(integration, page_user(request)),
     )
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from apps.integrations_external.permissions import readable_q
 from apps.integrations_external.teams.models import TeamsDelivery, TeamsIntegration
 
 
-def teams_integrations_of(user: AbstractBaseUser) -> QuerySet[TeamsIntegration]:
+def teams_integrations_of(user: User) -> QuerySet[TeamsIntegration]:
     return TeamsIntegration.objects.filter(readable_q(user)).select_related("project")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from apps.integrations_external.access import activation_fields
 from apps.integrations_external.http.errors import IntegrationError, PermanentError
@@ -69,7 +69,7 @@ class TeamsService:
         integration.refresh_from_db()
         return result
 
-    def queue_test_card(self, *, actor: AbstractBaseUser | None) -> TeamsDelivery:
+    def queue_test_card(self, *, actor: User | None) -> TeamsDelivery:
         """A test event through the real delivery path, addressed to this integration only."""
         event = publish(
             TEST_EVENT_TYPE,

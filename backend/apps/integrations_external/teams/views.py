@@ -39,7 +39,7 @@ class TeamsIntegrationViewSet(viewsets.ModelViewSet):
             return TeamsIntegration.objects.none()
         return teams_integrations_of(request_user(self.request))
 
-    def perform_create(self, serializer: TeamsIntegrationSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[TeamsIntegration]) -> None:
         serializer.save(owner=self.request.user)
 
     def perform_update(self, serializer: BaseSerializer[TeamsIntegration]) -> None:
@@ -61,7 +61,7 @@ class TeamsIntegrationViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="test-message")
     def test_message(self, request: Request, pk: str | None = None) -> Response:
         """Queue a test card through the real delivery path; answers with the delivery."""
-        delivery = TeamsService(self.get_object()).queue_test_card(actor=request.user)
+        delivery = TeamsService(self.get_object()).queue_test_card(actor=request_user(request))
         return Response(TeamsDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=TeamsDeliverySerializer(many=True))

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.integrations_external import catalog
+from apps.integrations_external.model_fields import concrete_field
 from apps.integrations_external.webhooks.models import WebhookEndpoint
 from apps.integrations_external.webhooks.serializers import WebhookEndpointSerializer
 
@@ -122,7 +123,7 @@ class WebhookEndpointForm(forms.Form):
             self.fields["events"].initial = [
                 switch
                 for switch in WebhookEndpoint.EVENT_SWITCHES.values()
-                if WebhookEndpoint._meta.get_field(switch).default
+                if concrete_field(WebhookEndpoint, switch).default
             ]
         elif instance.headers:
             names = ", ".join(instance.headers)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from rest_framework import exceptions as drf_exceptions
 
 from apps.integrations_external import catalog, permissions
+from apps.integrations_external.page_support import HtmxHttpRequest, page_user
 from apps.integrations_external.pipeline.pages import (
     DeliveryActions,
     project_page_context,
@@ -134,7 +135,7 @@ class EndpointView:
         return secret_hint(self.endpoint.secret) if self.can_manage else ""
 
 
-def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, Any]:
+def project_section(*, user: User, project: Project) -> dict[str, Any]:
     endpoints = webhook_endpoints_of(user).filter(project=project).order_by("id")
     return {
         "template": "integrations_external/webhooks/_project_section.html",
@@ -144,7 +145,7 @@ def project_section(*, user: AbstractBaseUser, project: Project) -> dict[str, An
     }
 
 
-def _may_create(user: AbstractBaseUser, project: Project) -> bool:
+def _may_create(user: User, project: Project) -> bool:
     try:
         permissions.check_scope(user, project)
     except drf_exceptions.PermissionDenied:
@@ -156,7 +157,7 @@ def _may_create(user: AbstractBaseUser, project: Project) -> bool:
 def _endpoint(request: HttpRequest, context: dict[str, Any], endpoint_pk: int) -> WebhookEndpoint:
     """An endpoint of this project the user may read (404 otherwise)."""
     return get_object_or_404(
-        webhook_endpoints_of(request.user), project=context["project"], pk=endpoint_pk
+        webhook_endpoints_of(page_user(request)), project=context["project"], pk=endpoint_pk
     )
 
 
@@ -165,7 +166,7 @@ def _managed(
 ) -> tuple[dict[str, Any], WebhookEndpoint]:
     context = project_page_context(request, project_pk)
     endpoint = _endpoint(request, context, endpoint_pk)
-    if not permissions.can_manage(request.user, endpoint):
+    if not permissions.can_manage(page_user(request), endpoint):
         raise PermissionDenied(permissions.MANAGERS_ONLY)
     return context, endpoint
 
@@ -186,20 +187,22 @@ def _form_context(context: dict[str, Any], form: WebhookEndpointForm) -> dict[st
 @login_required
 def webhook_list(request: HttpRequest, project_pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
-    context["section"] = project_section(user=request.user, project=context["project"])
+    context["section"] = project_section(user=page_user(request), project=context["project"])
     return render(request, "integrations_external/webhooks/list.html", context)
 
 
 @login_required
 def webhook_create(request: HttpRequest, project_pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
-    if not _may_create(request.user, context["project"]):
+    if not _may_create(page_user(request), context["project"]):
         raise PermissionDenied(permissions.MANAGERS_ONLY)
     form = WebhookEndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         serializer = form.validate_with_api(request, project_pk)
         if serializer is not None:
-            endpoint = webhook_endpoint_create(owner=request.user, **serializer.validated_data)
+            endpoint = webhook_endpoint_create(
+                owner=page_user(request), **serializer.validated_data
+            )
             messages.success(request, f"Endpoint {endpoint} created.")
             # The secret is shown in this answer only (never stored outside the encrypted
             # column, never in a session): the page says so.
@@ -232,7 +235,7 @@ def webhook_edit(request: HttpRequest, project_pk: int, endpoint_pk: int) -> Htt
 def webhook_detail(request: HttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
     context = project_page_context(request, project_pk)
     endpoint = _endpoint(request, context, endpoint_pk)
-    can_manage = permissions.can_manage(request.user, endpoint)
+    can_manage = permissions.can_manage(page_user(request), endpoint)
     context.update(
         endpoint=endpoint,
         view=EndpointView(endpoint, can_manage),
@@ -249,7 +252,7 @@ def webhook_detail(request: HttpRequest, project_pk: int, endpoint_pk: int) -> H
 
 @require_POST
 @login_required
-def webhook_rotate(request: HttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
+def webhook_rotate(request: HtmxHttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
     context, endpoint = _managed(request, project_pk, endpoint_pk)
     secret = WebhookService(endpoint).rotate_secret()
     message = "Secret rotated. The old one keeps signing for 24 hours."
@@ -295,14 +298,14 @@ def webhook_disable(request: HttpRequest, project_pk: int, endpoint_pk: int) -> 
 
 @require_POST
 @login_required
-def webhook_test(request: HttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
+def webhook_test(request: HtmxHttpRequest, project_pk: int, endpoint_pk: int) -> HttpResponse:
     context, endpoint = _managed(request, project_pk, endpoint_pk)
     wait = throttled(request, "outbound", "WebhookEndpointViewSet.test")
     delivery = None
     if wait is not None:
         level, message = "error", f"Too many tests. Try again in {wait} seconds."
     else:
-        delivery = WebhookService(endpoint).queue_test(actor=request.user)
+        delivery = WebhookService(endpoint).queue_test(actor=page_user(request))
         delivery.refresh_from_db()  # sent on commit (at once with eager workers)
         level = "success" if delivery.status == "success" else "info"
         message = (
