@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from apps.integrations_external import catalog
 from apps.integrations_external.http.errors import IntegrationError, PermanentError, RateLimited
+from apps.integrations_external.pipeline import health
 from apps.integrations_external.pipeline.channels import (
     Channel,
     Outcome,
@@ -140,27 +141,7 @@ def post_event(
 
 # --- health ----------------------------------------------------------------------------------
 def mark_unhealthy(integration_id: int, reason: str) -> None:
-    now = timezone.now()
-    changed = SlackIntegration.objects.filter(pk=integration_id, is_healthy=True).update(
-        is_healthy=False, health_reason=reason, health_changed_at=now
-    )
-    if not changed:
-        SlackIntegration.objects.filter(pk=integration_id).update(health_reason=reason)
-    else:
-        logger.warning("slack integration %s marked unhealthy: %s", integration_id, reason)
-
-
-def mark_delivered(integration_ids: list[int]) -> None:
-    """A message went through: the integration works (whatever it said before)."""
-    if not integration_ids:
-        return
-    now = timezone.now()
-    SlackIntegration.objects.filter(pk__in=integration_ids).update(last_message_at=now)
-    restored = SlackIntegration.objects.filter(pk__in=integration_ids, is_healthy=False).update(
-        is_healthy=True, health_reason="", health_changed_at=now
-    )
-    if restored:
-        logger.info("slack integrations %s healthy again", integration_ids)
+    health.mark_unhealthy(SlackIntegration, integration_id, reason)
 
 
 # --- pacing ----------------------------------------------------------------------------------
@@ -199,19 +180,6 @@ def hold_channel(integration_id: int, seconds: float) -> None:
 
 
 # --- the transport ---------------------------------------------------------------------------
-def _not_sendable(integration: SlackIntegration, event_type: str) -> SendResult | None:
-    if catalog.category_of(event_type) == catalog.TEST:
-        return None  # a test may go to an unhealthy integration: that is how it is checked
-    if not integration.is_active:
-        return SendResult(Outcome.FAILED, error="not sent: the integration is switched off")
-    if not integration.is_healthy:
-        return SendResult(
-            Outcome.FAILED,
-            error=f"not sent: the integration is unhealthy: {integration.health_reason}",
-        )
-    return None
-
-
 def _failure(delivery: SlackDelivery, exc: IntegrationError) -> SendResult:
     """An error from Slack as the engine's result: retry, or fail (and name a broken target)."""
     integration = delivery.integration
@@ -248,7 +216,7 @@ def _failure(delivery: SlackDelivery, exc: IntegrationError) -> SendResult:
 class SlackTransport:
     def send(self, delivery: SlackDelivery) -> SendResult:
         integration = delivery.integration
-        refused = _not_sendable(integration, delivery.event_type)
+        refused = health.refusal(integration, delivery.event_type)
         if refused is not None:
             return refused
         wait = reserve_send_slot(integration.pk)
@@ -293,16 +261,7 @@ class SlackChannel(Channel):
         return 8
 
     def after_results(self, results: Results) -> None:
-        problems: dict[int, str] = {}
-        delivered: set[int] = set()
-        for delivery, result in results:
-            if result.target_problem:
-                problems[delivery.integration_id] = result.target_problem
-            elif result.outcome == Outcome.SUCCESS:
-                delivered.add(delivery.integration_id)
-        mark_delivered(sorted(delivered - problems.keys()))
-        for integration_id, reason in problems.items():
-            mark_unhealthy(integration_id, reason)
+        health.record(SlackIntegration, results)
 
 
 CHANNEL = register(SlackChannel())

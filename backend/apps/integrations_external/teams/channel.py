@@ -5,8 +5,9 @@ webhook, through the engine like every channel.
   top of the shared routing rule.
 - 2xx (Teams answers 202) is success. 429 retries after its Retry-After, 5xx and network
   errors with the engine's back-off. 400, 401, 403 and 404 are permanent: FAILED with a
-  `target_problem` the owner can act on, and `after_results` marks the integration unhealthy,
-  so routing skips it until a verification succeeds.
+  `target_problem` the owner can act on, and `after_results` marks the integration unhealthy
+  (pipeline/health.py, as Slack), so routing skips it until a verification or a test card
+  gets through.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import logging
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from apps.integrations_external import catalog
 from apps.integrations_external.http.errors import (
@@ -25,6 +25,7 @@ from apps.integrations_external.http.errors import (
     RateLimited,
     TargetRefused,
 )
+from apps.integrations_external.pipeline import health
 from apps.integrations_external.pipeline.channels import (
     Channel,
     Outcome,
@@ -93,34 +94,6 @@ def post_event(integration: TeamsIntegration, envelope: dict[str, Any]) -> None:
     TeamsClient(integration.webhook_url).post(message)
 
 
-def mark_unhealthy(integration_id: int, reason: str) -> None:
-    now = timezone.now()
-    TeamsIntegration.objects.filter(pk=integration_id, is_healthy=True).update(
-        is_healthy=False, health_changed_at=now
-    )
-    TeamsIntegration.objects.filter(pk=integration_id).update(health_reason=reason, updated_at=now)
-
-
-def mark_delivered(integration_ids: list[int]) -> None:
-    if integration_ids:
-        TeamsIntegration.objects.filter(pk__in=integration_ids).update(
-            last_message_at=timezone.now()
-        )
-
-
-def _not_sendable(integration: TeamsIntegration, event_type: str) -> SendResult | None:
-    if catalog.category_of(event_type) == catalog.TEST:
-        return None  # a test may go to an unhealthy integration: that is how it is checked
-    if not integration.is_active:
-        return SendResult(Outcome.FAILED, error="not sent: the integration is switched off")
-    if not integration.is_healthy:
-        return SendResult(
-            Outcome.FAILED,
-            error=f"not sent: the integration is unhealthy: {integration.health_reason}",
-        )
-    return None
-
-
 def _failure(delivery: TeamsDelivery, exc: IntegrationError) -> SendResult:
     if isinstance(exc, RateLimited):
         return SendResult(
@@ -147,7 +120,7 @@ def _failure(delivery: TeamsDelivery, exc: IntegrationError) -> SendResult:
 class TeamsTransport:
     def send(self, delivery: TeamsDelivery) -> SendResult:
         integration = delivery.integration
-        refused = _not_sendable(integration, delivery.event_type)
+        refused = health.refusal(integration, delivery.event_type)
         if refused is not None:
             return refused
         try:
@@ -182,16 +155,7 @@ class TeamsChannel(Channel):
         return 8
 
     def after_results(self, results: Results) -> None:
-        problems: dict[int, str] = {}
-        delivered: set[int] = set()
-        for delivery, result in results:
-            if result.target_problem:
-                problems[delivery.integration_id] = result.target_problem
-            elif result.outcome == Outcome.SUCCESS:
-                delivered.add(delivery.integration_id)
-        mark_delivered(sorted(delivered - problems.keys()))
-        for integration_id, reason in problems.items():
-            mark_unhealthy(integration_id, reason)
+        health.record(TeamsIntegration, results)
 
 
 CHANNEL = register(TeamsChannel())
