@@ -7,7 +7,7 @@ serializer the API uses decides, and its errors land on the form's fields in wor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django_htmx.middleware import HtmxDetails
 from rest_framework import serializers
 
@@ -116,3 +117,43 @@ def project_page_context(request: HttpRequest, project_pk: int) -> dict[str, Any
         "tab": "integrations",
         "can_manage": user_can_manage_project(user, project),
     }
+
+
+def set_active_answer(
+    request: HttpRequest,
+    *,
+    serializer: serializers.Serializer,
+    update: Callable[..., Any],
+    label: str,
+    redirect_to: str,
+) -> HttpResponse:
+    """Enable or disable an integration (`is_active=1/0` posted) through the API's serializer
+    (`serializer`, bound to `{"is_active": …}`) and the service's `update`, as the API does."""
+    if not serializer.is_valid():  # e.g. its creator left the project: it cannot act there
+        message = " ".join(error_sentences(serializer.errors))
+        return answer(request, level="error", message=message, redirect_to=redirect_to)
+    update(**serializer.validated_data)
+    state = "enabled" if serializer.validated_data.get("is_active") else "disabled"
+    return answer(request, level="success", message=f"{label} {state}.", redirect_to=redirect_to)
+
+
+def delete_answer(
+    request: HttpRequest,
+    context: dict[str, Any],
+    *,
+    integration: Any,
+    name: str,
+    label: str,
+    template: str,
+) -> HttpResponse:
+    """GET: the confirmation page; POST: delete and go back to the Integrations tab."""
+    if request.method == "POST":
+        integration.delete()
+        return answer(
+            request,
+            level="success",
+            message=f"{label} {name} deleted.",
+            redirect_to=reverse("integrations:project", args=[context["project"].pk]),
+        )
+    context["integration"] = integration
+    return render(request, template, context)

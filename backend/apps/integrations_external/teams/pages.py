@@ -17,10 +17,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.integrations_external.page_support import (
     THROTTLED,
     answer,
-    error_sentences,
+    delete_answer,
     outbound_allowed,
     page_user,
     project_page_context,
+    set_active_answer,
     validate_with,
 )
 from apps.integrations_external.permissions import MANAGERS_ONLY, can_manage, readable_q
@@ -191,30 +192,30 @@ def teams_test_card(request: HttpRequest, project_pk: int, pk: int) -> HttpRespo
 def teams_set_active(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
     """Enable (`is_active=1`) or disable (`is_active=0`), through the API's serializer."""
     _, integration = _managed(request, project_pk, pk)
-    wanted = request.POST.get("is_active") == "1"
     serializer = TeamsIntegrationSerializer(
-        integration, data={"is_active": wanted}, partial=True, context={"request": request}
+        integration,
+        data={"is_active": request.POST.get("is_active") == "1"},
+        partial=True,
+        context={"request": request},
     )
-    if not serializer.is_valid():  # e.g. its creator left the project: it cannot act there
-        message = " ".join(error_sentences(serializer.errors))
-        return answer(request, level="error", message=message, redirect_to=_detail_url(integration))
-    TeamsService(integration).update(**serializer.validated_data)  # as the API
-    message = "Teams integration enabled." if wanted else "Teams integration disabled."
-    return answer(request, level="success", message=message, redirect_to=_detail_url(integration))
+    return set_active_answer(
+        request,
+        serializer=serializer,
+        update=TeamsService(integration).update,
+        label="Teams integration",
+        redirect_to=_detail_url(integration),
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def teams_delete(request: HttpRequest, project_pk: int, pk: int) -> HttpResponse:
     context, integration = _managed(request, project_pk, pk)
-    if request.method == "POST":
-        name = integration.channel_name
-        integration.delete()
-        return answer(
-            request,
-            level="success",
-            message=f"Teams integration {name} deleted.",
-            redirect_to=reverse("integrations:project", args=[project_pk]),
-        )
-    context["integration"] = integration
-    return render(request, "integrations_external/teams/delete.html", context)
+    return delete_answer(
+        request,
+        context,
+        integration=integration,
+        name=integration.channel_name,
+        label="Teams integration",
+        template="integrations_external/teams/delete.html",
+    )
