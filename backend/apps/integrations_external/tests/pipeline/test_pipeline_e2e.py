@@ -13,7 +13,7 @@ from tests_support.receivers import Reply
 pytestmark = pytest.mark.django_db
 
 
-def test_given_endpoint_when_workflow_completed_over_api_then_signed_request_received(
+def test_pipeline_workflow_completed_sends_signed_request(
     user, project, client_for, run_on_commit, receiver
 ):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
@@ -32,9 +32,10 @@ def test_given_endpoint_when_workflow_completed_over_api_then_signed_request_rec
     assert delivery.attempts.count() == 1
 
 
-def test_given_receiver_failing_twice_when_delivered_then_success_after_three_attempts(
+def test_pipeline_retries_until_success_on_third_attempt(
     user, project, run_on_commit, receiver, settings
 ):
+    # given: a receiver that fails twice
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
     receiver.script = [Reply(500), Reply(502)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
