@@ -1,8 +1,7 @@
 """The engine with the real webhook transport and a real receiver on loopback (eager Celery:
-retries are driven by calling `deliver` once they are due)."""
+retries are driven by moving the clock to when they are due and calling `deliver`)."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,31 +17,36 @@ from apps.integrations_external.tests.webhooks.factories import (
     WebhookEndpointFactory,
     record_webhook_deliveries,
 )
+from apps.integrations_external.tests.webhooks.helpers import run_when_due
 from apps.integrations_external.webhooks.channel import WebhookChannel
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
 
 
-def _run_when_due(delivery: WebhookDelivery) -> None:
+def _chosen_wait(delivery: WebhookDelivery) -> float:
+    """Seconds between the attempt just recorded and the retry the engine set for it (both are
+    stamped with the same `now`)."""
     delivery.refresh_from_db()
-    time.sleep(max(0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
-    deliver("webhook", [delivery.pk])
+    return (delivery.next_attempt_at - delivery.updated_at).total_seconds()
 
 
 def test_deliver_exhausted_retries_fail_keeping_every_attempt(
-    user, project, receiver, settings, run_on_commit
+    user, project, receiver, settings, run_on_commit, time_machine
 ):
     # given: a receiver that always fails
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0
     receiver.default = Reply(500, b"boom")
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=2)
 
     with run_on_commit():
         publish("workflow.completed", {}, project=project, actor=user)
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
-    _run_when_due(delivery)
-    _run_when_due(delivery)
+    # when: each retry runs once it is due (the clock moves there; a run just before sends nothing)
+    assert 4 <= _chosen_wait(delivery) <= 6  # 5 s ± 20 %
+    run_when_due(delivery, time_machine)
+    assert 16 <= _chosen_wait(delivery) <= 24  # 20 s ± 20 %
+    run_when_due(delivery, time_machine)
 
     delivery.refresh_from_db()
     assert delivery.status == "failed"

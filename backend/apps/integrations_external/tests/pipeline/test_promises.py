@@ -88,7 +88,7 @@ def test_sweep_fans_out_event_whose_message_was_lost(
 
 
 def test_retry_waits_grow_fourfold_with_real_base(user, project, receiver, settings):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0  # the default, not a test's 0.01 s
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0  # the default
     settings.WEBHOOK_RETRY_MAX_SECONDS = 10 * 3600.0
     receiver.default = Reply(500, b"down")
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=5)

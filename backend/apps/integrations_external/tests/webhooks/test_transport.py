@@ -27,11 +27,6 @@ from tests_support.tls import make_certificate, server_context
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
-
-
 def test_transport_sends_standard_webhooks_request(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, headers={"X-Team": "ops"})
 
@@ -175,12 +170,12 @@ def test_transport_huge_retry_after_capped(user, receiver, run_on_commit, settin
     assert (delivery.next_attempt_at - before).total_seconds() <= 65
 
 
-def test_transport_timeout_is_an_attempt_that_retries(user, receiver, run_on_commit):
+def test_transport_timeout_is_an_attempt_that_retries(user, receiver, run_on_commit, time_machine):
     # given: a receiver slower than the endpoint's timeout
     receiver.script = [Reply(200, delay=2.0)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, timeout_seconds=1)
 
-    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+    delivery = run_until_finished(send_one(endpoint, run_on_commit), time_machine)
 
     assert delivery.status == "success"
     first, second = delivery.attempts.all()
@@ -189,7 +184,7 @@ def test_transport_timeout_is_an_attempt_that_retries(user, receiver, run_on_com
     assert second.outcome == "success"
 
 
-def test_transport_connection_error_retries_to_exhaustion(user, run_on_commit):
+def test_transport_connection_error_retries_to_exhaustion(user, run_on_commit, time_machine):
     # given: nothing listening on the port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -198,7 +193,7 @@ def test_transport_connection_error_retries_to_exhaustion(user, run_on_commit):
         owner=user, url=f"http://127.0.0.1:{port}/hook", retry_count=2
     )
 
-    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+    delivery = run_until_finished(send_one(endpoint, run_on_commit), time_machine)
 
     assert delivery.status == "failed"
     assert delivery.attempt_number == 3
@@ -220,11 +215,11 @@ def test_transport_large_response_keeps_first_8_kib(user, receiver, run_on_commi
     assert delivery.attempts.get().response_body == "x" * 8192
 
 
-def test_transport_two_failures_keep_three_attempts(user, receiver, run_on_commit):
+def test_transport_two_failures_keep_three_attempts(user, receiver, run_on_commit, time_machine):
     receiver.script = [Reply(500, body=b"boom"), Reply(502)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
 
-    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+    delivery = run_until_finished(send_one(endpoint, run_on_commit), time_machine)
 
     requests = receiver.wait_for(3)
     assert len({r.headers["webhook-id"] for r in requests}) == 1

@@ -15,11 +15,6 @@ from tests_support.receivers import Reply
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
-
-
 def failed_delivery(endpoint, receiver, run_on_commit, event_type="workflow.completed"):
     receiver.script = [Reply(500)]
     with run_on_commit():
@@ -99,12 +94,14 @@ def test_deliveries_api_list_and_filter_own_only(
     assert [d["endpoint"] for d in resp.data["results"]] == [mine.pk]
 
 
-def test_deliveries_api_detail_shows_attempt_history(auth_client, user, receiver, run_on_commit):
+def test_deliveries_api_detail_shows_attempt_history(
+    auth_client, user, receiver, run_on_commit, time_machine
+):
     receiver.script = [Reply(503, body=b"busy")]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     with run_on_commit():
         publish("workflow.completed", {"k": "v"}, actor=user, targets={"webhook": [endpoint]})
-    delivery = run_until_finished(WebhookDelivery.objects.get(endpoint=endpoint))
+    delivery = run_until_finished(WebhookDelivery.objects.get(endpoint=endpoint), time_machine)
 
     resp = auth_client.get(f"{API}/webhook-deliveries/{delivery.pk}/")
 
