@@ -17,7 +17,7 @@ def raised(record_signal):
     return record_signal(system_alert_raised)
 
 
-def test_given_staff_when_raising_an_alert_then_201_and_signalled_once_after_commit(
+def test_alerts_api_raise_by_staff_201_signalled_after_commit(
     client_for, staff_user, raised, run_on_commit
 ):
     with run_on_commit():
@@ -41,9 +41,7 @@ def test_given_staff_when_raising_an_alert_then_201_and_signalled_once_after_com
     assert raised[0]["actor"] == staff_user
 
 
-def test_given_a_regular_user_when_raising_an_alert_then_403_and_nothing_recorded(
-    auth_client, raised, run_on_commit
-):
+def test_alerts_api_raise_by_regular_user_403_records_nothing(auth_client, raised, run_on_commit):
     with run_on_commit():
         resp = auth_client.post(URL, {"title": "Not allowed"})
 
@@ -53,7 +51,7 @@ def test_given_a_regular_user_when_raising_an_alert_then_403_and_nothing_recorde
     assert raised == []
 
 
-def test_given_alerts_when_any_signed_in_user_reads_them_then_200(auth_client):
+def test_alerts_api_read_by_any_signed_in_user_200(auth_client):
     alert = services.system_alert_raise(title="Maintenance tonight", severity="info")
 
     listing = auth_client.get(URL)
@@ -65,13 +63,12 @@ def test_given_alerts_when_any_signed_in_user_reads_them_then_200(auth_client):
     assert one.json()["title"] == "Maintenance tonight"
 
 
-def test_given_no_credentials_when_reading_alerts_then_401(api_client):
+def test_alerts_api_read_anonymous_401(api_client):
     assert api_client.get(URL).status_code == 401
 
 
-def test_given_a_regular_user_when_deleting_an_alert_then_403_and_staff_can(
-    auth_client, client_for, staff_user
-):
+def test_alerts_api_delete_staff_only(auth_client, client_for, staff_user):
+    # then: 403 for a regular user; staff can delete
     alert = services.system_alert_raise(title="Old")
 
     assert auth_client.delete(f"{URL}{alert.pk}/").status_code == 403
@@ -79,7 +76,7 @@ def test_given_a_regular_user_when_deleting_an_alert_then_403_and_staff_can(
     assert not SystemAlert.objects.exists()
 
 
-def test_given_alerts_are_immutable_when_updating_then_405(client_for, staff_user):
+def test_alerts_api_update_405_alerts_immutable(client_for, staff_user):
     alert = services.system_alert_raise(title="Fixed text")
 
     assert client_for(staff_user).patch(f"{URL}{alert.pk}/", {"title": "x"}).status_code == 405
@@ -95,16 +92,14 @@ def test_given_alerts_are_immutable_when_updating_then_405(client_for, staff_use
         ({"title": "T", "severity": 3}, "severity"),
     ],
 )
-def test_given_bad_input_when_staff_raises_an_alert_then_400_with_field_errors(
-    client_for, staff_user, payload, field
-):
+def test_alerts_api_raise_bad_input_400_field_errors(client_for, staff_user, payload, field):
     resp = client_for(staff_user).post(URL, payload)
 
     assert resp.status_code == 400, resp.content
     assert field in resp.json()
 
 
-def test_given_alerts_when_filtering_by_severity_then_only_matching(auth_client):
+def test_alerts_api_filter_by_severity(auth_client):
     services.system_alert_raise(title="a", severity="info")
     critical = services.system_alert_raise(title="b", severity="critical")
 
@@ -113,9 +108,7 @@ def test_given_alerts_when_filtering_by_severity_then_only_matching(auth_client)
     assert [a["id"] for a in resp.json()["results"]] == [critical.pk]
 
 
-def test_given_an_alert_raised_in_a_transaction_that_rolls_back_then_no_signal(
-    raised, django_capture_on_commit_callbacks
-):
+def test_system_alert_raise_rolled_back_no_signal(raised, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RolledBack):
         roll_back(lambda: services.system_alert_raise(title="Never happened", severity="error"))
 
@@ -123,7 +116,7 @@ def test_given_an_alert_raised_in_a_transaction_that_rolls_back_then_no_signal(
     assert not SystemAlert.objects.exists()
 
 
-def test_given_overlong_text_from_code_when_raising_then_it_is_cut_to_fit(raised, run_on_commit):
+def test_system_alert_raise_cuts_overlong_text(raised, run_on_commit):
     with run_on_commit():
         alert = services.system_alert_raise(title="t" * 500, source="s" * 500)
 

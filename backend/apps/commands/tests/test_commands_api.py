@@ -38,7 +38,7 @@ def create_and_execute(client, project) -> dict:
     return execution.json()
 
 
-def test_given_a_command_when_executed_and_completed_with_exit_0_then_succeeded_and_signalled(
+def test_commands_api_complete_exit_0_succeeds_and_signals(
     auth_client, project, user, finished, run_on_commit
 ):
     execution = create_and_execute(auth_client, project)
@@ -64,7 +64,7 @@ def test_given_a_command_when_executed_and_completed_with_exit_0_then_succeeded_
 
 
 @pytest.mark.parametrize("exit_code", [1, 2, 127, -9, 255])
-def test_given_a_running_execution_when_completed_with_a_non_zero_exit_then_failed(
+def test_commands_api_complete_non_zero_exit_fails(
     auth_client, project, finished, run_on_commit, exit_code
 ):
     execution = create_and_execute(auth_client, project)
@@ -78,9 +78,8 @@ def test_given_a_running_execution_when_completed_with_a_non_zero_exit_then_fail
     assert [c["execution"].status for c in finished] == ["failed"]
 
 
-def test_given_output_longer_than_the_bound_when_completing_then_the_tail_is_kept_with_a_marker(
-    auth_client, project
-):
+def test_commands_api_complete_long_output_keeps_tail_marked(auth_client, project):
+    # given: output longer than the bound
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
     output = "HEAD" + "x" * (OUTPUT_MAX_CHARS + 100) + "THE END"
 
@@ -95,7 +94,7 @@ def test_given_output_longer_than_the_bound_when_completing_then_the_tail_is_kep
     assert len(body["output"]) < OUTPUT_MAX_CHARS + 100
 
 
-def test_given_output_exactly_at_the_bound_when_completing_then_kept_whole(auth_client, project):
+def test_commands_api_complete_output_at_bound_kept_whole(auth_client, project):
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
     output = "y" * OUTPUT_MAX_CHARS
 
@@ -105,7 +104,7 @@ def test_given_output_exactly_at_the_bound_when_completing_then_kept_whole(auth_
     assert body["output_truncated"] is False
 
 
-def test_given_whitespace_in_output_when_completing_then_it_is_kept(auth_client, project):
+def test_commands_api_complete_keeps_whitespace(auth_client, project):
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
 
     body = auth_client.post(
@@ -130,7 +129,7 @@ def test_given_whitespace_in_output_when_completing_then_it_is_kept(auth_client,
         ({"exit_code": 0, "output": {"not": "text"}}, "output"),
     ],
 )
-def test_given_bad_input_when_completing_then_400_with_field_errors_and_still_running(
+def test_commands_api_complete_bad_input_400_still_running(
     auth_client, project, finished, run_on_commit, payload, field
 ):
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
@@ -145,9 +144,8 @@ def test_given_bad_input_when_completing_then_400_with_field_errors_and_still_ru
     assert finished == []
 
 
-def test_given_output_over_the_submission_limit_when_completing_then_400_not_truncated(
-    auth_client, project
-):
+def test_commands_api_complete_output_over_limit_400(auth_client, project):
+    # then: refused, not truncated
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
 
     resp = auth_client.post(
@@ -158,9 +156,8 @@ def test_given_output_over_the_submission_limit_when_completing_then_400_not_tru
     assert "output" in resp.json()
 
 
-def test_given_a_body_over_the_upload_limit_when_completing_then_413_json_not_500(
-    auth_client, project, settings
-):
+def test_commands_api_complete_body_over_upload_limit_413(auth_client, project, settings):
+    # then: a JSON 413, not a 500
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
 
     resp = auth_client.post(
@@ -174,9 +171,7 @@ def test_given_a_body_over_the_upload_limit_when_completing_then_413_json_not_50
     assert execution.status == "running"
 
 
-def test_given_a_finished_execution_when_completing_again_then_409_and_one_signal_only(
-    auth_client, project, finished, run_on_commit
-):
+def test_commands_api_complete_twice_409_one_signal(auth_client, project, finished, run_on_commit):
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
     with run_on_commit():
         assert auth_client.post(complete_url(execution.pk), {"exit_code": 0}).status_code == 200
@@ -191,7 +186,7 @@ def test_given_a_finished_execution_when_completing_again_then_409_and_one_signa
     assert (execution.status, execution.exit_code) == ("succeeded", 0)
 
 
-def test_given_another_users_command_when_reading_or_executing_then_404(auth_client, other_user):
+def test_commands_api_other_users_command_404(auth_client, other_user):
     command = CommandFactory(project=ProjectFactory(owner=other_user))
 
     assert auth_client.get(f"{COMMANDS}{command.pk}/").status_code == 404
@@ -200,9 +195,7 @@ def test_given_another_users_command_when_reading_or_executing_then_404(auth_cli
     assert not CommandExecution.objects.exists()
 
 
-def test_given_another_users_execution_when_reading_or_completing_then_404(
-    auth_client, other_user, finished, run_on_commit
-):
+def test_commands_api_other_users_execution_404(auth_client, other_user, finished, run_on_commit):
     execution = CommandExecutionFactory(command=CommandFactory(project__owner=other_user))
 
     assert auth_client.get(f"{EXECUTIONS}{execution.pk}/").status_code == 404
@@ -214,7 +207,7 @@ def test_given_another_users_execution_when_reading_or_completing_then_404(
     assert auth_client.get(EXECUTIONS).json()["count"] == 0
 
 
-def test_given_a_member_when_running_a_shared_command_then_it_works(client_for, user, other_user):
+def test_commands_api_member_runs_shared_command(client_for, user, other_user):
     command = CommandFactory(project=ProjectFactory(owner=other_user, members=[user]))
     client = client_for(user)
 
@@ -234,9 +227,7 @@ def test_given_a_member_when_running_a_shared_command_then_it_works(client_for, 
         ({"project": 999_999}, "project"),
     ],
 )
-def test_given_bad_input_when_creating_a_command_then_400_with_field_errors(
-    auth_client, project, payload, field
-):
+def test_commands_api_create_bad_input_400_field_errors(auth_client, project, payload, field):
     resp = auth_client.post(
         COMMANDS, {"project": project.pk, "name": "C", "command_line": "ls", **payload}
     )
@@ -246,9 +237,7 @@ def test_given_bad_input_when_creating_a_command_then_400_with_field_errors(
     assert not Command.objects.exists()
 
 
-def test_given_a_project_i_cannot_see_when_creating_a_command_then_400_on_project(
-    auth_client, other_user
-):
+def test_commands_api_create_in_invisible_project_400(auth_client, other_user):
     hidden = ProjectFactory(owner=other_user)
 
     resp = auth_client.post(COMMANDS, {"project": hidden.pk, "name": "C", "command_line": "ls"})
@@ -257,7 +246,7 @@ def test_given_a_project_i_cannot_see_when_creating_a_command_then_400_on_projec
     assert "project" in resp.json()
 
 
-def test_given_a_completion_that_rolls_back_then_no_signal(
+def test_command_execution_complete_rolled_back_no_signal(
     project, user, finished, django_capture_on_commit_callbacks
 ):
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
@@ -278,7 +267,7 @@ def test_given_a_completion_that_rolls_back_then_no_signal(
     assert execution.status == "running"
 
 
-def test_given_a_completion_not_yet_committed_then_no_signal_until_commit(
+def test_command_execution_complete_signals_on_commit_only(
     project, user, finished, django_capture_on_commit_callbacks
 ):
     execution = CommandExecutionFactory(command=CommandFactory(project=project))
@@ -292,7 +281,7 @@ def test_given_a_completion_not_yet_committed_then_no_signal_until_commit(
     assert [c["execution"].status for c in finished] == ["failed"]
 
 
-def test_given_bound_output_then_short_output_is_untouched_and_long_output_marked():
+def test_bound_output_marks_long_output_only():
     assert services.bound_output("abc", limit=5) == ("abc", False)
     text, cut = services.bound_output("abcdefgh", limit=5)
     assert cut is True

@@ -18,9 +18,10 @@ def leave(project: Project) -> str:
     return f"{URL}{project.pk}/leave/"
 
 
-def test_given_a_missing_and_an_inactive_user_when_adding_them_then_the_same_400_naming_no_id(
+def test_members_add_missing_or_inactive_same_400(
     auth_client,
 ):
+    # then: the same 400 for both, naming no id
     inactive = UserFactory(is_active=False)
     missing = inactive.pk + 1000
 
@@ -33,9 +34,7 @@ def test_given_a_missing_and_an_inactive_user_when_adding_them_then_the_same_400
     assert str(missing) not in str(for_missing.json())
 
 
-def test_given_a_missing_user_among_valid_ones_when_updating_members_then_400_naming_no_id(
-    auth_client, project
-):
+def test_members_update_missing_user_400_no_id(auth_client, project):
     valid = UserFactory()
     missing = valid.pk + 1000
 
@@ -46,9 +45,7 @@ def test_given_a_missing_user_among_valid_ones_when_updating_members_then_400_na
     assert list(project.members.all()) == []
 
 
-def test_given_a_member_when_leaving_then_204_and_no_longer_sees_the_project(
-    client_for, user, other_user, record_signal, run_on_commit
-):
+def test_leave_member_204_loses_access(client_for, user, other_user, record_signal, run_on_commit):
     project = ProjectFactory(owner=other_user, members=[user])
     lost = record_signal(project_access_lost)
     updated = record_signal(project_updated)
@@ -63,22 +60,20 @@ def test_given_a_member_when_leaving_then_204_and_no_longer_sees_the_project(
     assert [c["changed_fields"] for c in updated] == [["members"]]
 
 
-def test_given_the_owner_when_leaving_then_refused_and_still_owner(auth_client, project, user):
+def test_leave_owner_refused(auth_client, project, user):
     resp = auth_client.post(leave(project))
 
     assert resp.status_code == 409
     assert Project.objects.get(pk=project.pk).owner_id == user.pk
 
 
-def test_given_another_users_project_when_leaving_then_404(auth_client, other_user):
+def test_leave_other_users_project_404(auth_client, other_user):
     project = ProjectFactory(owner=other_user)
 
     assert auth_client.post(leave(project)).status_code == 404
 
 
-def test_given_a_member_when_opening_the_leave_link_then_it_names_the_project_and_changes_nothing(
-    client_for, user, other_user
-):
+def test_leave_link_names_project_changes_nothing(client_for, user, other_user):
     project = ProjectFactory(owner=other_user, members=[user])
 
     resp = client_for(user).get(leave(project))
@@ -88,9 +83,8 @@ def test_given_a_member_when_opening_the_leave_link_then_it_names_the_project_an
     assert project.members.filter(pk=user.pk).exists()
 
 
-def test_given_the_owner_removes_a_member_when_updating_then_access_lost_names_them(
-    auth_client, user, record_signal
-):
+def test_members_update_removal_signal_names_them(auth_client, user, record_signal):
+    # then: the access-lost notice names the removed member
     member, stays = UserFactory(), UserFactory()
     project = ProjectFactory(owner=user, members=[member, stays])
     lost = record_signal(project_access_lost)
@@ -101,7 +95,7 @@ def test_given_the_owner_removes_a_member_when_updating_then_access_lost_names_t
     assert [c["user_ids"] for c in lost] == [[member.pk]]
 
 
-def test_given_a_new_owner_when_updating_then_the_former_owner_loses_access(user, record_signal):
+def test_members_update_new_owner_old_loses_access(user, record_signal):
     newcomer = UserFactory()
     project = ProjectFactory(owner=user)
     lost = record_signal(project_access_lost)

@@ -17,7 +17,7 @@ def detail(project_id) -> str:
     return f"{URL}{project_id}/"
 
 
-def test_given_a_token_when_creating_a_project_then_the_caller_owns_it(auth_client, user):
+def test_projects_api_create_caller_owns_it(auth_client, user):
     member = UserFactory()
 
     resp = auth_client.post(URL, {"name": "Apollo", "description": "Moon", "members": [member.pk]})
@@ -32,21 +32,19 @@ def test_given_a_token_when_creating_a_project_then_the_caller_owns_it(auth_clie
     assert list(project.members.all()) == [member]
 
 
-def test_given_no_credentials_when_listing_projects_then_401(api_client):
+def test_projects_api_list_anonymous_401(api_client):
     resp = api_client.get(URL)
 
     assert resp.status_code == 401
 
 
-def test_given_a_bad_token_when_listing_projects_then_401(api_client):
+def test_projects_api_list_bad_token_401(api_client):
     api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
 
     assert api_client.get(URL).status_code == 401
 
 
-def test_given_projects_of_several_users_when_listing_then_only_owned_and_member_projects_appear(
-    auth_client, user, other_user
-):
+def test_projects_api_list_owned_and_member_only(auth_client, user, other_user):
     owned = ProjectFactory(owner=user)
     shared = ProjectFactory(owner=other_user, members=[user])
     ProjectFactory(owner=other_user)  # not visible
@@ -58,7 +56,8 @@ def test_given_projects_of_several_users_when_listing_then_only_owned_and_member
     assert resp.json()["count"] == 2
 
 
-def test_given_a_project_with_several_members_when_listing_then_it_appears_once(auth_client, user):
+def test_projects_api_list_no_duplicates(auth_client, user):
+    # given: a project with several members
     project = ProjectFactory(owner=user, members=[user, UserFactory(), UserFactory()])
 
     results = auth_client.get(URL).json()["results"]
@@ -66,7 +65,7 @@ def test_given_a_project_with_several_members_when_listing_then_it_appears_once(
     assert [p["id"] for p in results] == [project.pk]
 
 
-def test_given_staff_when_listing_projects_then_every_project_appears(client_for, staff_user):
+def test_projects_api_list_staff_sees_all(client_for, staff_user):
     ProjectFactory.create_batch(3)
 
     resp = client_for(staff_user).get(URL)
@@ -74,9 +73,7 @@ def test_given_staff_when_listing_projects_then_every_project_appears(client_for
     assert resp.json()["count"] == 3
 
 
-def test_given_many_projects_when_listing_with_a_page_size_then_the_page_has_the_standard_shape(
-    auth_client, user
-):
+def test_projects_api_list_page_size_standard_shape(auth_client, user):
     ProjectFactory.create_batch(5, owner=user)
 
     first = auth_client.get(URL, {"page_size": 2}).json()
@@ -91,15 +88,13 @@ def test_given_many_projects_when_listing_with_a_page_size_then_the_page_has_the
     assert len(last["results"]) == 1
 
 
-def test_given_a_page_past_the_end_when_listing_then_404_not_500(auth_client):
+def test_projects_api_list_page_past_end_404(auth_client):
     resp = auth_client.get(URL, {"page": 99})
 
     assert resp.status_code == 404
 
 
-def test_given_a_member_when_reading_and_editing_a_project_then_read_works_but_edit_is_403(
-    client_for, user, other_user
-):
+def test_projects_api_member_reads_edit_403(client_for, user, other_user):
     project = ProjectFactory(owner=other_user, members=[user])
     client = client_for(user)
 
@@ -114,9 +109,7 @@ def test_given_a_member_when_reading_and_editing_a_project_then_read_works_but_e
     assert project.name != "Mine now"
 
 
-def test_given_another_users_project_when_reading_editing_or_deleting_then_404(
-    auth_client, other_user
-):
+def test_projects_api_other_users_project_404(auth_client, other_user):
     project = ProjectFactory(owner=other_user)
 
     assert auth_client.get(detail(project.pk)).status_code == 404
@@ -127,11 +120,11 @@ def test_given_another_users_project_when_reading_editing_or_deleting_then_404(
 
 
 @pytest.mark.parametrize("pk", ["abc", "99999999999999999999999", "-1", "0"])
-def test_given_a_malformed_or_huge_id_in_the_url_when_reading_then_404_not_500(auth_client, pk):
+def test_projects_api_malformed_or_huge_id_404(auth_client, pk):
     assert auth_client.get(detail(pk)).status_code == 404
 
 
-def test_given_the_owner_when_deleting_then_204_and_gone(auth_client, project):
+def test_projects_api_delete_by_owner_204(auth_client, project):
     resp = auth_client.delete(detail(project.pk))
 
     assert resp.status_code == 204
@@ -151,22 +144,20 @@ def test_given_the_owner_when_deleting_then_204_and_gone(auth_client, project):
         ({"name": "P", "members": "not-a-list"}, "members"),
     ],
 )
-def test_given_bad_input_when_creating_a_project_then_400_with_field_errors(
-    auth_client, payload, field
-):
+def test_projects_api_create_bad_input_400_field_errors(auth_client, payload, field):
     resp = auth_client.post(URL, payload)
 
     assert resp.status_code == 400, resp.content
     assert field in resp.json()
 
 
-def test_given_a_body_that_is_not_json_when_creating_then_400(auth_client):
+def test_projects_api_create_non_json_body_400(auth_client):
     resp = auth_client.post(URL, data="{not json", content_type="application/json")
 
     assert resp.status_code == 400
 
 
-def test_given_an_owner_when_updating_a_project_then_project_updated_is_sent_once_after_commit(
+def test_projects_api_update_signals_once_after_commit(
     auth_client, project, user, record_signal, run_on_commit
 ):
     calls = record_signal(project_updated)
@@ -182,7 +173,7 @@ def test_given_an_owner_when_updating_a_project_then_project_updated_is_sent_onc
     assert calls[0]["actor"] == user
 
 
-def test_given_new_members_when_updating_then_the_signal_names_members(
+def test_projects_api_update_signal_names_new_members(
     auth_client, project, record_signal, run_on_commit
 ):
     calls = record_signal(project_updated)
@@ -196,7 +187,7 @@ def test_given_new_members_when_updating_then_the_signal_names_members(
     assert [c["changed_fields"] for c in calls] == [["members"]]
 
 
-def test_given_an_update_that_changes_nothing_when_saved_then_no_signal(
+def test_projects_api_update_no_change_no_signal(
     auth_client, project, record_signal, run_on_commit
 ):
     calls = record_signal(project_updated)
@@ -208,7 +199,7 @@ def test_given_an_update_that_changes_nothing_when_saved_then_no_signal(
     assert calls == []
 
 
-def test_given_an_update_when_the_transaction_has_not_committed_then_no_signal_yet(
+def test_project_update_signals_on_commit_only(
     project, user, record_signal, django_capture_on_commit_callbacks
 ):
     calls = record_signal(project_updated)
@@ -222,7 +213,7 @@ def test_given_an_update_when_the_transaction_has_not_committed_then_no_signal_y
     assert len(calls) == 1
 
 
-def test_given_an_update_that_rolls_back_when_it_fails_then_no_signal_is_sent(
+def test_project_update_rolled_back_no_signal(
     project, user, record_signal, django_capture_on_commit_callbacks
 ):
     calls = record_signal(project_updated)

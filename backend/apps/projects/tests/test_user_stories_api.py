@@ -13,9 +13,10 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/user-stories/"
 
 
-def test_given_my_project_when_creating_a_story_then_201_with_key_and_a_signal_after_commit(
+def test_stories_api_create_201_key_and_signal(
     auth_client, project, user, record_signal, run_on_commit
 ):
+    # then: 201 with a key, and a signal after commit
     calls = record_signal(user_story_created)
 
     with run_on_commit():
@@ -41,9 +42,7 @@ def test_given_my_project_when_creating_a_story_then_201_with_key_and_a_signal_a
     assert calls[0]["actor"] == user
 
 
-def test_given_a_member_when_creating_a_story_in_a_shared_project_then_201(
-    client_for, user, other_user
-):
+def test_stories_api_create_by_member_201(client_for, user, other_user):
     project = ProjectFactory(owner=other_user, members=[user])
 
     resp = client_for(user).post(URL, {"project": project.pk, "title": "Shared work"})
@@ -51,9 +50,8 @@ def test_given_a_member_when_creating_a_story_in_a_shared_project_then_201(
     assert resp.status_code == 201, resp.content
 
 
-def test_given_a_project_i_cannot_see_when_creating_a_story_then_400_on_project_and_no_leak(
-    auth_client, other_user
-):
+def test_stories_api_create_in_invisible_project_400(auth_client, other_user):
+    # then: 400 on project, leaking nothing about it
     hidden = ProjectFactory(owner=other_user)
 
     hidden_resp = auth_client.post(URL, {"project": hidden.pk, "title": "Sneaky"})
@@ -80,9 +78,7 @@ def test_given_a_project_i_cannot_see_when_creating_a_story_then_400_on_project_
         ({"title": "T", "priority": ["high"]}, "priority"),
     ],
 )
-def test_given_bad_input_when_creating_a_story_then_400_with_field_errors(
-    auth_client, project, payload, field
-):
+def test_stories_api_create_bad_input_400_field_errors(auth_client, project, payload, field):
     payload = {"project": project.pk, **payload}
 
     resp = auth_client.post(URL, payload)
@@ -91,7 +87,7 @@ def test_given_bad_input_when_creating_a_story_then_400_with_field_errors(
     assert field in resp.json()
 
 
-def test_given_a_story_when_moving_it_to_another_project_then_400(auth_client, user, project):
+def test_stories_api_move_to_another_project_400(auth_client, user, project):
     story = UserStoryFactory(project=project)
     elsewhere = ProjectFactory(owner=user)
 
@@ -101,7 +97,7 @@ def test_given_a_story_when_moving_it_to_another_project_then_400(auth_client, u
     assert "project" in resp.json()
 
 
-def test_given_a_story_when_updating_its_status_then_200(auth_client, project):
+def test_stories_api_update_status_200(auth_client, project):
     story = UserStoryFactory(project=project)
 
     resp = auth_client.patch(f"{URL}{story.pk}/", {"status": "in_progress"})
@@ -110,9 +106,7 @@ def test_given_a_story_when_updating_its_status_then_200(auth_client, project):
     assert resp.json()["status"] == "in_progress"
 
 
-def test_given_another_users_story_when_reading_editing_or_deleting_then_404(
-    auth_client, other_user
-):
+def test_stories_api_other_users_story_404(auth_client, other_user):
     story = UserStoryFactory(project=ProjectFactory(owner=other_user))
     url = f"{URL}{story.pk}/"
 
@@ -122,9 +116,7 @@ def test_given_another_users_story_when_reading_editing_or_deleting_then_404(
     assert UserStory.objects.filter(pk=story.pk).exists()
 
 
-def test_given_stories_in_several_projects_when_filtering_then_only_matching_visible_ones(
-    auth_client, user, other_user
-):
+def test_stories_api_filter_visible_matching_only(auth_client, user, other_user):
     mine = ProjectFactory(owner=user)
     other_mine = ProjectFactory(owner=user)
     done = UserStoryFactory(project=mine, status="done")
@@ -138,14 +130,14 @@ def test_given_stories_in_several_projects_when_filtering_then_only_matching_vis
     assert auth_client.get(URL).json()["count"] == 3
 
 
-def test_given_a_bad_filter_value_when_listing_then_400_not_500(auth_client):
+def test_stories_api_list_bad_filter_400(auth_client):
     resp = auth_client.get(URL, {"project": "abc", "status": "nope"})
 
     assert resp.status_code == 400
     assert set(resp.json()) == {"project", "status"}
 
 
-def test_given_a_story_created_in_a_transaction_that_rolls_back_then_no_signal(
+def test_story_create_rolled_back_no_signal(
     project, user, record_signal, django_capture_on_commit_callbacks
 ):
     calls = record_signal(user_story_created)

@@ -5,9 +5,7 @@ from apps.workflows.signals import workflow_execution_finished
 pytestmark = pytest.mark.django_db
 
 
-def test_given_a_project_when_workflow_executed_and_completed_then_signal_sent_once(
-    auth_client, run_on_commit
-):
+def test_workflows_api_execute_complete_signals_once(auth_client, run_on_commit):
     received = []
 
     def receiver(sender, execution, **kwargs):

@@ -10,9 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("method", ["patch", "put"])
-def test_given_a_members_own_project_when_moving_the_owners_workflow_there_then_400(
-    client_for, user, other_user, method
-):
+def test_workflows_api_move_to_members_project_400(client_for, user, other_user, method):
+    # given: a member's own project; when: the owner's workflow is moved there
     shared = ProjectFactory(owner=other_user, members=[user])
     elsewhere = ProjectFactory(owner=user)
     workflow = WorkflowFactory(project=shared)
@@ -27,7 +26,7 @@ def test_given_a_members_own_project_when_moving_the_owners_workflow_there_then_
     assert client_for(other_user).get(f"/api/v1/workflows/{workflow.pk}/").status_code == 200
 
 
-def test_given_the_same_project_when_putting_a_workflow_then_200(auth_client, project):
+def test_workflows_api_put_same_project_200(auth_client, project):
     workflow = WorkflowFactory(project=project)
     body = {"project": project.pk, "name": "Renamed", "definition": {}}
 

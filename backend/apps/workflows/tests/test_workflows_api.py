@@ -37,9 +37,8 @@ def create_and_execute(client) -> dict:
     return execution.json()
 
 
-def test_given_a_token_when_project_workflow_execute_complete_then_completed_and_signalled_once(
-    auth_client, user, finished, run_on_commit
-):
+def test_workflows_api_full_flow_completes_signals_once(auth_client, user, finished, run_on_commit):
+    # when: project, workflow, execute, complete, with a token
     execution = create_and_execute(auth_client)
     assert execution["status"] == "running"
     assert execution["started_at"] is not None
@@ -63,9 +62,7 @@ def test_given_a_token_when_project_workflow_execute_complete_then_completed_and
     assert finished[0]["actor"] == user
 
 
-def test_given_a_running_execution_when_failed_then_failed_with_message_and_signalled_once(
-    auth_client, finished, run_on_commit
-):
+def test_workflows_api_fail_keeps_message_signals_once(auth_client, finished, run_on_commit):
     execution = create_and_execute(auth_client)
 
     with run_on_commit():
@@ -79,9 +76,7 @@ def test_given_a_running_execution_when_failed_then_failed_with_message_and_sign
     assert [c["execution"].status for c in finished] == ["failed"]
 
 
-def test_given_a_running_execution_when_cancelled_then_cancelled_and_no_finished_signal(
-    auth_client, finished, run_on_commit
-):
+def test_workflows_api_cancel_sends_no_finished_signal(auth_client, finished, run_on_commit):
     execution = create_and_execute(auth_client)
 
     with run_on_commit():
@@ -92,9 +87,7 @@ def test_given_a_running_execution_when_cancelled_then_cancelled_and_no_finished
     assert finished == []
 
 
-def test_given_complete_without_a_body_when_posted_then_completed_with_null_result(
-    auth_client, project
-):
+def test_workflows_api_complete_no_body_null_result(auth_client, project):
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
 
     resp = auth_client.post(execution_action(execution.pk, "complete"))
@@ -105,7 +98,7 @@ def test_given_complete_without_a_body_when_posted_then_completed_with_null_resu
 
 @pytest.mark.parametrize("first", ["complete", "fail", "cancel"])
 @pytest.mark.parametrize("second", ["complete", "fail", "cancel"])
-def test_given_a_finished_execution_when_finishing_it_again_then_409_with_a_clear_message(
+def test_workflows_api_finish_twice_409_clear_message(
     auth_client, project, finished, run_on_commit, first, second
 ):
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
@@ -126,7 +119,7 @@ def test_given_a_finished_execution_when_finishing_it_again_then_409_with_a_clea
     )
 
 
-def test_given_an_inactive_workflow_when_executed_then_409(auth_client, project):
+def test_workflows_api_execute_inactive_409(auth_client, project):
     workflow = WorkflowFactory(project=project, is_active=False)
 
     resp = auth_client.post(f"{WORKFLOWS}{workflow.pk}/execute/")
@@ -136,7 +129,7 @@ def test_given_an_inactive_workflow_when_executed_then_409(auth_client, project)
     assert not WorkflowExecution.objects.exists()
 
 
-def test_given_a_member_when_executing_a_shared_workflow_then_201(client_for, user, other_user):
+def test_workflows_api_member_executes_shared_201(client_for, user, other_user):
     workflow = WorkflowFactory(project=ProjectFactory(owner=other_user, members=[user]))
 
     resp = client_for(user).post(f"{WORKFLOWS}{workflow.pk}/execute/")
@@ -145,7 +138,7 @@ def test_given_a_member_when_executing_a_shared_workflow_then_201(client_for, us
     assert resp.json()["triggered_by"] == user.pk
 
 
-def test_given_another_users_workflow_when_reading_or_executing_then_404(auth_client, other_user):
+def test_workflows_api_other_users_workflow_404(auth_client, other_user):
     workflow = WorkflowFactory(project=ProjectFactory(owner=other_user))
 
     assert auth_client.get(f"{WORKFLOWS}{workflow.pk}/").status_code == 404
@@ -156,9 +149,10 @@ def test_given_another_users_workflow_when_reading_or_executing_then_404(auth_cl
 
 
 @pytest.mark.parametrize("action", ["complete", "fail", "cancel"])
-def test_given_another_users_execution_when_acting_on_it_then_404_and_unchanged(
+def test_workflows_api_other_users_execution_404(
     auth_client, other_user, finished, run_on_commit, action
 ):
+    # then: 404, and the execution unchanged
     execution = WorkflowExecutionFactory(
         workflow=WorkflowFactory(project=ProjectFactory(owner=other_user))
     )
@@ -173,9 +167,7 @@ def test_given_another_users_execution_when_acting_on_it_then_404_and_unchanged(
     assert finished == []
 
 
-def test_given_executions_of_several_users_when_listing_then_only_visible_ones(
-    auth_client, project, other_user
-):
+def test_executions_api_list_visible_only(auth_client, project, other_user):
     mine = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
     WorkflowExecutionFactory(workflow=WorkflowFactory(project=ProjectFactory(owner=other_user)))
 
@@ -186,7 +178,7 @@ def test_given_executions_of_several_users_when_listing_then_only_visible_ones(
     assert resp.json()["results"][0]["project"] == project.pk
 
 
-def test_given_executions_when_filtering_by_status_then_only_matching(auth_client, project):
+def test_executions_api_filter_by_status(auth_client, project):
     workflow = WorkflowFactory(project=project)
     done = WorkflowExecutionFactory(workflow=workflow, status="completed")
     WorkflowExecutionFactory(workflow=workflow)
@@ -196,13 +188,11 @@ def test_given_executions_when_filtering_by_status_then_only_matching(auth_clien
     assert [e["id"] for e in resp.json()["results"]] == [done.pk]
 
 
-def test_given_the_executions_endpoint_when_creating_directly_then_405(auth_client):
+def test_executions_api_create_directly_405(auth_client):
     assert auth_client.post(EXECUTIONS, {}).status_code == 405
 
 
-def test_given_a_project_i_cannot_see_when_creating_a_workflow_then_400_on_project(
-    auth_client, other_user
-):
+def test_workflows_api_create_in_invisible_project_400(auth_client, other_user):
     hidden = ProjectFactory(owner=other_user)
 
     resp = auth_client.post(WORKFLOWS, {"project": hidden.pk, "name": "Sneaky"})
@@ -226,16 +216,14 @@ def test_given_a_project_i_cannot_see_when_creating_a_workflow_then_400_on_proje
         ({"project": "one"}, "project"),
     ],
 )
-def test_given_bad_input_when_creating_a_workflow_then_400_with_field_errors(
-    auth_client, project, payload, field
-):
+def test_workflows_api_create_bad_input_400_field_errors(auth_client, project, payload, field):
     resp = auth_client.post(WORKFLOWS, {"project": project.pk, "name": "W", **payload})
 
     assert resp.status_code == 400, resp.content
     assert field in resp.json()
 
 
-def test_given_a_long_error_message_when_failing_then_400_on_error_message(auth_client, project):
+def test_workflows_api_fail_long_error_message_400(auth_client, project):
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
 
     resp = auth_client.post(execution_action(execution.pk, "fail"), {"error_message": "e" * 10_001})
@@ -246,7 +234,7 @@ def test_given_a_long_error_message_when_failing_then_400_on_error_message(auth_
     assert execution.status == "running"
 
 
-def test_given_a_completion_not_yet_committed_then_no_signal_until_commit(
+def test_workflow_execution_complete_signals_on_commit(
     project, user, finished, django_capture_on_commit_callbacks
 ):
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
@@ -261,9 +249,10 @@ def test_given_a_completion_not_yet_committed_then_no_signal_until_commit(
     assert len(finished) == 1
 
 
-def test_given_a_completion_that_rolls_back_then_no_signal_and_still_running(
+def test_workflow_execution_complete_rolled_back(
     project, user, finished, django_capture_on_commit_callbacks
 ):
+    # then: no signal, and the execution still running
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
 
     with (
@@ -279,9 +268,8 @@ def test_given_a_completion_that_rolls_back_then_no_signal_and_still_running(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_given_a_real_commit_when_completed_inside_an_outer_transaction_then_signal_after_it(
-    user, finished
-):
+def test_workflow_execution_complete_nested_signals_after(user, finished):
+    # given: a real commit; when: completed inside an outer transaction; then: the signal follows it
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project__owner=user))
 
     with transaction.atomic():
@@ -292,9 +280,10 @@ def test_given_a_real_commit_when_completed_inside_an_outer_transaction_then_sig
     assert finished[0]["execution"].status == "completed"
 
 
-def test_given_a_receiver_that_raises_when_completing_then_the_request_still_succeeds(
+def test_workflows_api_complete_survives_raising_receiver(
     auth_client, project, finished, run_on_commit
 ):
+    # given: a signal receiver that raises
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
 
     def broken(sender, **kwargs):

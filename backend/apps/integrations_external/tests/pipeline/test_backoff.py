@@ -12,16 +12,15 @@ from apps.integrations_external.pipeline import backoff
     ("retry", "expected"),
     [(1, 5), (2, 20), (3, 80), (4, 320), (5, 1280), (6, 5120), (7, 20480), (8, 36000), (12, 36000)],
 )
-def test_given_default_base_when_nth_retry_then_base_times_four_to_the_n_minus_one_capped(
-    settings, retry, expected
-):
+def test_retry_delay_grows_fourfold_capped(settings, retry, expected):
+    # then: base × 4^(n-1), capped
     settings.WEBHOOK_RETRY_BASE_SECONDS = 5
     settings.WEBHOOK_RETRY_MAX_SECONDS = 36000
 
     assert backoff.retry_delay(retry, jitter=0) == expected
 
 
-def test_given_jitter_when_many_delays_drawn_then_all_within_twenty_percent_and_spread(settings):
+def test_retry_delay_jitter_within_20_percent_and_spread(settings):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 5
 
     delays = [backoff.retry_delay(3) for _ in range(500)]
@@ -31,7 +30,7 @@ def test_given_jitter_when_many_delays_drawn_then_all_within_twenty_percent_and_
     assert max(delays) - min(delays) > 80 * 0.2  # really jittered, not a constant
 
 
-def test_given_retry_after_in_seconds_or_http_date_when_parsed_then_seconds_from_now():
+def test_retry_after_parses_seconds_or_http_date():
     assert retry_after.parse_retry_after("120") == 120
     in_90s = format_datetime(timezone.now() + timedelta(seconds=90), usegmt=True)
     assert 85 <= retry_after.parse_retry_after(in_90s) <= 91
@@ -41,7 +40,7 @@ def test_given_retry_after_in_seconds_or_http_date_when_parsed_then_seconds_from
     assert retry_after.parse_retry_after("") is None
 
 
-def test_given_huge_retry_after_when_honoured_then_capped(settings):
+def test_honour_retry_after_caps_huge_value(settings):
     settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600
 
     assert backoff.honour_retry_after(10**9, fallback=5) == 3600

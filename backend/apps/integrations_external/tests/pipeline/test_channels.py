@@ -59,7 +59,7 @@ def test_batch_transport_is_recognised_by_its_protocol():
 @pytest.mark.parametrize(
     ("transport_class", "outcome"), [(_OneByOne, "success"), (_Batch, "retry")]
 )
-def test_send_all_uses_send_many_only_when_the_transport_has_it(transport_class, outcome):
+def test_send_all_uses_send_many_if_transport_has_it(transport_class, outcome):
     transport = transport_class()
 
     class Probe(WebhookChannel):

@@ -145,7 +145,7 @@ def test_hourly_outcomes_counts_by_hour_and_status(user, project):
     assert sum(b.total for b in bars) == 2
 
 
-def test_delivery_detail_shows_attempt_and_hides_custom_header_values(
+def test_delivery_detail_shows_attempt_hides_header_values(
     client, user, project, receiver, run_on_commit
 ):
     endpoint = WebhookEndpointFactory(

@@ -1,8 +1,7 @@
 """The engine with the real webhook transport and a real receiver on loopback (eager Celery:
-retries are driven by calling `deliver` once they are due)."""
+retries are driven by moving the clock to when they are due and calling `deliver`)."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,30 +17,36 @@ from apps.integrations_external.tests.webhooks.factories import (
     WebhookEndpointFactory,
     record_webhook_deliveries,
 )
+from apps.integrations_external.tests.webhooks.helpers import run_when_due
 from apps.integrations_external.webhooks.channel import WebhookChannel
 from tests_support.receivers import Reply
 
 pytestmark = pytest.mark.django_db
 
 
-def _run_when_due(delivery: WebhookDelivery) -> None:
+def _chosen_wait(delivery: WebhookDelivery) -> float:
+    """Seconds between the attempt just recorded and the retry the engine set for it (both are
+    stamped with the same `now`)."""
     delivery.refresh_from_db()
-    time.sleep(max(0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
-    deliver("webhook", [delivery.pk])
+    return (delivery.next_attempt_at - delivery.updated_at).total_seconds()
 
 
-def test_given_receiver_always_failing_when_retries_exhausted_then_failed_with_every_attempt_kept(
-    user, project, receiver, settings, run_on_commit
+def test_deliver_exhausted_retries_fail_keeping_every_attempt(
+    user, project, receiver, settings, run_on_commit, time_machine
 ):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
+    # given: a receiver that always fails
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0
     receiver.default = Reply(500, b"boom")
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=2)
 
     with run_on_commit():
         publish("workflow.completed", {}, project=project, actor=user)
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
-    _run_when_due(delivery)
-    _run_when_due(delivery)
+    # when: each retry runs once it is due (the clock moves there; a run just before sends nothing)
+    assert 4 <= _chosen_wait(delivery) <= 6  # 5 s ± 20 %
+    run_when_due(delivery, time_machine)
+    assert 16 <= _chosen_wait(delivery) <= 24  # 20 s ± 20 %
+    run_when_due(delivery, time_machine)
 
     delivery.refresh_from_db()
     assert delivery.status == "failed"
@@ -55,9 +60,7 @@ def test_given_receiver_always_failing_when_retries_exhausted_then_failed_with_e
     assert len(receiver.requests) == 3
 
 
-def test_given_429_with_retry_after_when_delivered_then_next_attempt_waits_that_long(
-    user, project, receiver, settings
-):
+def test_deliver_429_retry_after_sets_next_attempt(user, project, receiver, settings):
     settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 3600
     receiver.script = [Reply(429, headers={"Retry-After": "120"})]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
@@ -72,9 +75,7 @@ def test_given_429_with_retry_after_when_delivered_then_next_attempt_waits_that_
     assert 119 <= waited <= 122
 
 
-def test_given_a_deferring_transport_when_processed_then_rescheduled_without_spending_an_attempt(
-    user, project
-):
+def test_process_defer_reschedules_without_an_attempt(user, project):
     class Pacing:  # e.g. Slack's one message per second per channel
         def send(self, delivery):
             return SendResult(Outcome.DEFER, retry_after=30)
@@ -98,9 +99,8 @@ def test_given_a_deferring_transport_when_processed_then_rescheduled_without_spe
     assert engine.process(channel, [pk]).done == 0  # not due yet: nobody takes it
 
 
-def test_given_a_claimed_delivery_when_claimed_again_then_nobody_else_gets_it_until_the_lease_ends(
-    user, project, settings
-):
+def test_claim_holds_lease_until_it_ends(user, project, settings):
+    # then: a second claim gets nothing until the lease ends
     settings.DELIVERY_LEASE_SECONDS = 60
     channel = channels.get("webhook")
     [pk] = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
@@ -113,9 +113,7 @@ def test_given_a_claimed_delivery_when_claimed_again_then_nobody_else_gets_it_un
     assert engine.overdue_ids(channel, grace_seconds=0) == [pk]
 
 
-def test_given_deliveries_nobody_enqueued_when_swept_then_delivered(
-    user, project, receiver, settings
-):
+def test_sweep_delivers_deliveries_nobody_enqueued(user, project, receiver, settings):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0
     endpoints = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(3)]
     ids = record_webhook_deliveries(project, user, endpoints)
@@ -130,18 +128,14 @@ def test_given_deliveries_nobody_enqueued_when_swept_then_delivered(
     assert sweep_deliveries() == {}
 
 
-def test_given_deliveries_due_only_recently_when_swept_then_left_to_their_own_message(
-    user, project, settings
-):
+def test_sweep_leaves_recently_due_to_their_message(user, project, settings):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 300
     record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
 
     assert sweep_deliveries() == {}
 
 
-def test_given_old_and_recent_deliveries_when_pruned_then_only_finished_ones_past_retention_go(
-    user, project, settings
-):
+def test_prune_removes_finished_past_retention_only(user, project, settings):
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     endpoint = WebhookEndpointFactory(owner=user)
     old_done, old_open, recent_done = record_webhook_deliveries(project, user, [endpoint] * 3)
@@ -154,9 +148,8 @@ def test_given_old_and_recent_deliveries_when_pruned_then_only_finished_ones_pas
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {old_open, recent_done}
 
 
-def test_given_month_old_event_redelivered_today_when_pruned_then_open_delivery_and_event_stay(
-    user, project, settings
-):
+def test_prune_keeps_old_event_redelivered_today(user, project, settings):
+    # then: the open delivery and its event stay
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     endpoint = WebhookEndpointFactory(owner=user)
     long_ago = timezone.now() - timedelta(days=31)
@@ -178,9 +171,7 @@ def test_given_month_old_event_redelivered_today_when_pruned_then_open_delivery_
     assert Event.objects.filter(pk=event_id).exists()
 
 
-def test_given_month_old_event_with_only_old_finished_deliveries_when_pruned_then_all_go(
-    user, project, settings
-):
+def test_prune_removes_old_event_with_old_deliveries(user, project, settings):
     settings.WEBHOOK_DELIVERY_RETENTION_DAYS = 30
     endpoint = WebhookEndpointFactory(owner=user)
     long_ago = timezone.now() - timedelta(days=31)
@@ -197,9 +188,7 @@ def test_given_month_old_event_with_only_old_finished_deliveries_when_pruned_the
     assert not Event.objects.filter(pk=event_id).exists()
 
 
-def test_given_two_workers_racing_on_the_same_ids_when_processed_then_each_is_sent_once(
-    require_postgres, transactional_db, receiver
-):
+def test_process_racing_workers_send_each_once(require_postgres, transactional_db, receiver):
     from apps.projects.tests.factories import ProjectFactory
 
     project = ProjectFactory()
@@ -228,9 +217,10 @@ def test_given_two_workers_racing_on_the_same_ids_when_processed_then_each_is_se
     assert WebhookDelivery.objects.filter(status="success").count() == 40
 
 
-def test_given_concurrent_results_for_one_endpoint_when_recorded_then_counters_are_exact(
+def test_record_concurrent_results_keep_counters_exact(
     require_postgres, transactional_db, receiver
 ):
+    # given: concurrent results for one endpoint
     from apps.projects.tests.factories import ProjectFactory
 
     project = ProjectFactory()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/integrations-external"
 
 
-def test_given_custom_type_when_posted_then_202_with_event_id(auth_client, user, project):
+def test_events_api_post_custom_type_202_with_id(auth_client, user, project):
     resp = auth_client.post(
         f"{API}/events/",
         {"type": "deploy.finished", "data": {"v": 2}, "project": project.pk},
@@ -49,7 +49,7 @@ def test_given_custom_type_when_posted_then_202_with_event_id(auth_client, user,
         {"data": {}},
     ],
 )
-def test_given_bad_body_when_posted_then_400(auth_client, body):
+def test_events_api_post_bad_body_400(auth_client, body):
     resp = auth_client.post(f"{API}/events/", body, format="json")
 
     assert resp.status_code == 400
@@ -57,7 +57,7 @@ def test_given_bad_body_when_posted_then_400(auth_client, body):
     assert not Event.objects.exists()
 
 
-def test_given_invisible_project_when_posted_then_400(auth_client, other_user):
+def test_events_api_post_invisible_project_400(auth_client, other_user):
     resp = auth_client.post(
         f"{API}/events/",
         {"type": "deploy.finished", "project": ProjectFactory(owner=other_user).pk},
@@ -68,9 +68,8 @@ def test_given_invisible_project_when_posted_then_400(auth_client, other_user):
     assert "project" in resp.data
 
 
-def test_given_events_when_listed_then_visible_projects_and_own_project_less_only(
-    client_for, user, other_user, project
-):
+def test_events_api_list_visible_and_own_projectless(client_for, user, other_user, project):
+    # then: events of visible projects, and project-less ones of one's own
     shared = ProjectFactory(owner=other_user, members=[user])
     hidden = ProjectFactory(owner=other_user)
     visible = {
@@ -95,9 +94,10 @@ def test_given_events_when_listed_then_visible_projects_and_own_project_less_onl
     }
 
 
-def test_given_deliveries_when_event_read_then_summary_of_own_deliveries_per_channel_and_status(
+def test_events_api_detail_summarises_own_deliveries(
     client_for, user, other_user, receiver, run_on_commit
 ):
+    # then: counts of one's own deliveries per channel and status
     project = ProjectFactory(owner=user, members=[other_user])
     receiver.handler = lambda request: Reply(500) if request.path.endswith("/bad") else Reply(200)
     WebhookEndpointFactory(owner=user, url=receiver.url, custom_events=["*"])
@@ -122,7 +122,7 @@ def test_given_deliveries_when_event_read_then_summary_of_own_deliveries_per_cha
     assert other_view.data["deliveries"]["webhook"] == {"success": 1}
 
 
-def test_given_anonymous_when_posting_then_401(api_client):
+def test_events_api_post_anonymous_401(api_client):
     assert api_client.post(f"{API}/events/", {"type": "a.b"}, format="json").status_code == 401
 
 
@@ -132,9 +132,7 @@ def _published_at(event_type: str, when, **kwargs) -> str:
     return event.pk
 
 
-def test_given_events_of_several_types_when_listed_by_type_then_only_that_type(
-    auth_client, user, project
-):
+def test_events_api_list_filters_by_type(auth_client, user, project):
     now = timezone.now()
     deploys = {
         _published_at("deploy.finished", now, project=project, actor=user),
@@ -150,9 +148,7 @@ def test_given_events_of_several_types_when_listed_by_type_then_only_that_type(
     assert auth_client.get(f"{API}/events/", {"type": "deploy"}).data["results"] == []
 
 
-def test_given_events_over_time_when_listed_since_then_those_at_or_after_that_moment(
-    auth_client, user, project
-):
+def test_events_api_list_since_includes_that_moment(auth_client, user, project):
     cut = timezone.now().replace(microsecond=0) - timedelta(hours=1)
     _published_at("deploy.finished", cut - timedelta(days=2), project=project, actor=user)
     _published_at("deploy.finished", cut - timedelta(seconds=1), project=project, actor=user)
@@ -168,7 +164,7 @@ def test_given_events_over_time_when_listed_since_then_those_at_or_after_that_mo
 
 
 @pytest.mark.parametrize("since", ["yesterday", "2026-13-01T00:00:00Z", "1"])
-def test_given_a_malformed_since_when_listed_then_400_naming_it(auth_client, since):
+def test_events_api_list_malformed_since_400(auth_client, since):
     resp = auth_client.get(f"{API}/events/", {"since": since})
 
     assert resp.status_code == 400

@@ -46,9 +46,7 @@ def sent_messages(monkeypatch) -> list[dict]:
 # -- fan-out --------------------------------------------------------------------------------
 
 
-def test_given_fan_out_message_delivered_twice_when_run_again_then_no_second_set_of_deliveries(
-    user, project
-):
+def test_fan_out_run_twice_creates_deliveries_once(user, project):
     endpoints = [WebhookEndpointFactory(owner=user) for _ in range(3)]
     event = publish("workflow.completed", {}, project=project, actor=user, fan_out_later=True)
 
@@ -61,7 +59,7 @@ def test_given_fan_out_message_delivered_twice_when_run_again_then_no_second_set
     assert sorted(targets) == sorted(e.pk for e in endpoints)
 
 
-def test_given_an_event_whose_fan_out_message_was_lost_when_swept_then_fanned_out_and_delivered(
+def test_sweep_fans_out_event_whose_message_was_lost(
     user, project, receiver, settings, run_on_commit
 ):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 30
@@ -89,10 +87,8 @@ def test_given_an_event_whose_fan_out_message_was_lost_when_swept_then_fanned_ou
 # -- back-off as the engine applies it ------------------------------------------------------
 
 
-def test_given_receiver_failing_when_retried_with_the_real_base_then_each_wait_is_four_times_longer(
-    user, project, receiver, settings
-):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0  # the default, not a test's 0.01 s
+def test_retry_waits_grow_fourfold_with_real_base(user, project, receiver, settings):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 5.0  # the default
     settings.WEBHOOK_RETRY_MAX_SECONDS = 10 * 3600.0
     receiver.default = Reply(500, b"down")
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=5)
@@ -125,9 +121,10 @@ def test_given_receiver_failing_when_retried_with_the_real_base_then_each_wait_i
 # -- broker countdown or sweeper ------------------------------------------------------------
 
 
-def test_given_retries_due_within_the_horizon_when_recorded_then_sent_back_with_a_countdown(
+def test_deliver_requeues_retries_due_soon_with_countdown(
     user, project, receiver, sent_messages, run_on_commit
 ):
+    # given: retries due within the countdown horizon
     assert engine.COUNTDOWN_HORIZON_SECONDS == 120
     waits = {"/a": "7", "/b": "120", "/c": "121", "/d": "3000"}
     receiver.handler = lambda request: Reply(
@@ -151,7 +148,7 @@ def test_given_retries_due_within_the_horizon_when_recorded_then_sent_back_with_
         assert delivery.status == "retrying", path
 
 
-def test_given_a_retry_beyond_the_horizon_when_due_then_the_sweeper_sends_it(
+def test_sweep_sends_retry_due_beyond_the_horizon(
     user, project, receiver, settings, sent_messages, run_on_commit
 ):
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 30
@@ -201,9 +198,8 @@ class _Hanging:
 
 
 @pytest.mark.parametrize(("lease", "chunks"), [(60, [5] * 5), (150, [10, 10, 5]), (600, [25])])
-def test_given_hanging_receivers_when_processed_then_each_chunk_finishes_within_half_its_lease(
-    user, project, settings, lease, chunks
-):
+def test_process_hanging_chunk_ends_within_half_lease(user, project, settings, lease, chunks):
+    # given: receivers that hang until the timeout
     settings.DELIVERY_LEASE_SECONDS = lease
     hanging = _Hanging()
 
@@ -225,7 +221,7 @@ def test_given_hanging_receivers_when_processed_then_each_chunk_finishes_within_
         assert rounds * engine.ATTEMPT_SECONDS_CEILING * 2 <= lease_left + 1
 
 
-def test_given_the_real_webhook_channel_then_its_slowest_chunk_fits_in_the_default_lease(settings):
+def test_chunk_size_webhook_slowest_chunk_fits_lease(settings):
     from apps.integrations_external.webhooks.models import WebhookEndpoint
 
     settings.DELIVERY_LEASE_SECONDS = 60
@@ -240,7 +236,7 @@ def test_given_the_real_webhook_channel_then_its_slowest_chunk_fits_in_the_defau
     assert engine.chunk_size(channel) == channel.concurrency  # one round of sends per claim
 
 
-def test_given_a_lease_shorter_than_two_attempts_then_a_claim_still_takes_one_round(settings):
+def test_chunk_size_short_lease_still_one_round(settings):
     settings.DELIVERY_LEASE_SECONDS = 10
 
     class FourAtOnce(WebhookChannel):
@@ -254,7 +250,7 @@ def test_given_a_lease_shorter_than_two_attempts_then_a_claim_still_takes_one_ro
 # -- messages batched by DELIVERY_BATCH_SIZE ------------------------------------------------
 
 
-def test_given_batch_size_when_an_event_fans_out_then_one_message_per_batch_of_ids(
+def test_fan_out_enqueues_one_message_per_batch(
     user, project, settings, sent_messages, run_on_commit
 ):
     settings.DELIVERY_BATCH_SIZE = 3
@@ -270,9 +266,7 @@ def test_given_batch_size_when_an_event_fans_out_then_one_message_per_batch_of_i
     assert [m["ids"] for m in sent_messages] == [ids[0:3], ids[3:6], ids[6:7]]
 
 
-def test_given_batch_size_when_swept_then_overdue_deliveries_go_out_in_batches_too(
-    user, project, settings, sent_messages
-):
+def test_sweep_enqueues_overdue_in_batches(user, project, settings, sent_messages):
     settings.DELIVERY_BATCH_SIZE = 4
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0
     ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 10)

@@ -75,7 +75,7 @@ def _explainable(captured: CaptureQueriesContext, tables: set[str]) -> list[str]
     return statements
 
 
-def test_given_the_delivery_path_when_planned_then_no_history_table_is_scanned(
+def test_delivery_path_scans_no_history_table(
     require_postgres, user, project, receiver, run_on_commit
 ):
     receiver.default = Reply(200, b"ok")

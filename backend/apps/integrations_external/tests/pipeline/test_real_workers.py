@@ -28,7 +28,7 @@ def _all_succeeded(endpoint_ids, count, worker):
     return done == count
 
 
-def test_given_matching_endpoints_when_workflow_completed_over_api_then_each_gets_it_via_a_worker(
+def test_worker_delivers_workflow_event_to_each_endpoint(
     send_through, celery_worker_process, client_for, receiver
 ):
     owner = UserFactory()
@@ -58,9 +58,10 @@ def test_given_matching_endpoints_when_workflow_completed_over_api_then_each_get
         assert payload["data"]["execution"]["id"] == execution.pk
 
 
-def test_given_a_worker_killed_mid_delivery_when_a_new_worker_starts_then_everything_is_delivered(
+def test_worker_killed_mid_delivery_next_one_finishes(
     send_through, celery_worker_process, receiver, settings
 ):
+    # given: a worker killed mid-delivery; then: a new worker delivers everything
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0  # the test plays beat: it calls the sweeper
     short_lease = {"DELIVERY_LEASE_SECONDS": "2", "DELIVERY_SWEEP_INTERVAL_SECONDS": "0"}
     first_request = threading.Event()

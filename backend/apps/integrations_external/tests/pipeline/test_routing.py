@@ -21,9 +21,8 @@ def _webhooks(event) -> set[int]:
     return {t.pk for t in routing.route(event).get("webhook", [])}
 
 
-def test_given_endpoints_when_workflow_event_routed_then_only_active_switched_on_visible_in_scope(
-    user, other_user, project
-):
+def test_route_workflow_event_to_active_visible_in_scope(user, other_user, project):
+    # then: only active endpoints, switched on for it, visible, and in scope
     member = UserFactory()
     project.members.add(member)
     elsewhere = ProjectFactory(owner=user)
@@ -40,9 +39,7 @@ def test_given_endpoints_when_workflow_event_routed_then_only_active_switched_on
     assert _webhooks(_event("workflow.completed", project, user)) == {e.pk for e in wanted}
 
 
-def test_given_staff_and_non_staff_endpoints_when_alert_routed_then_only_staff_ones(
-    user, staff_user
-):
+def test_route_alert_to_staff_only(user, staff_user):
     staff_endpoint = WebhookEndpointFactory(owner=staff_user, trigger_system_alert=True)
     WebhookEndpointFactory(owner=user, trigger_system_alert=True)
     WebhookEndpointFactory(owner=staff_user, trigger_system_alert=False)
@@ -50,9 +47,7 @@ def test_given_staff_and_non_staff_endpoints_when_alert_routed_then_only_staff_o
     assert _webhooks(_event("system.alert")) == {staff_endpoint.pk}
 
 
-def test_given_custom_event_without_project_when_routed_then_only_publisher_subscribers(
-    user, other_user
-):
+def test_route_projectless_custom_event_to_publisher_only(user, other_user):
     mine = WebhookEndpointFactory(owner=user, custom_events=["deploy.finished"])
     star = WebhookEndpointFactory(owner=user, custom_events=["*"])
     WebhookEndpointFactory(owner=user, custom_events=["other.thing"])
@@ -61,13 +56,13 @@ def test_given_custom_event_without_project_when_routed_then_only_publisher_subs
     assert _webhooks(_event("deploy.finished", actor=user)) == {mine.pk, star.pk}
 
 
-def test_given_a_test_event_when_routed_then_nobody_gets_it(user, project):
+def test_route_test_event_to_nobody(user, project):
     WebhookEndpointFactory(owner=user)
 
     assert routing.route(_event("webhook.test", project, user)) == {}
 
 
-def test_given_slack_integrations_when_routed_then_the_same_rule_applies(user, other_user, project):
+def test_route_slack_integrations_by_the_same_rule(user, other_user, project):
     def slack(owner, **kwargs):
         return SlackIntegration.objects.create(
             owner=owner, channel_id="C1", bot_token="xoxb-test", **kwargs
@@ -84,9 +79,7 @@ def test_given_slack_integrations_when_routed_then_the_same_rule_applies(user, o
     assert {t.pk for t in plan.get("slack", [])} == {wanted.pk}
 
 
-def test_given_email_settings_when_routed_then_switches_and_visibility_apply(
-    user, other_user, staff_user, project
-):
+def test_route_email_by_switches_and_visibility(user, other_user, staff_user, project):
     member = UserFactory()
     project.members.add(member)
     EmailNotificationSettings.objects.create(user=member, workflow_completion=False)

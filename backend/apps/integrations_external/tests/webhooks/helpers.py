@@ -1,10 +1,11 @@
-"""Helpers of the webhook tests: drive retries when due (Celery is eager in tests)."""
+"""Helpers of the webhook tests: drive retries when due (Celery is eager in tests), moving the
+clock (time-machine's `time_machine` fixture) instead of sleeping."""
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
-from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline.events import publish
@@ -13,15 +14,29 @@ from apps.integrations_external.pipeline.tasks import deliver
 API = "/api/v1/integrations-external"
 
 
-def run_until_finished(delivery: WebhookDelivery, max_rounds: int = 20) -> WebhookDelivery:
-    """Run each due retry of `delivery` until it succeeds or fails for good."""
+def run_when_due(delivery: WebhookDelivery, clock: TimeMachineFixture) -> None:
+    """Run the retry of `delivery` at the moment it is due, moving the clock there. A run a
+    millisecond before claims nothing: the engine keeps the wait it chose."""
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at is not None
+    clock.move_to(delivery.next_attempt_at - timedelta(milliseconds=1), tick=False)
+    assert deliver("webhook", [delivery.pk]) == 0, "claimed before it was due"
+    clock.move_to(delivery.next_attempt_at, tick=True)
+    assert deliver("webhook", [delivery.pk]) == 1
+
+
+def run_until_finished(
+    delivery: WebhookDelivery, clock: TimeMachineFixture, max_rounds: int = 20
+) -> WebhookDelivery:
+    """Run each retry of `delivery` when due until it succeeds or fails for good."""
     for _ in range(max_rounds):
         delivery.refresh_from_db()
         if not delivery.is_open:
             return delivery
-        if delivery.next_attempt_at:
-            time.sleep(max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
-        deliver("webhook", [delivery.pk])
+        if delivery.next_attempt_at is None:  # never tried yet: due now
+            deliver("webhook", [delivery.pk])
+        else:
+            run_when_due(delivery, clock)
     raise AssertionError(
         f"delivery {delivery.pk} still {delivery.status} after {max_rounds} rounds"
     )

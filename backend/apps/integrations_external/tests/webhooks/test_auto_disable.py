@@ -21,9 +21,8 @@ def fail_once(endpoint, run_on_commit):
         publish("workflow.completed", {}, actor=endpoint.owner, targets={"webhook": [endpoint]})
 
 
-def test_given_n_exhausted_deliveries_in_a_row_then_disabled_and_owner_emailed(
-    user, receiver, run_on_commit, settings
-):
+def test_auto_disable_after_n_exhausted_emails_owner(user, receiver, run_on_commit, settings):
+    # given: N exhausted deliveries in a row
     settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 3
     receiver.default = Reply(500)
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
@@ -44,9 +43,7 @@ def test_given_n_exhausted_deliveries_in_a_row_then_disabled_and_owner_emailed(
     assert "3 deliveries in a row" in notice.payload["data"]["text"]
 
 
-def test_given_success_between_failures_then_counter_resets(
-    user, receiver, run_on_commit, settings
-):
+def test_auto_disable_counter_resets_on_success(user, receiver, run_on_commit, settings):
     settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 2
     receiver.script = [Reply(500), Reply(200), Reply(500)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
@@ -59,7 +56,7 @@ def test_given_success_between_failures_then_counter_resets(
     assert endpoint.consecutive_failures == 1
 
 
-def test_given_failing_for_days_then_disabled(user, receiver, run_on_commit, settings):
+def test_auto_disable_after_days_of_failures(user, receiver, run_on_commit, settings):
     settings.WEBHOOK_AUTO_DISABLE_AFTER_DAYS = 5
     receiver.default = Reply(500)
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
@@ -74,7 +71,7 @@ def test_given_failing_for_days_then_disabled(user, receiver, run_on_commit, set
     assert "has failed since" in endpoint.disabled_reason
 
 
-def test_given_disabled_endpoint_then_no_longer_routed_until_patched_active(
+def test_auto_disabled_endpoint_unrouted_until_active(
     auth_client, user, project, receiver, run_on_commit, settings
 ):
     settings.WEBHOOK_AUTO_DISABLE_AFTER_FAILURES = 1
@@ -95,9 +92,10 @@ def test_given_disabled_endpoint_then_no_longer_routed_until_patched_active(
     assert len(receiver.wait_for(2)) == 2
 
 
-def test_given_hostile_endpoint_name_and_url_when_auto_disabled_then_only_its_owner_is_told(
+def test_auto_disable_hostile_name_tells_owner_only(
     auth_client, client_for, user, receiver, run_on_commit
 ):
+    # given: a hostile endpoint name and URL
     # Issue 11 item 4: a disabled endpoint used to raise a system alert (read by every user,
     # emailed to staff) holding its name, URL and the owner's username.
     staff = UserFactory(is_staff=True, email="ops@example.com")

@@ -33,7 +33,7 @@ def create(client, **fields):
     )
 
 
-def test_given_headers_when_created_then_encrypted_at_rest(auth_client):
+def test_custom_headers_encrypted_at_rest(auth_client):
     resp = create(auth_client, headers={"Authorization": TOKEN, "X-Team": "ops"})
 
     assert resp.status_code == 201, resp.data
@@ -45,7 +45,7 @@ def test_given_headers_when_created_then_encrypted_at_rest(auth_client):
     assert endpoint.headers == {"Authorization": TOKEN, "X-Team": "ops"}
 
 
-def test_given_headers_when_read_anywhere_then_names_only(auth_client):
+def test_custom_headers_read_shows_names_only(auth_client):
     created = create(auth_client, headers={"Authorization": TOKEN})
     pk = created.data["id"]
     patched = auth_client.patch(f"{API}/webhooks/{pk}/", {"name": "renamed"}, format="json")
@@ -68,7 +68,8 @@ def test_given_headers_when_read_anywhere_then_names_only(auth_client):
         assert "headers" not in shown
 
 
-def test_given_patch_without_headers_then_kept_and_with_empty_object_then_removed(auth_client):
+def test_custom_headers_patch_keeps_or_clears(auth_client):
+    # when: patched without headers, then kept; with {}, then removed
     pk = create(auth_client, headers={"Authorization": TOKEN}).data["id"]
 
     auth_client.patch(f"{API}/webhooks/{pk}/", {"timeout_seconds": 5}, format="json")
@@ -111,9 +112,7 @@ def test_given_patch_without_headers_then_kept_and_with_empty_object_then_remove
         {"X-Token": "a", "x-token": "b"},
     ],
 )
-def test_given_unsafe_or_reserved_header_when_created_or_patched_then_400(
-    auth_client, user, headers
-):
+def test_custom_headers_unsafe_or_reserved_400(auth_client, user, headers):
     endpoint = WebhookEndpointFactory(owner=user)
 
     created = create(auth_client, headers=headers)
@@ -128,9 +127,7 @@ def test_given_unsafe_or_reserved_header_when_created_or_patched_then_400(
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).headers == {}
 
 
-def test_given_headers_when_sent_then_on_the_wire_but_masked_in_history(
-    auth_client, user, receiver, run_on_commit
-):
+def test_custom_headers_sent_but_masked_in_history(auth_client, user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(
         owner=user, url=receiver.url, headers={"Authorization": TOKEN}
     )
@@ -148,7 +145,7 @@ def test_given_headers_when_sent_then_on_the_wire_but_masked_in_history(
     assert resp.data["attempts"][0]["request_headers"]["Authorization"] == "[hidden]"
 
 
-def test_given_headers_when_admin_pages_shown_then_names_only(user, receiver, run_on_commit):
+def test_custom_headers_admin_shows_names_only(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, headers={"X-Api-Key": TOKEN})
     delivery = send_one(endpoint, run_on_commit)
     admin = Client()
@@ -167,7 +164,7 @@ def test_given_headers_when_admin_pages_shown_then_names_only(user, receiver, ru
     assert "X-Api-Key" in pages[1].content.decode()
 
 
-def test_given_headers_under_an_old_key_when_keys_rotated_then_the_new_key_reads_them(settings):
+def test_custom_headers_readable_after_key_rotation(settings):
     new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEYS = [old]
     endpoint = WebhookEndpointFactory(headers={"Authorization": TOKEN})

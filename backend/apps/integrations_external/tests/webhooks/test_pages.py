@@ -131,7 +131,7 @@ def test_webhook_create_shows_api_errors_on_fields(client, user, project):
     assert "[ErrorDetail" not in body
 
 
-def test_webhook_edit_keeps_headers_unless_given(client, user, project, endpoint):
+def test_webhook_edit_keeps_headers_left_blank(client, user, project, endpoint):
     client.force_login(user)
     page = client.get(f"{_base(project)}{endpoint.pk}/edit/").content.decode()
     assert "X-Api-Key" in page
@@ -178,7 +178,7 @@ def test_webhook_disable_and_enable(client, user, project, endpoint):
     assert endpoint.disabled_reason == ""
 
 
-def test_webhook_delete_asks_then_deletes(client, user, project, endpoint):
+def test_webhook_delete_confirms_first(client, user, project, endpoint):
     client.force_login(user)
     page = client.get(f"{_base(project)}{endpoint.pk}/delete/")
     assert b"cannot be undone" in page.content

@@ -43,7 +43,7 @@ FORBIDDEN_URLS = [
     "address",
     ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"],
 )
-def test_given_public_address_then_allowed(address):
+def test_ssrf_public_address_allowed(address):
     assert ssrf.forbidden_reason(ipaddress.ip_address(address)) is None
 
 
@@ -59,13 +59,13 @@ def test_given_public_address_then_allowed(address):
         ("::ffff:10.0.0.1", "embeds 10.0.0.1"),
     ],
 )
-def test_given_internal_address_then_reason_given(address, reason):
+def test_ssrf_internal_address_refused_with_reason(address, reason):
     assert reason in ssrf.forbidden_reason(ipaddress.ip_address(address))
 
 
 @guarded
 @pytest.mark.parametrize("url", FORBIDDEN_URLS)
-def test_given_guard_on_when_internal_url_created_then_400(auth_client, url):
+def test_ssrf_create_internal_url_400(auth_client, url):
     resp = auth_client.post(f"{API}/webhooks/", {"url": url}, format="json")
 
     assert resp.status_code == 400
@@ -74,7 +74,7 @@ def test_given_guard_on_when_internal_url_created_then_400(auth_client, url):
 
 
 @guarded
-def test_given_guard_on_when_updated_to_internal_url_then_400(auth_client, user):
+def test_ssrf_update_to_internal_url_400(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user, url="http://93.184.216.34/hook")
 
     resp = auth_client.patch(
@@ -88,7 +88,7 @@ def test_given_guard_on_when_updated_to_internal_url_then_400(auth_client, user)
 
 
 @guarded
-def test_given_guard_on_when_public_ip_created_then_accepted(auth_client):
+def test_ssrf_create_public_ip_accepted(auth_client):
     resp = auth_client.post(
         f"{API}/webhooks/", {"url": "https://93.184.216.34/hook"}, format="json"
     )
@@ -97,9 +97,8 @@ def test_given_guard_on_when_public_ip_created_then_accepted(auth_client):
 
 
 @guarded
-def test_given_guard_on_when_name_resolves_to_loopback_at_send_time_then_refused_for_good(
-    user, receiver, run_on_commit
-):
+def test_ssrf_send_refuses_name_resolving_to_loopback(user, receiver, run_on_commit):
+    # then: refused for good (no retry)
     # Saved while the name was harmless (or before the guard was on); now it points inside.
     port = receiver.server.server_address[1]
     endpoint = WebhookEndpointFactory(owner=user, url=f"http://localhost:{port}/hook")
@@ -114,7 +113,7 @@ def test_given_guard_on_when_name_resolves_to_loopback_at_send_time_then_refused
 
 
 @guarded
-def test_given_guard_on_when_ip_literal_pinned_then_nothing_to_resolve():
+def test_ssrf_pin_ip_literal_resolves_nothing():
     target = ssrf.pin("https://93.184.216.34:8443/hook?a=1")
 
     assert target == ssrf.PinnedTarget("https://93.184.216.34:8443/hook?a=1", resolve=None)
@@ -125,9 +124,7 @@ def test_given_guard_on_when_ip_literal_pinned_then_nothing_to_resolve():
     ("address", "entry"),
     [("93.184.216.34", "93.184.216.34"), ("2606:4700:4700::1111", "[2606:4700:4700::1111]")],
 )
-def test_given_guard_on_when_name_pinned_then_url_kept_and_connection_pinned(
-    monkeypatch, address, entry
-):
+def test_ssrf_pin_name_keeps_url_pins_connection(monkeypatch, address, entry):
     monkeypatch.setattr(ssrf, "resolve", lambda host, port: [address])
 
     target = ssrf.pin("https://hooks.example.test/in")
@@ -137,9 +134,8 @@ def test_given_guard_on_when_name_pinned_then_url_kept_and_connection_pinned(
 
 
 @guarded
-def test_given_name_pinned_to_validated_address_when_sent_then_request_goes_there_under_its_name(
-    user, receiver, run_on_commit, monkeypatch
-):
+def test_ssrf_pinned_send_goes_to_validated_address(user, receiver, run_on_commit, monkeypatch):
+    # then: the request goes there, under its name
     # A name nobody's DNS knows, "validated" to the receiver's address: only the pin can reach it.
     port = receiver.server.server_address[1]
     monkeypatch.setattr(ssrf, "resolve", lambda host, p: ["127.0.0.1"])
@@ -154,9 +150,8 @@ def test_given_name_pinned_to_validated_address_when_sent_then_request_goes_ther
 
 
 @guarded
-def test_given_check_passed_on_another_answer_when_socket_opens_on_loopback_then_refused(
-    user, receiver, run_on_commit, monkeypatch
-):
+def test_ssrf_socket_on_loopback_refused_after_check(user, receiver, run_on_commit, monkeypatch):
+    # given: the check passed on another DNS answer
     # DNS rebinding past the name check: the address actually connected to is checked again.
     monkeypatch.setattr(ssrf, "pin", lambda url: ssrf.PinnedTarget(url))
     port = receiver.server.server_address[1]
@@ -172,10 +167,10 @@ def test_given_check_passed_on_another_answer_when_socket_opens_on_loopback_then
 
 
 @guarded
-def test_given_guard_on_when_pinning_internal_then_target_refused():
+def test_ssrf_pin_internal_target_refused():
     with pytest.raises(TargetRefused):
         ssrf.pin("http://[::ffff:127.0.0.1]:80/x")
 
 
-def test_given_private_targets_allowed_when_pinned_then_url_untouched():
+def test_ssrf_pin_with_private_allowed_leaves_url():
     assert ssrf.pin("http://localhost:1/x") == ssrf.PinnedTarget("http://localhost:1/x")

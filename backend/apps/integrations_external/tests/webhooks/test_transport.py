@@ -27,12 +27,7 @@ from tests_support.tls import make_certificate, server_context
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
-
-
-def test_given_endpoint_when_sent_then_standard_webhooks_request(user, receiver, run_on_commit):
+def test_transport_sends_standard_webhooks_request(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, headers={"X-Team": "ops"})
 
     delivery = send_one(endpoint, run_on_commit, data={"answer": 42})
@@ -53,9 +48,7 @@ def test_given_endpoint_when_sent_then_standard_webhooks_request(user, receiver,
     assert delivery.response_status == 200
 
 
-def test_given_custom_headers_trying_to_override_ours_when_sent_then_ours_win(
-    user, receiver, run_on_commit
-):
+def test_transport_our_headers_win_over_custom_ones(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(
         owner=user,
         url=receiver.url,
@@ -79,7 +72,7 @@ def test_given_custom_headers_trying_to_override_ours_when_sent_then_ours_win(
     Webhook(endpoint.secret).verify(request.body, request.headers)
 
 
-def test_given_rotated_secret_when_sent_then_both_signatures_verify(user, receiver, run_on_commit):
+def test_transport_rotated_secret_signs_with_both(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     old = endpoint.secret
     new = WebhookService(endpoint).rotate_secret()
@@ -92,9 +85,7 @@ def test_given_rotated_secret_when_sent_then_both_signatures_verify(user, receiv
     assert Webhook(new).verify(request.body, request.headers)["type"] == "workflow.completed"
 
 
-def test_given_rotation_older_than_a_day_when_sent_then_only_new_secret_signs(
-    user, receiver, run_on_commit
-):
+def test_transport_day_old_rotation_signs_new_only(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     old = endpoint.secret
     WebhookService(endpoint).rotate_secret()
@@ -110,9 +101,7 @@ def test_given_rotation_older_than_a_day_when_sent_then_only_new_secret_signs(
         Webhook(old).verify(request.body, request.headers)
 
 
-def test_given_redirect_when_sent_then_not_followed_and_attempt_failed(
-    user, receiver, run_on_commit
-):
+def test_transport_redirect_not_followed_fails(user, receiver, run_on_commit):
     receiver.script = [Reply(302, headers={"Location": receiver.url + "/elsewhere"})]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
 
@@ -125,9 +114,7 @@ def test_given_redirect_when_sent_then_not_followed_and_attempt_failed(
     assert "redirects are not followed" in delivery.error_message
 
 
-def test_given_410_when_sent_then_endpoint_disabled_with_alert_and_email(
-    user, receiver, run_on_commit
-):
+def test_transport_410_disables_with_alert_and_email(user, receiver, run_on_commit):
     receiver.script = [Reply(410)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
 
@@ -145,9 +132,7 @@ def test_given_410_when_sent_then_endpoint_disabled_with_alert_and_email(
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_given_retry_after_when_sent_then_next_attempt_waits_that_long(
-    user, receiver, run_on_commit, status
-):
+def test_transport_retry_after_sets_next_attempt(user, receiver, run_on_commit, status):
     receiver.script = [Reply(status, headers={"Retry-After": "120"})]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
 
@@ -160,9 +145,7 @@ def test_given_retry_after_when_sent_then_next_attempt_waits_that_long(
     assert 119 <= wait <= 125
 
 
-def test_given_retry_after_as_http_date_when_sent_then_next_attempt_waits_until_then(
-    user, receiver, run_on_commit
-):
+def test_transport_retry_after_http_date_sets_next_attempt(user, receiver, run_on_commit):
     in_90s = email.utils.formatdate(time.time() + 90, usegmt=True)
     receiver.script = [Reply(503, headers={"Retry-After": in_90s})]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
@@ -175,7 +158,7 @@ def test_given_retry_after_as_http_date_when_sent_then_next_attempt_waits_until_
     assert 85 <= (delivery.next_attempt_at - before).total_seconds() <= 95
 
 
-def test_given_huge_retry_after_when_sent_then_capped(user, receiver, run_on_commit, settings):
+def test_transport_huge_retry_after_capped(user, receiver, run_on_commit, settings):
     settings.WEBHOOK_RETRY_AFTER_MAX_SECONDS = 60
     receiver.script = [Reply(429, headers={"Retry-After": "99999999"})]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
@@ -187,13 +170,12 @@ def test_given_huge_retry_after_when_sent_then_capped(user, receiver, run_on_com
     assert (delivery.next_attempt_at - before).total_seconds() <= 65
 
 
-def test_given_slow_receiver_when_sent_then_timeout_is_a_failed_attempt_that_retries(
-    user, receiver, run_on_commit
-):
+def test_transport_timeout_is_an_attempt_that_retries(user, receiver, run_on_commit, time_machine):
+    # given: a receiver slower than the endpoint's timeout
     receiver.script = [Reply(200, delay=2.0)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, timeout_seconds=1)
 
-    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+    delivery = run_until_finished(send_one(endpoint, run_on_commit), time_machine)
 
     assert delivery.status == "success"
     first, second = delivery.attempts.all()
@@ -202,9 +184,8 @@ def test_given_slow_receiver_when_sent_then_timeout_is_a_failed_attempt_that_ret
     assert second.outcome == "success"
 
 
-def test_given_nothing_listening_when_sent_then_connection_error_retries_until_exhausted(
-    user, run_on_commit
-):
+def test_transport_connection_error_retries_to_exhaustion(user, run_on_commit, time_machine):
+    # given: nothing listening on the port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -212,7 +193,7 @@ def test_given_nothing_listening_when_sent_then_connection_error_retries_until_e
         owner=user, url=f"http://127.0.0.1:{port}/hook", retry_count=2
     )
 
-    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+    delivery = run_until_finished(send_one(endpoint, run_on_commit), time_machine)
 
     assert delivery.status == "failed"
     assert delivery.attempt_number == 3
@@ -223,7 +204,7 @@ def test_given_nothing_listening_when_sent_then_connection_error_retries_until_e
     assert endpoint.consecutive_failures == 1
 
 
-def test_given_large_response_when_sent_then_first_8_kib_stored(user, receiver, run_on_commit):
+def test_transport_large_response_keeps_first_8_kib(user, receiver, run_on_commit):
     receiver.script = [Reply(500, body=b"x" * 100_000)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
 
@@ -234,13 +215,11 @@ def test_given_large_response_when_sent_then_first_8_kib_stored(user, receiver, 
     assert delivery.attempts.get().response_body == "x" * 8192
 
 
-def test_given_receiver_failing_twice_when_delivered_then_history_of_three_attempts(
-    user, receiver, run_on_commit
-):
+def test_transport_two_failures_keep_three_attempts(user, receiver, run_on_commit, time_machine):
     receiver.script = [Reply(500, body=b"boom"), Reply(502)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
 
-    delivery = run_until_finished(send_one(endpoint, run_on_commit))
+    delivery = run_until_finished(send_one(endpoint, run_on_commit), time_machine)
 
     requests = receiver.wait_for(3)
     assert len({r.headers["webhook-id"] for r in requests}) == 1
@@ -259,7 +238,7 @@ def test_given_receiver_failing_twice_when_delivered_then_history_of_three_attem
     assert endpoint.last_triggered_at is not None
 
 
-def test_given_secret_of_32_bytes_when_sent_then_verifies(user, receiver, run_on_commit):
+def test_transport_32_byte_secret_verifies(user, receiver, run_on_commit):
     secret = "whsec_" + base64.b64encode(b"s" * 32).decode()
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, secret=secret)
 
@@ -269,9 +248,7 @@ def test_given_secret_of_32_bytes_when_sent_then_verifies(user, receiver, run_on
     Webhook(secret).verify(request.body, request.headers)
 
 
-def test_given_success_with_a_body_over_the_limit_when_sent_then_success_with_first_8_kib(
-    user, receiver, run_on_commit
-):
+def test_transport_success_large_body_keeps_first_8_kib(user, receiver, run_on_commit):
     receiver.script = [Reply(200, body=b"y" * 50_000)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
 
@@ -282,9 +259,7 @@ def test_given_success_with_a_body_over_the_limit_when_sent_then_success_with_fi
     assert delivery.response_body == "y" * 8192
 
 
-def test_given_header_value_with_a_line_break_when_sent_then_no_header_is_injected(
-    user, receiver, run_on_commit
-):
+def test_transport_line_break_in_header_injects_nothing(user, receiver, run_on_commit):
     # The API refuses such values; a row written another way (admin, shell) must not inject.
     endpoint = WebhookEndpointFactory(
         owner=user, url=receiver.url, headers={"X-Evil": "a\r\nX-Injected: 1", "X-Fine": "ok"}
@@ -298,9 +273,7 @@ def test_given_header_value_with_a_line_break_when_sent_then_no_header_is_inject
     assert request.headers["x-fine"] == "ok"
 
 
-def test_given_non_ascii_header_and_path_when_sent_then_delivered_as_utf_8(
-    user, receiver, run_on_commit
-):
+def test_transport_non_ascii_header_and_path_as_utf_8(user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(
         owner=user, url=receiver.url + "/équipe?q=ü", headers={"X-Team": "Équipe ☃"}
     )
@@ -316,9 +289,8 @@ def test_given_non_ascii_header_and_path_when_sent_then_delivered_as_utf_8(
     assert delivery.status == "success"
 
 
-def test_given_one_delivery_whose_request_cannot_be_built_when_sent_in_a_batch_then_only_it_fails(
-    user, receiver, run_on_commit
-):
+def test_transport_batch_unbuildable_request_fails_alone(user, receiver, run_on_commit):
+    # given: one delivery of a batch whose request cannot be built
     # A method outside the API's choices, which libcurl cannot take (not ASCII): a row written
     # around the API's validation must not sink the rest of its batch.
     broken = WebhookEndpointFactory(owner=user, url=receiver.url, method="PÜT")
@@ -334,9 +306,8 @@ def test_given_one_delivery_whose_request_cannot_be_built_when_sent_in_a_batch_t
     assert len(receiver.wait_for(1)) == 1
 
 
-def test_given_more_deliveries_than_transfer_slots_when_sent_then_each_delivered_once(
-    user, receiver, run_on_commit, monkeypatch
-):
+def test_transport_more_than_slots_delivers_each_once(user, receiver, run_on_commit, monkeypatch):
+    # given: more deliveries than transfer slots
     monkeypatch.setattr(transport_module, "MAX_IN_FLIGHT", 3)
     endpoints = WebhookEndpointFactory.create_batch(10, owner=user, url=receiver.url)
 
@@ -349,9 +320,8 @@ def test_given_more_deliveries_than_transfer_slots_when_sent_then_each_delivered
     assert sorted(d.status for d in deliveries) == ["success"] * 10
 
 
-def test_given_more_slow_deliveries_to_one_host_than_slots_when_sent_then_none_times_out_waiting(
-    user, receiver, run_on_commit
-):
+def test_transport_slow_host_over_slots_none_time_out(user, receiver, run_on_commit):
+    # given: more slow deliveries to one host than slots; then: none times out waiting
     # Each answer takes 1.2 s of a 2 s timeout: a request that waited one round for a connection
     # while its timeout ran would fail without the receiver ever seeing it.
     receiver.default = Reply(200, delay=1.2)
@@ -369,9 +339,8 @@ def test_given_more_slow_deliveries_to_one_host_than_slots_when_sent_then_none_t
 
 
 @override_settings(INTEGRATIONS_ALLOW_PRIVATE_TARGETS=False)
-def test_given_batch_with_a_refused_target_when_sent_then_each_result_is_its_own(
-    user, receiver, run_on_commit, monkeypatch
-):
+def test_transport_batch_refused_target_results_own(user, receiver, run_on_commit, monkeypatch):
+    # then: each result is its own
     # 127.0.0.1 stands for a public address here; 127.0.0.2 stays forbidden.
     real_reason = ssrf.forbidden_reason
     monkeypatch.setattr(
@@ -419,9 +388,7 @@ def pinned_tls_receiver(tmp_path, settings, monkeypatch):
         r.stop()
 
 
-def test_given_https_endpoint_pinned_by_name_when_sent_then_certificate_and_sni_name_match(
-    user, pinned_tls_receiver, run_on_commit
-):
+def test_transport_https_pinned_name_matches_cert_and_sni(user, pinned_tls_receiver, run_on_commit):
     tls_receiver = pinned_tls_receiver()
     endpoint = WebhookEndpointFactory(owner=user, url=tls_receiver.url)
 
@@ -435,9 +402,8 @@ def test_given_https_endpoint_pinned_by_name_when_sent_then_certificate_and_sni_
     assert delivery.status == "success"
 
 
-def test_given_certificate_for_another_name_when_sent_then_not_trusted_and_nothing_sent(
-    user, pinned_tls_receiver, run_on_commit
-):
+def test_transport_wrong_name_certificate_sends_nothing(user, pinned_tls_receiver, run_on_commit):
+    # given: a certificate for another name; then: not trusted, nothing sent
     tls_receiver = pinned_tls_receiver("elsewhere.example.test")
     endpoint = WebhookEndpointFactory(owner=user, url=tls_receiver.url)
 

@@ -15,11 +15,6 @@ from tests_support.receivers import Reply
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(settings):
-    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.01
-
-
 def failed_delivery(endpoint, receiver, run_on_commit, event_type="workflow.completed"):
     receiver.script = [Reply(500)]
     with run_on_commit():
@@ -29,9 +24,7 @@ def failed_delivery(endpoint, receiver, run_on_commit, event_type="workflow.comp
     return delivery
 
 
-def test_given_endpoint_when_test_posted_then_webhook_test_delivered_and_returned(
-    auth_client, user, receiver, run_on_commit
-):
+def test_webhooks_api_test_action_delivers_and_returns(auth_client, user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
 
     with run_on_commit():
@@ -47,9 +40,7 @@ def test_given_endpoint_when_test_posted_then_webhook_test_delivered_and_returne
     assert WebhookDelivery.objects.get(pk=resp.data["id"]).status == "success"
 
 
-def test_given_disabled_endpoint_when_test_succeeds_then_re_enabled(
-    auth_client, user, receiver, run_on_commit
-):
+def test_webhooks_api_test_success_re_enables(auth_client, user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=False, disabled_at=timezone.now(), disabled_reason="x", consecutive_failures=15
@@ -64,9 +55,7 @@ def test_given_disabled_endpoint_when_test_succeeds_then_re_enabled(
     assert endpoint.consecutive_failures == 0
 
 
-def test_given_disabled_endpoint_when_test_fails_then_stays_disabled(
-    auth_client, user, receiver, run_on_commit
-):
+def test_webhooks_api_test_failure_stays_disabled(auth_client, user, receiver, run_on_commit):
     receiver.default = Reply(500)
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
@@ -78,7 +67,7 @@ def test_given_disabled_endpoint_when_test_fails_then_stays_disabled(
     assert not endpoint.is_active
 
 
-def test_given_deliveries_when_listed_and_filtered_then_own_only(
+def test_deliveries_api_list_and_filter_own_only(
     auth_client, user, other_user, receiver, run_on_commit
 ):
     mine = WebhookEndpointFactory(owner=user, url=receiver.url)
@@ -105,14 +94,14 @@ def test_given_deliveries_when_listed_and_filtered_then_own_only(
     assert [d["endpoint"] for d in resp.data["results"]] == [mine.pk]
 
 
-def test_given_delivery_when_detail_read_then_attempt_history_shown(
-    auth_client, user, receiver, run_on_commit
+def test_deliveries_api_detail_shows_attempt_history(
+    auth_client, user, receiver, run_on_commit, time_machine
 ):
     receiver.script = [Reply(503, body=b"busy")]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     with run_on_commit():
         publish("workflow.completed", {"k": "v"}, actor=user, targets={"webhook": [endpoint]})
-    delivery = run_until_finished(WebhookDelivery.objects.get(endpoint=endpoint))
+    delivery = run_until_finished(WebhookDelivery.objects.get(endpoint=endpoint), time_machine)
 
     resp = auth_client.get(f"{API}/webhook-deliveries/{delivery.pk}/")
 
@@ -126,7 +115,7 @@ def test_given_delivery_when_detail_read_then_attempt_history_shown(
     assert resp.data["attempts"][0]["request_headers"]["webhook-id"] == delivery.webhook_id
 
 
-def test_given_other_users_delivery_when_read_or_redelivered_then_404(
+def test_deliveries_api_other_users_delivery_404(
     client_for, user, other_user, receiver, run_on_commit
 ):
     delivery = failed_delivery(
@@ -139,7 +128,7 @@ def test_given_other_users_delivery_when_read_or_redelivered_then_404(
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_given_failed_delivery_when_redelivered_then_new_row_with_same_webhook_id(
+def test_deliveries_api_redeliver_new_row_same_webhook_id(
     auth_client, user, receiver, run_on_commit
 ):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
@@ -160,7 +149,7 @@ def test_given_failed_delivery_when_redelivered_then_new_row_with_same_webhook_i
     Webhook(endpoint.secret).verify(second.body, second.headers)
 
 
-def test_given_open_delivery_when_redelivered_then_409(auth_client, user, receiver, run_on_commit):
+def test_deliveries_api_redeliver_open_delivery_409(auth_client, user, receiver, run_on_commit):
     receiver.script = [Reply(500)]
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     with run_on_commit():
@@ -174,9 +163,8 @@ def test_given_open_delivery_when_redelivered_then_409(auth_client, user, receiv
     assert WebhookDelivery.objects.count() == 1
 
 
-def test_given_endpoint_when_secret_rotated_then_new_secret_once_and_old_signs_for_a_day(
-    auth_client, user, receiver, run_on_commit
-):
+def test_webhooks_api_rotate_secret_old_signs_a_day(auth_client, user, receiver, run_on_commit):
+    # then: the new secret shown once; the old one still signs for a day
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     old = endpoint.secret
 
@@ -201,7 +189,7 @@ def test_given_endpoint_when_secret_rotated_then_new_secret_once_and_old_signs_f
     Webhook(new).verify(request.body, request.headers)
 
 
-def test_given_bad_secret_when_rotated_then_400(auth_client, user):
+def test_webhooks_api_rotate_bad_secret_400(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
 
     resp = auth_client.post(
@@ -212,9 +200,7 @@ def test_given_bad_secret_when_rotated_then_400(auth_client, user):
     assert "secret" in resp.data
 
 
-def test_given_failures_when_recovered_then_each_failed_message_resent_once(
-    auth_client, user, receiver, run_on_commit
-):
+def test_webhooks_api_recover_resends_each_failed_once(auth_client, user, receiver, run_on_commit):
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, retry_count=0)
     old = failed_delivery(endpoint, receiver, run_on_commit)
     WebhookDelivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
@@ -243,7 +229,7 @@ def test_given_failures_when_recovered_then_each_failed_message_resent_once(
     assert not WebhookDelivery.objects.filter(redelivery_of=old).exists()
 
 
-def test_given_nothing_failed_when_recovered_then_zero(auth_client, user):
+def test_webhooks_api_recover_nothing_failed_zero(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
 
     resp = auth_client.post(
@@ -254,7 +240,7 @@ def test_given_nothing_failed_when_recovered_then_zero(auth_client, user):
     assert resp.data == {"recovered": 0}
 
 
-def test_given_no_since_when_recovered_then_400(auth_client, user):
+def test_webhooks_api_recover_without_since_400(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
 
     resp = auth_client.post(

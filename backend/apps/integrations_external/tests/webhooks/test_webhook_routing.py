@@ -29,9 +29,8 @@ def receivers_of(event_id) -> set[int]:
     )
 
 
-def test_given_custom_subscriptions_when_custom_event_published_then_star_and_named_match(
-    auth_client, receiver, run_on_commit
-):
+def test_webhook_routing_custom_event_star_and_named(auth_client, receiver, run_on_commit):
+    # then: both "*" and the named subscription match
     star = endpoint_via_api(auth_client, receiver.url, custom_events=["*"])
     named = endpoint_via_api(auth_client, receiver.url, custom_events=["deploy.finished"])
     other = endpoint_via_api(auth_client, receiver.url, custom_events=["deploy.started"])
@@ -45,7 +44,7 @@ def test_given_custom_subscriptions_when_custom_event_published_then_star_and_na
     assert none not in receivers_of(event_id)
 
 
-def test_given_project_scopes_when_project_event_published_then_only_matching_scopes(
+def test_webhook_routing_project_event_by_scope(
     auth_client, user, project, receiver, run_on_commit
 ):
     other_project = ProjectFactory(owner=user)
@@ -63,9 +62,10 @@ def test_given_project_scopes_when_project_event_published_then_only_matching_sc
     assert elsewhere not in receivers_of(event_id)
 
 
-def test_given_project_member_and_outsider_when_project_event_published_then_member_receives(
+def test_webhook_routing_project_event_to_members(
     client_for, user, other_user, staff_user, receiver, run_on_commit
 ):
+    # given: a project member and an outsider
     project = ProjectFactory(owner=user, members=[other_user])
     outsider = ProjectFactory(owner=staff_user)  # staff_user is no member of `project`
     member_endpoint = endpoint_via_api(client_for(other_user), receiver.url, custom_events=["*"])
@@ -80,7 +80,7 @@ def test_given_project_member_and_outsider_when_project_event_published_then_mem
     assert outsider_endpoint not in receivers_of(event_id)
 
 
-def test_given_custom_event_without_project_then_only_publishers_endpoints(
+def test_webhook_routing_projectless_to_publisher(
     client_for, user, other_user, receiver, run_on_commit
 ):
     mine = endpoint_via_api(client_for(user), receiver.url, custom_events=["*"])
@@ -91,9 +91,7 @@ def test_given_custom_event_without_project_then_only_publishers_endpoints(
     assert receivers_of(event_id) == {mine}
 
 
-def test_given_alert_switches_when_system_alert_raised_then_only_staff_endpoints(
-    client_for, user, staff_user, receiver, run_on_commit
-):
+def test_webhook_routing_alert_to_staff_only(client_for, user, staff_user, receiver, run_on_commit):
     staff_endpoint = endpoint_via_api(
         client_for(staff_user), receiver.url, trigger_system_alert=True
     )

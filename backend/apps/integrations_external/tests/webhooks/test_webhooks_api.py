@@ -20,7 +20,7 @@ def create(client, **fields):
     )
 
 
-def test_given_no_secret_when_created_then_secret_generated_and_shown_once(auth_client, user):
+def test_webhooks_api_create_generates_secret_shown_once(auth_client, user):
     resp = create(auth_client, name="CI")
 
     assert resp.status_code == 201, resp.data
@@ -33,7 +33,7 @@ def test_given_no_secret_when_created_then_secret_generated_and_shown_once(auth_
     assert resp.data["secret_hint"] == f"whsec_…{secret[-4:]}"
 
 
-def test_given_own_secret_when_created_then_it_is_kept(auth_client):
+def test_webhooks_api_create_keeps_own_secret(auth_client):
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
     resp = create(auth_client, secret=secret)
@@ -42,7 +42,7 @@ def test_given_own_secret_when_created_then_it_is_kept(auth_client):
     assert WebhookEndpoint.objects.get(pk=resp.data["id"]).secret == secret
 
 
-def test_given_endpoint_when_read_anywhere_then_secret_never_appears(auth_client, user):
+def test_webhooks_api_read_never_shows_secret(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
     endpoint.previous_secret = "whsec_" + base64.b64encode(b"p" * 24).decode()
     endpoint.save()
@@ -97,7 +97,7 @@ def test_given_endpoint_when_read_anywhere_then_secret_never_appears(auth_client
         ("secret", "whsec_" + base64.b64encode(b"short").decode()),
     ],
 )
-def test_given_bad_field_when_created_then_400_names_the_field(auth_client, field, value):
+def test_webhooks_api_create_bad_field_400_names_it(auth_client, field, value):
     resp = create(auth_client, **{field: value})
 
     assert resp.status_code == 400
@@ -105,14 +105,14 @@ def test_given_bad_field_when_created_then_400_names_the_field(auth_client, fiel
     assert not WebhookEndpoint.objects.exists()
 
 
-def test_given_someone_elses_project_when_created_then_400(auth_client, other_user):
+def test_webhooks_api_create_in_others_project_400(auth_client, other_user):
     resp = create(auth_client, project=ProjectFactory(owner=other_user).pk)
 
     assert resp.status_code == 400
     assert "project" in resp.data
 
 
-def test_given_visible_project_and_valid_fields_when_created_then_stored(auth_client, project):
+def test_webhooks_api_create_in_visible_project(auth_client, project):
     resp = create(
         auth_client,
         project=project.pk,
@@ -133,7 +133,7 @@ def test_given_visible_project_and_valid_fields_when_created_then_stored(auth_cl
     assert endpoint.custom_events == ["deploy.finished", "*"]
 
 
-def test_given_endpoint_when_put_and_patched_then_updated(auth_client, user):
+def test_webhooks_api_put_and_patch_update(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
     url = f"{API}/webhooks/{endpoint.pk}/"
 
@@ -155,7 +155,7 @@ def test_given_endpoint_when_put_and_patched_then_updated(auth_client, user):
     assert "secret" not in patch.data
 
 
-def test_given_endpoint_when_secret_patched_then_400_points_to_rotation(auth_client, user):
+def test_webhooks_api_patch_secret_400_points_to_rotate(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
     new = "whsec_" + base64.b64encode(b"n" * 24).decode()
 
@@ -165,7 +165,7 @@ def test_given_endpoint_when_secret_patched_then_400_points_to_rotation(auth_cli
     assert "rotate-secret" in str(resp.data["secret"])
 
 
-def test_given_bad_field_when_patched_then_400(auth_client, user):
+def test_webhooks_api_patch_bad_field_400(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
 
     resp = auth_client.patch(f"{API}/webhooks/{endpoint.pk}/", {"retry_count": 99}, format="json")
@@ -174,7 +174,7 @@ def test_given_bad_field_when_patched_then_400(auth_client, user):
     assert "retry_count" in resp.data
 
 
-def test_given_disabled_endpoint_when_patched_active_then_health_cleared(auth_client, user):
+def test_webhooks_api_patch_active_clears_health(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=False,
@@ -195,7 +195,7 @@ def test_given_disabled_endpoint_when_patched_active_then_health_cleared(auth_cl
     assert endpoint.failing_since is None
 
 
-def test_given_endpoint_when_deleted_then_gone(auth_client, user):
+def test_webhooks_api_delete(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
 
     resp = auth_client.delete(f"{API}/webhooks/{endpoint.pk}/")
@@ -204,7 +204,7 @@ def test_given_endpoint_when_deleted_then_gone(auth_client, user):
     assert not WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
 
 
-def test_given_other_users_endpoint_when_listed_then_only_own_shown(auth_client, user, other_user):
+def test_webhooks_api_list_own_only(auth_client, user, other_user):
     mine = WebhookEndpointFactory(owner=user)
     WebhookEndpointFactory(owner=other_user)
 
@@ -226,7 +226,7 @@ def test_given_other_users_endpoint_when_listed_then_only_own_shown(auth_client,
         ("post", "recover/", {"since": "2020-01-01T00:00:00Z"}),
     ],
 )
-def test_given_other_users_endpoint_when_touched_then_404(
+def test_webhooks_api_other_users_endpoint_404(
     client_for, other_user, staff_user, method, suffix, body
 ):
     theirs = WebhookEndpointFactory(owner=other_user)
@@ -241,5 +241,5 @@ def test_given_other_users_endpoint_when_touched_then_404(
     assert WebhookEndpoint.objects.values().get(pk=theirs.pk) == before
 
 
-def test_given_anonymous_when_listing_then_401(api_client):
+def test_webhooks_api_list_anonymous_401(api_client):
     assert api_client.get(f"{API}/webhooks/").status_code == 401
