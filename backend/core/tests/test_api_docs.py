@@ -40,19 +40,19 @@ def schema(api_client) -> dict:
     return resp.json()
 
 
-def test_given_the_schema_endpoint_when_fetched_then_a_valid_openapi_3_document(schema):
+def test_schema_endpoint_serves_valid_openapi_3(schema):
     validate_schema(schema)  # raises on anything the OpenAPI 3 JSON schema rejects
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"]
 
 
-def test_given_the_schema_when_reading_paths_then_every_core_endpoint_and_method_is_there(schema):
+def test_schema_paths_list_every_core_endpoint_and_method(schema):
     for url, methods in CORE_PATHS.items():
         assert url in schema["paths"], url
         assert methods <= set(schema["paths"][url]), (url, set(schema["paths"][url]))
 
 
-def test_given_the_schema_when_reading_security_then_token_auth_is_declared(schema):
+def test_schema_declares_token_auth(schema):
     schemes = schema["components"]["securitySchemes"]
     assert schemes["tokenAuth"] == {
         "type": "apiKey",
@@ -62,7 +62,7 @@ def test_given_the_schema_when_reading_security_then_token_auth_is_declared(sche
     }
 
 
-def test_given_the_complete_action_when_reading_its_schema_then_request_and_response_are_typed(
+def test_schema_complete_action_has_typed_request_and_response(
     schema,
 ):
     operation = schema["paths"]["/api/v1/command-executions/{id}/complete/"]["post"]
@@ -73,14 +73,14 @@ def test_given_the_complete_action_when_reading_its_schema_then_request_and_resp
     assert response_ref.endswith("/CommandExecution")
 
 
-def test_given_the_default_schema_format_when_fetched_then_it_is_yaml_that_parses(api_client):
+def test_schema_default_format_is_yaml_that_parses(api_client):
     resp = api_client.get("/api/schema/")
 
     assert resp.status_code == 200
     assert yaml.safe_load(resp.content)["paths"]
 
 
-def test_given_the_core_domain_api_when_generating_its_schema_then_no_warnings_or_errors():
+def test_schema_of_core_api_generates_without_warnings():
     # A warning means a client generator would have to guess a type: the core API stays exact.
     # (Scoped to the core apps; the integrations' views are checked by their own tests.)
     router = APIRouter()
@@ -100,7 +100,7 @@ def test_given_the_core_domain_api_when_generating_its_schema_then_no_warnings_o
     assert set(CORE_PATHS) <= set(schema["paths"])
 
 
-def test_given_the_docs_page_when_fetched_then_swagger_ui_served_locally_without_a_cdn(
+def test_docs_page_serves_swagger_ui_locally_without_cdn(
     api_client,
 ):
     resp = api_client.get("/api/docs/")
@@ -114,7 +114,7 @@ def test_given_the_docs_page_when_fetched_then_swagger_ui_served_locally_without
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
 
 
-def test_given_the_docs_assets_when_fetched_then_they_are_served(client):
+def test_docs_assets_are_served(client):
     html = client.get("/api/docs/").content.decode()
     asset = re.search(r'src="(/static/drf_spectacular_sidecar/[^"]+\.js)"', html).group(1)
 

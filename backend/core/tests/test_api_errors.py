@@ -15,7 +15,7 @@ def quiet_client() -> APIClient:
 @pytest.mark.parametrize(
     "path", ["/api/v1/no-such-thing/", "/api/v1/integrations-external/nope/", "/api/nope"]
 )
-def test_given_unknown_api_path_then_404_json(auth_client, path):
+def test_errors_unknown_api_path_is_404_json(auth_client, path):
     resp = auth_client.get(path)
 
     assert resp.status_code == 404
@@ -23,14 +23,14 @@ def test_given_unknown_api_path_then_404_json(auth_client, path):
     assert resp.json() == {"detail": "Not found."}
 
 
-def test_given_unknown_path_outside_api_then_404_html(auth_client):
+def test_errors_unknown_path_outside_api_is_404_html(auth_client):
     resp = auth_client.get("/no-such-page/")
 
     assert resp.status_code == 404
     assert resp["Content-Type"].startswith("text/html")
 
 
-def test_given_unhandled_exception_under_api_then_500_json(quiet_client, settings):
+def test_errors_unhandled_exception_in_api_is_500_json(quiet_client, settings):
     settings.ROOT_URLCONF = "tests_support.failing_urls"
 
     resp = quiet_client.get("/api/v1/boom/")
@@ -40,7 +40,7 @@ def test_given_unhandled_exception_under_api_then_500_json(quiet_client, setting
     assert resp.json() == {"detail": "A server error occurred."}
 
 
-def test_given_unhandled_exception_outside_api_then_500_html(quiet_client, settings):
+def test_errors_unhandled_exception_outside_api_is_500_html(quiet_client, settings):
     settings.ROOT_URLCONF = "tests_support.failing_urls"
 
     resp = quiet_client.get("/boom/")
@@ -49,7 +49,7 @@ def test_given_unhandled_exception_outside_api_then_500_html(quiet_client, setti
     assert resp["Content-Type"].startswith("text/html")
 
 
-def test_given_disallowed_host_under_api_then_400_json(api_client):
+def test_errors_disallowed_host_in_api_is_400_json(api_client):
     resp = api_client.get("/api/v1/projects/", HTTP_HOST="evil.example")
 
     assert resp.status_code == 400

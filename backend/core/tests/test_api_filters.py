@@ -26,14 +26,14 @@ HUB = "/api/v1/integrations-external"
         ("/api/v1/projects/", "owner", "-99999999999999999999999"),
     ],
 )
-def test_given_integer_filter_out_of_range_then_400_naming_it(auth_client, path, name, value):
+def test_filter_integer_out_of_range_is_400_naming_it(auth_client, path, name, value):
     resp = auth_client.get(path, {name: value})
 
     assert resp.status_code == 400, resp.content
     assert name in resp.json()
 
 
-def test_given_endpoint_deliveries_filtered_out_of_range_then_400(auth_client, user):
+def test_filter_endpoint_deliveries_out_of_range_is_400(auth_client, user):
     endpoint = WebhookEndpointFactory(owner=user)
 
     resp = auth_client.get(f"{HUB}/webhooks/{endpoint.pk}/deliveries/", {"endpoint": "1e30"})
@@ -42,7 +42,7 @@ def test_given_endpoint_deliveries_filtered_out_of_range_then_400(auth_client, u
     assert "endpoint" in resp.json()
 
 
-def test_given_integer_filter_in_range_then_it_filters(auth_client, project):
+def test_filter_integer_in_range_filters(auth_client, project):
     workflow = WorkflowFactory(project=project)
 
     assert auth_client.get(f"{HUB}/events/", {"project": 2**63 - 1}).json()["count"] == 0
@@ -51,7 +51,8 @@ def test_given_integer_filter_in_range_then_it_filters(auth_client, project):
     assert auth_client.get(f"{HUB}/webhook-deliveries/", {"endpoint": "7"}).status_code == 200
 
 
-def test_given_a_view_naming_a_plain_django_filterset_then_the_backend_range_checks_it():
+def test_filter_backend_range_checks_a_plain_django_filterset():
+    # given: a view naming a plain django-filter FilterSet
     class PlainEventFilter(django_filters.FilterSet):
         project = django_filters.NumberFilter(field_name="project_id")
 

@@ -24,7 +24,7 @@ def post_raw(client, path: str, body: str):
     return client.generic("POST", path, body, content_type="application/json")
 
 
-def test_given_5000_deep_workflow_json_then_400(auth_client, project):
+def test_parser_5000_deep_workflow_json_is_400(auth_client, project):
     definition = "[" * 5000 + "]" * 5000
     body = f'{{"project": {project.pk}, "name": "w", "definition": {definition}}}'
 
@@ -35,7 +35,7 @@ def test_given_5000_deep_workflow_json_then_400(auth_client, project):
     assert not Workflow.objects.exists()
 
 
-def test_given_3000_deep_event_data_then_400(auth_client):
+def test_parser_3000_deep_event_data_is_400(auth_client):
     data = '{"a":' * 3000 + "1" + "}" * 3000
     body = f'{{"type": "deploy.finished", "data": {data}}}'
 
@@ -45,13 +45,13 @@ def test_given_3000_deep_event_data_then_400(auth_client):
     assert "deeper than" in resp.json()["detail"]
 
 
-def test_given_unclosed_deep_json_then_400(auth_client):
+def test_parser_unclosed_deep_json_is_400(auth_client):
     resp = post_raw(auth_client, "/api/v1/workflows/", "[" * 100_000)
 
     assert resp.status_code == 400
 
 
-def test_given_json_at_the_limit_then_accepted(auth_client, project):
+def test_parser_json_at_the_depth_limit_is_accepted(auth_client, project):
     # The request body itself is the outermost level.
     definition = nested(MAX_JSON_DEPTH - 1)
 
@@ -65,7 +65,7 @@ def test_given_json_at_the_limit_then_accepted(auth_client, project):
     assert Workflow.objects.get().definition == definition
 
 
-def test_given_json_one_level_over_the_limit_then_400(auth_client, project):
+def test_parser_json_one_level_over_the_limit_is_400(auth_client, project):
     resp = auth_client.post(
         "/api/v1/workflows/",
         {"project": project.pk, "name": "deep", "definition": nested(MAX_JSON_DEPTH)},
@@ -75,7 +75,7 @@ def test_given_json_one_level_over_the_limit_then_400(auth_client, project):
     assert resp.status_code == 400
 
 
-def test_given_brackets_inside_strings_then_they_do_not_count():
+def test_parser_brackets_inside_strings_do_not_count():
     text = json.dumps({"s": "[" * 1000 + '\\"{' * 500, "t": ["]]]"]})
 
     assert not json_depth_exceeds(text.encode())

@@ -10,9 +10,7 @@ from apps.accounts.models import ApiToken
 pytestmark = pytest.mark.django_db
 
 
-def test_given_a_user_when_create_api_token_runs_then_the_token_authenticates_the_api(
-    user, api_client
-):
+def test_create_api_token_gives_a_token_the_api_accepts(user, api_client):
     out = StringIO()
 
     call_command("create_api_token", user.username, "--name", "deploy", stdout=out)
@@ -25,9 +23,9 @@ def test_given_a_user_when_create_api_token_runs_then_the_token_authenticates_th
     assert api_client.get("/api/v1/projects/").status_code == 200
 
 
-def test_given_the_models_when_checking_migrations_then_none_are_missing():
+def test_makemigrations_check_finds_none_missing():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
-def test_given_the_settings_when_running_system_checks_then_no_errors():
+def test_system_checks_report_no_errors():
     call_command("check", stdout=StringIO())

@@ -59,9 +59,9 @@ def _call(handler: WSGIHandler, method: str, path: str, token: str, body: dict |
     return int(status[0].split()[0]), content
 
 
-def test_given_pooled_connections_terminated_when_api_called_again_then_it_succeeds(
-    require_postgres, transactional_db
-):
+def test_failover_api_works_after_pooled_connections_killed(require_postgres, transactional_db):
+    # given: the server terminated the pooled connections
+    # when: the API is called again
     assert connection.settings_dict["CONN_MAX_AGE"] > 0, "connections are not pooled here"
     owner = UserFactory()
     project = ProjectFactory(owner=owner)
@@ -82,9 +82,11 @@ def test_given_pooled_connections_terminated_when_api_called_again_then_it_succe
     assert project.description == "after the failover"
 
 
-def test_given_worker_connections_terminated_when_next_event_published_then_it_is_delivered(
+def test_failover_worker_delivers_after_its_connections_killed(
     require_postgres, tasks_through_redis, celery_worker_process, receiver
 ):
+    # given: the server terminated the worker's connections
+    # when: the next event is published
     from apps.integrations_external.pipeline.events import publish
 
     receiver.default = Reply(200, b"ok")

@@ -50,7 +50,7 @@ def manage(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedPro
     )
 
 
-def test_given_the_production_example_when_checking_for_deployment_then_no_issues(tmp_path):
+def test_deploy_production_example_passes_check_deploy(tmp_path):
     example = production_example()
     assert example["DEBUG"] == "false"
 
@@ -60,7 +60,7 @@ def test_given_the_production_example_when_checking_for_deployment_then_no_issue
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
 
 
-def test_given_the_production_example_then_https_settings_come_from_it(tmp_path):
+def test_deploy_production_example_sets_https_settings(tmp_path):
     code = (
         "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER, "
         "s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
@@ -84,7 +84,7 @@ def test_given_the_production_example_then_https_settings_come_from_it(tmp_path)
     ]
 
 
-def test_given_ssl_redirect_when_probing_health_over_http_then_not_redirected(settings, db):
+def test_deploy_ssl_redirect_spares_health_over_http(settings, db):
     settings.SECURE_SSL_REDIRECT = True
     client = Client()  # built after the change: the middleware reads it when first loaded
 

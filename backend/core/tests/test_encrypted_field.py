@@ -27,7 +27,7 @@ def keys(settings):
     return Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
 
-def test_given_a_secret_when_saved_then_the_database_holds_ciphertext_not_the_plaintext():
+def test_encrypted_field_stores_ciphertext_not_plaintext():
     note = EncryptedNote.objects.create(secret=SECRET)
 
     raw = stored(note)
@@ -37,14 +37,14 @@ def test_given_a_secret_when_saved_then_the_database_holds_ciphertext_not_the_pl
     assert raw.startswith("fernet:")
 
 
-def test_given_a_saved_secret_when_read_back_then_it_round_trips():
+def test_encrypted_field_round_trips():
     note = EncryptedNote.objects.create(secret=SECRET)
 
     assert EncryptedNote.objects.get(pk=note.pk).secret == SECRET
     assert EncryptedNote.objects.values_list("secret", flat=True).get(pk=note.pk) == SECRET
 
 
-def test_given_the_same_secret_twice_when_saved_then_the_ciphertexts_differ():
+def test_encrypted_field_same_secret_twice_differs():
     a = EncryptedNote.objects.create(secret=SECRET)
     b = EncryptedNote.objects.create(secret=SECRET)
 
@@ -52,21 +52,22 @@ def test_given_the_same_secret_twice_when_saved_then_the_ciphertexts_differ():
 
 
 @pytest.mark.parametrize("value", ["", None])
-def test_given_an_empty_or_null_value_when_saved_then_it_stays_as_is(value):
+def test_encrypted_field_keeps_empty_and_null_as_is(value):
     note = EncryptedNote.objects.create(secret=value)
 
     assert stored(note) == value
     assert EncryptedNote.objects.get(pk=note.pk).secret == value
 
 
-def test_given_unicode_and_long_text_when_saved_then_it_round_trips():
+def test_encrypted_field_round_trips_unicode_and_long_text():
     text = "clé → 秘密 🔑 " * 2000
     note = EncryptedNote.objects.create(secret=text)
 
     assert EncryptedNote.objects.get(pk=note.pk).secret == text
 
 
-def test_given_a_new_key_first_when_reading_old_rows_then_they_still_decrypt(settings, keys):
+def test_encrypted_field_reads_old_rows_after_key_added(settings, keys):
+    # given: a new key put first in the key list
     new, old = keys
     settings.FIELD_ENCRYPTION_KEYS = [old]
     note = EncryptedNote.objects.create(secret=SECRET)
@@ -82,7 +83,7 @@ def test_given_a_new_key_first_when_reading_old_rows_then_they_still_decrypt(set
     assert EncryptedNote.objects.get(pk=note.pk).secret == SECRET
 
 
-def test_given_the_key_was_removed_when_reading_then_a_clear_error(settings, keys):
+def test_encrypted_field_removed_key_gives_a_clear_error(settings, keys):
     new, old = keys
     settings.FIELD_ENCRYPTION_KEYS = [old]
     note = EncryptedNote.objects.create(secret=SECRET)
@@ -93,14 +94,14 @@ def test_given_the_key_was_removed_when_reading_then_a_clear_error(settings, key
         EncryptedNote.objects.get(pk=note.pk)
 
 
-def test_given_a_malformed_key_when_encrypting_then_a_clear_error(settings):
+def test_encrypted_field_malformed_key_gives_a_clear_error(settings):
     settings.FIELD_ENCRYPTION_KEYS = ["not-a-fernet-key"]
 
     with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEYS must be Fernet keys"):
         encrypt_str("x")
 
 
-def test_given_the_helpers_when_used_directly_then_they_round_trip():
+def test_encryption_helpers_round_trip():
     assert decrypt_str(encrypt_str(SECRET)) == SECRET
     with pytest.raises(ImproperlyConfigured, match="not encrypted"):
         decrypt_str(SECRET)

@@ -39,7 +39,7 @@ def unreachable_broker(monkeypatch, settings):
     monkeypatch.setitem(celery_app.conf, "broker_url", url)
 
 
-def test_given_database_and_broker_up_when_checking_health_then_200_with_both(client):
+def test_health_200_with_database_and_broker_up(client):
     resp = client.get("/healthz")
 
     assert resp.status_code == 200
@@ -51,15 +51,15 @@ def test_given_database_and_broker_up_when_checking_health_then_200_with_both(cl
     assert "worker" not in body  # the plain check never enqueues anything
 
 
-def test_given_health_when_called_without_credentials_then_it_needs_none(api_client):
+def test_health_needs_no_credentials(api_client):
     assert api_client.get("/healthz").status_code == 200
 
 
-def test_given_health_when_posting_then_405(client):
+def test_health_post_is_405(client):
     assert client.post("/healthz").status_code == 405
 
 
-def test_given_an_unreachable_broker_when_checking_health_then_503(client, unreachable_broker):
+def test_health_unreachable_broker_is_503(client, unreachable_broker):
     resp = client.get("/healthz")
 
     assert resp.status_code == 503
@@ -70,7 +70,7 @@ def test_given_an_unreachable_broker_when_checking_health_then_503(client, unrea
     assert body["database"]["ok"] is True
 
 
-def test_given_a_database_that_is_down_when_checking_health_then_503(client, monkeypatch):
+def test_health_database_down_is_503(client, monkeypatch):
     def refuse(*args, **kwargs):
         raise OperationalError("connection refused")
 
@@ -87,9 +87,7 @@ def test_given_a_database_that_is_down_when_checking_health_then_503(client, mon
     assert resp.json()["broker"]["ok"] is True
 
 
-def test_given_an_unwritable_filesystem_broker_when_checking_health_then_503(
-    client, settings, tmp_path
-):
+def test_health_unwritable_filesystem_broker_is_503(client, settings, tmp_path):
     if not settings.CELERY_BROKER_IS_EMBEDDED:
         pytest.skip("only the embedded (filesystem) broker has a folder")
     missing = tmp_path / "gone"
@@ -104,9 +102,7 @@ def test_given_an_unwritable_filesystem_broker_when_checking_health_then_503(
     assert resp.json()["broker"]["error"] == "PermissionError"
 
 
-def test_given_a_worker_answering_when_staff_deep_checks_then_200_with_the_worker(
-    client_for, staff_user
-):
+def test_health_deep_by_staff_200_with_the_answering_worker(client_for, staff_user):
     # Test settings run tasks eagerly: the ping runs in-process and answers at once. Only
     # staff see the worker's name (issue 11); this test used to call anonymously.
     resp = client_for(staff_user).get("/healthz", {"worker": "1"})
@@ -116,9 +112,7 @@ def test_given_a_worker_answering_when_staff_deep_checks_then_200_with_the_worke
     assert WorkerHeartbeat.objects.filter(hostname=resp.json()["worker"]["worker"]).exists()
 
 
-def test_given_no_worker_consuming_when_deep_checking_then_503_after_the_timeout(
-    client, monkeypatch
-):
+def test_health_deep_503_after_timeout_without_a_worker(client, monkeypatch):
     sent = []
     monkeypatch.setattr(health.ping, "apply_async", lambda *a, **kw: sent.append(kw))
     monkeypatch.setattr(health, "WORKER_CHECK_TIMEOUT", 0.2)
@@ -131,7 +125,7 @@ def test_given_no_worker_consuming_when_deep_checking_then_503_after_the_timeout
     assert sent[0]["expires"] > 0  # an unanswered ping does not pile up forever
 
 
-def test_given_an_old_heartbeat_when_deep_checking_then_it_does_not_count(client, monkeypatch):
+def test_health_deep_ignores_an_old_heartbeat(client, monkeypatch):
     WorkerHeartbeat.objects.create(
         hostname="stale@host",
         last_seen_at=timezone.now(),
@@ -145,9 +139,7 @@ def test_given_an_old_heartbeat_when_deep_checking_then_it_does_not_count(client
     assert resp.status_code == 503
 
 
-def test_given_the_broker_is_down_when_deep_checking_then_no_ping_is_attempted(
-    client, unreachable_broker, monkeypatch
-):
+def test_health_deep_broker_down_attempts_no_ping(client, unreachable_broker, monkeypatch):
     monkeypatch.setattr(health.ping, "apply_async", lambda *a, **kw: pytest.fail("enqueued"))
 
     resp = client.get("/healthz", {"worker": "1"})
@@ -156,7 +148,7 @@ def test_given_the_broker_is_down_when_deep_checking_then_no_ping_is_attempted(
     assert resp.json()["worker"] == {"ok": False, "error": "not checked"}
 
 
-def test_given_require_services_when_checking_health_then_the_broker_is_a_real_server(client):
+def test_health_with_require_services_checks_a_real_broker(client):
     if not services_required():
         pytest.skip("only meaningful in the services pass (REQUIRE_SERVICES=1)")
 
@@ -169,7 +161,7 @@ def test_given_require_services_when_checking_health_then_the_broker_is_a_real_s
 ELSEWHERE = "203.0.113.9"
 
 
-def test_given_anonymous_remote_caller_when_deep_checking_then_403_and_no_ping(api_client):
+def test_health_deep_anonymous_remote_is_403_without_ping(api_client):
     resp = api_client.get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
 
     assert resp.status_code == 403
@@ -177,27 +169,28 @@ def test_given_anonymous_remote_caller_when_deep_checking_then_403_and_no_ping(a
     assert not WorkerHeartbeat.objects.exists()
 
 
-def test_given_remote_non_staff_user_when_deep_checking_then_403(client_for, user):
+def test_health_deep_remote_non_staff_is_403(client_for, user):
     resp = client_for(user).get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
 
     assert resp.status_code == 403
     assert not WorkerHeartbeat.objects.exists()
 
 
-def test_given_loopback_request_forwarded_by_a_proxy_when_deep_checking_then_403(api_client):
+def test_health_deep_loopback_via_a_proxy_is_403(api_client):
+    # given: a loopback request forwarded by a proxy
     resp = api_client.get("/healthz", {"worker": "1"}, HTTP_X_FORWARDED_FOR=ELSEWHERE)
 
     assert resp.status_code == 403
 
 
-def test_given_remote_staff_when_deep_checking_then_200_with_the_worker(client_for, staff_user):
+def test_health_deep_remote_staff_200_with_the_worker(client_for, staff_user):
     resp = client_for(staff_user).get("/healthz", {"worker": "1"}, REMOTE_ADDR=ELSEWHERE)
 
     assert resp.status_code == 200
     assert resp.json()["worker"]["worker"]
 
 
-def test_given_anonymous_local_caller_when_deep_checking_then_no_host_names(api_client):
+def test_health_deep_anonymous_local_shows_no_host_names(api_client):
     resp = api_client.get("/healthz", {"worker": "1"})
 
     assert resp.status_code == 200
@@ -208,9 +201,7 @@ def test_given_anonymous_local_caller_when_deep_checking_then_no_host_names(api_
     assert heartbeat.hostname not in resp.content.decode()
 
 
-def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(
-    api_client, client_for, staff_user
-):
+def test_health_deep_repeated_within_seconds_pings_once(api_client, client_for, staff_user):
     first = api_client.get("/healthz", {"worker": "1"})
     requested = WorkerHeartbeat.objects.get().last_ping_requested_at
 
@@ -223,7 +214,7 @@ def test_given_repeated_deep_checks_when_within_seconds_then_one_ping(
     assert as_staff.json()["worker"]["worker"] == WorkerHeartbeat.objects.get().hostname
 
 
-def test_given_plain_check_from_anywhere_then_unchanged(api_client):
+def test_health_plain_check_unchanged_from_anywhere(api_client):
     resp = api_client.get("/healthz", REMOTE_ADDR=ELSEWHERE)
 
     assert resp.status_code == 200

@@ -42,7 +42,7 @@ def _run_logging_process(**env: str) -> list[str]:
     return result.stderr.splitlines()
 
 
-def test_given_log_format_json_when_a_process_logs_then_every_line_is_one_json_object():
+def test_logs_json_format_writes_one_object_per_line():
     lines = _run_logging_process(LOG_FORMAT="json")
 
     records = [json.loads(line) for line in lines]  # every line parses on its own
@@ -55,7 +55,7 @@ def test_given_log_format_json_when_a_process_logs_then_every_line_is_one_json_o
     assert "ZeroDivisionError" in records[2]["exception"]
 
 
-def test_given_no_log_format_when_a_process_logs_then_lines_stay_human_readable():
+def test_logs_default_format_stays_human_readable():
     lines = _run_logging_process(LOG_FORMAT="")
 
     assert lines[0].endswith("WARNING apps.demo: sent 3")
@@ -80,9 +80,7 @@ def json_lines():
 
 
 @pytest.mark.django_db
-def test_given_a_fan_out_task_when_it_logs_then_the_line_carries_its_event_id_and_task(
-    json_lines, user, project
-):
+def test_logs_fan_out_task_line_has_event_id_and_task(json_lines, user, project):
     WebhookEndpointFactory(owner=user)
     event = Event.objects.create(
         type="workflow.completed", occurred_at=timezone.now(), project=project, actor=user
@@ -97,9 +95,7 @@ def test_given_a_fan_out_task_when_it_logs_then_the_line_carries_its_event_id_an
 
 
 @pytest.mark.django_db
-def test_given_a_delivery_task_when_the_engine_logs_then_the_line_carries_its_delivery_ids(
-    json_lines, user, project, receiver
-):
+def test_logs_engine_line_in_delivery_task_has_delivery_ids(json_lines, user, project, receiver):
     receiver.default = Reply(410)  # Gone: the endpoint is disabled, with a warning logged
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     event = Event.objects.create(

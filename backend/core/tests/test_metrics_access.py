@@ -7,7 +7,7 @@ pytestmark = pytest.mark.django_db
 OUTSIDE = {"REMOTE_ADDR": "203.0.113.7"}
 
 
-def test_given_a_loopback_client_when_scraping_then_200_in_prometheus_text_format(client):
+def test_metrics_loopback_gets_200_prometheus_text(client):
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
 
     assert response.status_code == 200
@@ -15,17 +15,17 @@ def test_given_a_loopback_client_when_scraping_then_200_in_prometheus_text_forma
     assert b"# TYPE hub_webhook_endpoints_failing gauge" in response.content
 
 
-def test_given_ipv6_loopback_when_scraping_then_200(client):
+def test_metrics_ipv6_loopback_gets_200(client):
     assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
 
 
-def test_given_a_remote_client_and_no_token_configured_when_scraping_then_404(client, settings):
+def test_metrics_remote_without_configured_token_is_404(client, settings):
     settings.METRICS_TOKEN = ""
 
     assert client.get("/metrics", **OUTSIDE).status_code == 404
 
 
-def test_given_a_request_forwarded_by_a_local_proxy_when_scraping_then_404(client, settings):
+def test_metrics_request_via_a_local_proxy_is_404(client, settings):
     settings.METRICS_TOKEN = ""
 
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
@@ -33,7 +33,7 @@ def test_given_a_request_forwarded_by_a_local_proxy_when_scraping_then_404(clien
     assert response.status_code == 404
 
 
-def test_given_a_token_when_a_remote_client_presents_it_then_200(client, settings):
+def test_metrics_remote_presenting_the_token_gets_200(client, settings):
     settings.METRICS_TOKEN = "s3cret-token"
 
     response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token", **OUTSIDE)
@@ -43,7 +43,8 @@ def test_given_a_token_when_a_remote_client_presents_it_then_200(client, setting
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Token s3cret-token", "Bearer "])
-def test_given_a_token_when_a_remote_client_lacks_it_then_401(client, settings, header):
+def test_metrics_remote_lacking_the_token_is_401(client, settings, header):
+    # given: a token is configured
     settings.METRICS_TOKEN = "s3cret-token"
     extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
 
@@ -54,7 +55,7 @@ def test_given_a_token_when_a_remote_client_lacks_it_then_401(client, settings, 
     assert b"hub_" not in response.content
 
 
-def test_given_a_wrong_token_from_loopback_when_scraping_then_401(client, settings):
+def test_metrics_wrong_token_from_loopback_is_401(client, settings):
     settings.METRICS_TOKEN = "s3cret-token"
 
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer nope")
@@ -62,5 +63,5 @@ def test_given_a_wrong_token_from_loopback_when_scraping_then_401(client, settin
     assert response.status_code == 401
 
 
-def test_given_metrics_when_posting_then_405(client):
+def test_metrics_post_is_405(client):
     assert client.post("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 405

@@ -16,9 +16,10 @@ from tests_support.services import wait_until
 pytestmark = pytest.mark.services
 
 
-def test_given_require_services_when_the_suite_runs_then_the_database_is_postgresql(
+def test_real_services_database_is_postgresql(
     require_postgres,
 ):
+    # given: REQUIRE_SERVICES is set
     # Under REQUIRE_SERVICES=1 the fixture fails the run on SQLite, so this proves the second
     # CI pass really ran every test against PostgreSQL.
     assert connection.vendor == "postgresql"
@@ -27,9 +28,11 @@ def test_given_require_services_when_the_suite_runs_then_the_database_is_postgre
         assert cursor.fetchone()[0].startswith("PostgreSQL")
 
 
-def test_given_a_real_worker_on_redis_when_pinged_then_it_runs_the_task_and_writes_the_test_db(
+def test_real_services_redis_worker_runs_task_on_the_test_db(
     redis_url, celery_worker_process, monkeypatch
 ):
+    # given: a real worker on Redis
+    # when: pinged
     worker = celery_worker_process(redis_url, concurrency=1)
     # This process sends through Redis for real instead of running tasks in-process.
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)

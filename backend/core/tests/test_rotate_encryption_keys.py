@@ -39,9 +39,7 @@ def new_and_old(settings):
     return new, old
 
 
-def test_given_rows_under_an_old_key_when_rotating_then_the_new_key_alone_reads_them(
-    settings, new_and_old
-):
+def test_rotate_keys_lets_the_new_key_alone_read_old_rows(settings, new_and_old):
     new, old = new_and_old
     notes = [EncryptedNote.objects.create(secret=f"token-{i}") for i in range(5)]
     EncryptedNote.objects.create(secret="")
@@ -59,7 +57,7 @@ def test_given_rows_under_an_old_key_when_rotating_then_the_new_key_alone_reads_
     )
 
 
-def test_given_rotated_rows_when_rotating_again_then_nothing_changes(settings, new_and_old):
+def test_rotate_keys_again_changes_nothing(settings, new_and_old):
     new, old = new_and_old
     EncryptedNote.objects.create(secret="a")
     settings.FIELD_ENCRYPTION_KEYS = [new, old]
@@ -72,7 +70,7 @@ def test_given_rotated_rows_when_rotating_again_then_nothing_changes(settings, n
     assert raw_values() == before
 
 
-def test_given_a_dry_run_when_rotating_then_counts_but_writes_nothing(settings, new_and_old):
+def test_rotate_keys_dry_run_counts_and_writes_nothing(settings, new_and_old):
     new, old = new_and_old
     EncryptedNote.objects.create(secret="a")
     before = raw_values()
@@ -84,9 +82,7 @@ def test_given_a_dry_run_when_rotating_then_counts_but_writes_nothing(settings, 
     assert raw_values() == before
 
 
-def test_given_a_value_no_key_can_read_when_rotating_then_it_is_reported_and_left_alone(
-    settings, new_and_old
-):
+def test_rotate_keys_reports_unreadable_value_and_leaves_it(settings, new_and_old):
     new, old = new_and_old
     readable = EncryptedNote.objects.create(secret="ok")
     lost = EncryptedNote.objects.create(secret="lost")
@@ -103,9 +99,7 @@ def test_given_a_value_no_key_can_read_when_rotating_then_it_is_reported_and_lef
     assert EncryptedNote.objects.get(pk=readable.pk).secret == "ok"
 
 
-def test_given_plaintext_left_from_before_encryption_when_rotating_then_it_gets_encrypted(
-    settings, new_and_old
-):
+def test_rotate_keys_encrypts_plaintext_left_from_before(settings, new_and_old):
     note = EncryptedNote.objects.create(secret="x")
     write_raw(note.pk, "legacy-plaintext")
 

@@ -9,7 +9,7 @@ from apps.alerts.signals import system_alert_raised
 pytestmark = pytest.mark.django_db
 
 
-def test_given_both_kinds_of_receivers_when_an_action_runs_then_in_transaction_first_then_on_commit(
+def test_signals_in_transaction_receivers_run_before_on_commit(
     record_signal, django_capture_on_commit_callbacks
 ):
     inside = record_signal(system_alert_raised.in_transaction)
@@ -26,9 +26,7 @@ def test_given_both_kinds_of_receivers_when_an_action_runs_then_in_transaction_f
     assert len(inside) == 1
 
 
-def test_given_an_in_transaction_receiver_that_raises_when_an_action_runs_then_it_rolls_back(
-    record_signal, run_on_commit
-):
+def test_signals_raising_in_transaction_receiver_rolls_back(record_signal, run_on_commit):
     after = record_signal(system_alert_raised)
 
     def cannot_record(sender, **kwargs):

@@ -29,7 +29,7 @@ def outbound_rate(settings):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "outbound": "3/minute"}
 
 
-def test_given_burst_of_slack_verify_calls_when_over_rate_then_429_and_slack_not_called(
+def test_throttle_slack_verify_burst_429_without_calling_slack(
     outbound_rate, user, project, slack, client_for
 ):
     integration = SlackIntegrationFactory(owner=user, project=project)
@@ -43,9 +43,9 @@ def test_given_burst_of_slack_verify_calls_when_over_rate_then_429_and_slack_not
     assert [c.method for c in slack.calls].count("auth.test") == 3
 
 
-def test_given_one_user_throttled_when_another_user_or_action_called_then_each_has_its_budget(
-    outbound_rate, user, project, slack, client_for
-):
+def test_throttle_budget_per_user_and_per_action(outbound_rate, user, project, slack, client_for):
+    # given: one user throttled
+    # then: another user, or another action, still has its budget
     integration = SlackIntegrationFactory(owner=user, project=project)
     for _ in range(3):
         client_for(user).post(f"{API}/slack/{integration.pk}/verify/")
@@ -89,9 +89,10 @@ def _throttled_calls(user, project) -> list[str]:
     ]
 
 
-def test_given_rate_of_one_when_each_outbound_action_called_twice_then_second_is_429(
+def test_throttle_each_outbound_action_second_call_is_429(
     settings, user, project, client_for, run_on_commit, slack
 ):
+    # given: a rate of one
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "outbound": "1/hour", "resend": "1/hour"}
     with run_on_commit():
         urls = _throttled_calls(user, project)
@@ -105,9 +106,7 @@ def test_given_rate_of_one_when_each_outbound_action_called_twice_then_second_is
         assert second["Retry-After"], url
 
 
-def test_given_many_wrong_passwords_when_signing_in_then_429_with_retry_after(
-    settings, client, user
-):
+def test_throttle_sign_in_wrong_passwords_429_with_retry_after(settings, client, user):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/minute"}
     form = {"username": user.username, "password": "wrong", "next": "/admin/"}
 
@@ -119,9 +118,7 @@ def test_given_many_wrong_passwords_when_signing_in_then_429_with_retry_after(
     assert int(last["Retry-After"]) > 0
 
 
-def test_given_many_usernames_from_one_address_when_signing_in_then_the_address_is_limited(
-    settings, client
-):
+def test_throttle_sign_in_limits_an_address_across_usernames(settings, client):
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "3/minute"}
 
     answers = [
@@ -132,7 +129,7 @@ def test_given_many_usernames_from_one_address_when_signing_in_then_the_address_
     assert answers == [200, 200, 200, 429]
 
 
-def test_given_embedded_defaults_when_throttled_then_counts_are_in_the_shared_database_cache(
+def test_throttle_counts_in_shared_database_cache_by_default(
     outbound_rate, user, project, slack, client_for, settings
 ):
     assert settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
@@ -144,9 +141,10 @@ def test_given_embedded_defaults_when_throttled_then_counts_are_in_the_shared_da
 
 
 @pytest.mark.services
-def test_given_cache_url_when_throttled_then_counts_are_in_redis_for_every_process(
+def test_throttle_counts_in_redis_with_cache_url(
     outbound_rate, user, project, slack, client_for, settings, redis_url
 ):
+    # then: counts are shared by every process
     import redis
 
     settings.CACHES = {

@@ -40,13 +40,14 @@ def members_github(team, fake_github):  # noqa: F811
     )
 
 
-def test_given_a_removed_member_then_their_github_integration_posts_no_story_and_says_why(
+def test_lost_access_github_posts_no_story_and_says_why(
     client_for,
     team,
     members_github,
     fake_github,  # noqa: F811
     run_on_commit,
 ):
+    # given: a member removed from the project
     owner, member, project = team
     as_owner = client_for(owner)
 
@@ -68,9 +69,9 @@ def test_given_a_removed_member_then_their_github_integration_posts_no_story_and
     assert client_for(member).get(f"{API}/github/{members_github.pk}/").status_code == 404
 
 
-def test_given_a_member_who_leaves_then_their_scoped_integrations_stop_and_open_deliveries_end(
-    client_for, team
-):
+def test_lost_access_leaver_integrations_stop_deliveries_end(client_for, team):
+    # given: a member who leaves the project
+    # then: their project-scoped integrations stop and open deliveries end
     owner, member, project = team
     endpoint = WebhookEndpointFactory(owner=member, project=project, url="http://127.0.0.1:9/x")
     slack = SlackIntegrationFactory(owner=member, project=project)
@@ -95,9 +96,7 @@ def test_given_a_member_who_leaves_then_their_scoped_integrations_stop_and_open_
     assert "no longer a member" in shown["disabled_reason"]
 
 
-def test_given_a_removed_members_integration_when_the_owner_turns_it_on_then_400(
-    client_for, team, members_github
-):
+def test_lost_access_turning_removed_members_integration_on_400(client_for, team, members_github):
     owner, _, project = team
     client_for(owner).patch(f"/api/v1/projects/{project.pk}/", {"members": []}, format="json")
 
@@ -110,9 +109,8 @@ def test_given_a_removed_members_integration_when_the_owner_turns_it_on_then_400
     assert GitHubIntegration.objects.get(pk=members_github.pk).is_active is False
 
 
-def test_given_a_staff_member_removed_from_members_then_their_integration_keeps_acting(
-    client_for, team
-):
+def test_lost_access_staff_integration_keeps_acting(client_for, team):
+    # given: a staff member removed from the members
     owner, _, project = team
     staff = UserFactory(is_staff=True)
     project.members.add(staff)
@@ -123,9 +121,8 @@ def test_given_a_staff_member_removed_from_members_then_their_integration_keeps_
     assert SlackIntegration.objects.get(pk=slack.pk).is_active is True
 
 
-def test_given_a_removed_member_then_their_unscoped_endpoint_gets_no_project_event(
-    client_for, team, run_on_commit
-):
+def test_lost_access_unscoped_endpoint_gets_no_project_event(client_for, team, run_on_commit):
+    # given: a removed member's endpoint without a project
     owner, member, project = team
     endpoint = WebhookEndpointFactory(
         owner=member, project=None, url="http://127.0.0.1:9/x", custom_events=["*"]
@@ -142,9 +139,7 @@ def test_given_a_removed_member_then_their_unscoped_endpoint_gets_no_project_eve
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).is_active is True  # theirs, unscoped
 
 
-def test_given_a_turned_off_integration_when_the_owner_turns_it_on_then_the_reason_clears(
-    client_for, team
-):
+def test_lost_access_turning_integration_on_clears_the_reason(client_for, team):
     owner, _, project = team
     slack = SlackIntegrationFactory(
         owner=owner,
@@ -161,9 +156,7 @@ def test_given_a_turned_off_integration_when_the_owner_turns_it_on_then_the_reas
     assert resp.json()["disabled_at"] is None
 
 
-def test_given_a_removed_members_repository_then_the_story_shows_none_of_its_pull_requests(
-    client_for, team, members_github
-):
+def test_lost_access_story_hides_removed_members_pull_requests(client_for, team, members_github):
     owner, _, project = team
     story = UserStoryFactory(project=project)
     pull = GitHubPullRequest.objects.create(

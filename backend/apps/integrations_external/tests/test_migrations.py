@@ -24,9 +24,10 @@ def migrator():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_given_plaintext_webhook_headers_when_migrated_then_encrypted_and_history_masked(
+def test_migration_encrypts_headers_and_masks_history(
     migrator,
 ):
+    # given: plaintext webhook headers
     old = migrator((APP, "0001_initial"))
     user = old.get_model("auth", "User").objects.create(username="owner")
     endpoint = old.get_model(APP, "WebhookEndpoint").objects.create(

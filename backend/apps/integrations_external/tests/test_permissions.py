@@ -188,7 +188,7 @@ def test_permission_table_list(client_for, world, path, key):
     assert seen == {"owner": [ids[key]], "member": [ids[key]], "other": [], "staff": [ids[key]]}
 
 
-def test_given_an_unscoped_endpoint_then_only_its_creator_sees_it(client_for, world):
+def test_permission_unscoped_endpoint_seen_by_creator_only(client_for, world):
     people, _, _ = world
     own = WebhookEndpointFactory(owner=people["member"], project=None)
 
@@ -203,9 +203,8 @@ def test_given_an_unscoped_endpoint_then_only_its_creator_sees_it(client_for, wo
     )
 
 
-def test_given_a_member_when_reading_an_endpoint_then_url_path_and_header_values_are_masked(
-    client_for, world
-):
+def test_permission_member_sees_endpoint_url_and_headers_masked(client_for, world):
+    # then: the URL path and the header values are masked
     people, project, _ = world
     endpoint = WebhookEndpointFactory(
         owner=people["owner"],
@@ -226,7 +225,7 @@ def test_given_a_member_when_reading_an_endpoint_then_url_path_and_header_values
     assert as_owner["url"] == endpoint.url
 
 
-def test_given_a_member_when_moving_an_integration_to_their_own_project_then_403(client_for, world):
+def test_permission_member_moving_integration_to_own_project_403(client_for, world):
     people, project, ids = world
     theirs = ProjectFactory(owner=people["member"])
 

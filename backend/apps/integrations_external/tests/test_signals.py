@@ -25,9 +25,8 @@ from tests_support.crash_after_commit import CRASHED
 pytestmark = pytest.mark.django_db
 
 
-def test_given_runs_of_a_workflow_when_each_finishes_then_one_event_each_with_previous_status(
-    user, project, run_on_commit
-):
+def test_signals_each_workflow_run_publishes_previous_status(user, project, run_on_commit):
+    # then: one event per finished run, with the previous run's status
     workflow = WorkflowFactory(project=project)
     first, second = (WorkflowExecutionFactory(workflow=workflow) for _ in range(2))
 
@@ -46,9 +45,7 @@ def test_given_runs_of_a_workflow_when_each_finishes_then_one_event_each_with_pr
     assert completed.actor_id == user.pk
 
 
-def test_given_a_command_when_it_exits_then_command_executed_carries_status_and_exit_code(
-    user, project, run_on_commit
-):
+def test_signals_command_executed_has_status_and_exit_code(user, project, run_on_commit):
     command = Command.objects.create(project=project, name="build", command_line="make")
     execution = CommandExecution.objects.create(command=command, status="running", executed_by=user)
 
@@ -60,9 +57,8 @@ def test_given_a_command_when_it_exits_then_command_executed_carries_status_and_
     assert (event.data["status"], event.data["exit_code"]) == ("failed", 2)
 
 
-def test_given_project_changes_and_a_story_when_saved_then_changed_fields_and_story_published(
-    user, project, run_on_commit
-):
+def test_signals_project_changes_and_new_story_published(user, project, run_on_commit):
+    # then: the changed fields and the story are published
     with run_on_commit():
         project_update(project=project, actor=user, data={"name": "Renamed"})
     with run_on_commit():
@@ -75,7 +71,7 @@ def test_given_project_changes_and_a_story_when_saved_then_changed_fields_and_st
     assert created.data["user_story"]["title"] == "As a user…"
 
 
-def test_given_an_alert_when_raised_then_system_alert_published_once(run_on_commit):
+def test_signals_system_alert_published_once(run_on_commit):
     with run_on_commit():
         system_alert_raise(title="Disk full", severity="critical")
 
@@ -84,9 +80,7 @@ def test_given_an_alert_when_raised_then_system_alert_published_once(run_on_comm
     assert event.data["alert"]["title"] == "Disk full"
 
 
-def test_given_a_rolled_back_transaction_when_the_workflow_completed_inside_then_nothing_published(
-    user, project, run_on_commit
-):
+def test_signals_rolled_back_completion_publishes_nothing(user, project, run_on_commit):
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))
 
     with run_on_commit():
@@ -100,7 +94,7 @@ def test_given_a_rolled_back_transaction_when_the_workflow_completed_inside_then
     assert not Event.objects.exists()
 
 
-def test_given_a_workflow_completed_when_not_yet_committed_then_its_event_is_written_and_waits(
+def test_signals_uncommitted_completion_event_written_and_waits(
     user, project, receiver, django_capture_on_commit_callbacks
 ):
     WebhookEndpointFactory(owner=user, url=receiver.url)
@@ -118,7 +112,7 @@ def test_given_a_workflow_completed_when_not_yet_committed_then_its_event_is_wri
     assert not WebhookDelivery.objects.exists()
 
 
-def test_given_a_receiver_that_raises_when_the_api_completes_a_workflow_then_it_still_answers_200(
+def test_signals_raising_receiver_still_lets_the_api_answer_200(
     user, project, client_for, run_on_commit, caplog
 ):
     from apps.workflows.signals import workflow_execution_finished
@@ -141,9 +135,10 @@ def test_given_a_receiver_that_raises_when_the_api_completes_a_workflow_then_it_
     assert Event.objects.filter(type="workflow.completed").count() == 1  # ours still ran
 
 
-def test_given_the_process_dies_between_commit_and_its_hooks_then_the_sweeper_delivers_the_event(
+def test_signals_sweeper_delivers_event_of_lost_commit_hooks(
     transactional_db, user, project, receiver, settings
 ):
+    # given: the process dies between the commit and its on_commit hooks
     settings.DELIVERY_SWEEP_INTERVAL_SECONDS = 0  # the test plays beat: it calls the sweeper
     endpoint = WebhookEndpointFactory(owner=user, url=receiver.url)
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project))

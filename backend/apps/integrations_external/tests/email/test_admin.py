@@ -17,9 +17,10 @@ def admin_client_(client, staff_user):
     return client
 
 
-def test_given_sent_mail_then_the_history_and_a_delivery_with_attempts_render(
+def test_admin_history_and_delivery_with_attempts_render(
     admin_client_, user, project, run_on_commit, smtp_server
 ):
+    # given: mail already sent
     from apps.integrations_external.pipeline.events import publish
 
     smtp_server.refuse(user.email, "550 5.1.1 No such user")
@@ -37,7 +38,7 @@ def test_given_sent_mail_then_the_history_and_a_delivery_with_attempts_render(
 
 
 @pytest.mark.parametrize("model", ["emailnotificationsettings", "sentsummary"])
-def test_given_staff_then_settings_and_summary_lists_render(admin_client_, user, model):
+def test_admin_settings_and_summary_lists_render_for_staff(admin_client_, user, model):
     from apps.integrations_external.email.services import settings_for
 
     settings_for(user)
@@ -45,7 +46,7 @@ def test_given_staff_then_settings_and_summary_lists_render(admin_client_, user,
     assert admin_client_.get(f"/admin/integrations_external/{model}/").status_code == 200
 
 
-def test_given_a_failed_email_when_resent_from_the_admin_then_it_arrives(
+def test_admin_resend_of_a_failed_email_arrives(
     admin_client_, user, project, run_on_commit, smtp_server
 ):
     from apps.integrations_external.pipeline.events import publish

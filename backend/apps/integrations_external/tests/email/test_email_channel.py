@@ -23,9 +23,10 @@ def _workflow_failed(project, name="Deploy"):
     }
 
 
-def test_given_a_failed_workflow_when_completed_over_the_api_then_a_multipart_email_arrives(
+def test_email_channel_failed_workflow_sends_multipart_email(
     user, project, client_for, run_on_commit, smtp_server
 ):
+    # when: the workflow completes as failed over the API
     execution = WorkflowExecutionFactory(workflow=WorkflowFactory(project=project, name="Deploy"))
 
     with run_on_commit():
@@ -51,7 +52,7 @@ def test_given_a_failed_workflow_when_completed_over_the_api_then_a_multipart_em
     assert delivery.message_id.endswith("@platform.example.com>")
 
 
-def test_given_any_notification_then_it_carries_one_click_unsubscribe_headers_and_a_visible_link(
+def test_email_channel_has_one_click_unsubscribe_and_a_link(
     user, project, run_on_commit, smtp_server
 ):
     with run_on_commit():
@@ -69,9 +70,7 @@ def test_given_any_notification_then_it_carries_one_click_unsubscribe_headers_an
     assert f'href="{url}"' in mail.html
 
 
-def test_given_user_input_in_the_event_then_html_is_escaped_and_text_is_not(
-    user, project, run_on_commit, smtp_server
-):
+def test_email_channel_escapes_user_input_in_html_only(user, project, run_on_commit, smtp_server):
     with run_on_commit():
         publish(
             "workflow.failed", _workflow_failed(project, name="<script>x</script>"), project=project
@@ -83,7 +82,7 @@ def test_given_user_input_in_the_event_then_html_is_escaped_and_text_is_not(
     assert "exit 3 <in step 'build'>" in mail.text
 
 
-def test_given_a_delivered_email_when_the_deliver_task_runs_again_then_no_second_email(
+def test_email_channel_deliver_task_twice_sends_one_email(
     user, project, run_on_commit, smtp_server
 ):
     with run_on_commit():
@@ -98,9 +97,10 @@ def test_given_a_delivered_email_when_the_deliver_task_runs_again_then_no_second
     assert delivery.attempts.count() == 1
 
 
-def test_given_the_same_event_fanned_out_twice_then_the_constraint_refuses_a_second_delivery(
+def test_email_channel_constraint_refuses_a_second_fan_out(
     user, project, run_on_commit, smtp_server
 ):
+    # given: the same event fanned out twice
     from django.db import IntegrityError, transaction
 
     from apps.integrations_external.pipeline.events import fan_out
@@ -114,9 +114,10 @@ def test_given_the_same_event_fanned_out_twice_then_the_constraint_refuses_a_sec
     assert len(smtp_server.wait_for(1)) == 1
 
 
-def test_given_the_smtp_server_down_at_first_when_it_comes_back_then_the_email_still_arrives(
+def test_email_channel_arrives_once_smtp_comes_back(
     user, project, run_on_commit, smtp_server, run_retry
 ):
+    # given: the SMTP server is down at first
     smtp_server.stop()
     with run_on_commit():
         publish("workflow.failed", _workflow_failed(project), project=project)
@@ -134,7 +135,7 @@ def test_given_the_smtp_server_down_at_first_when_it_comes_back_then_the_email_s
     assert [a.outcome for a in delivery.attempts.all()] == ["retry", "success"]
 
 
-def test_given_a_4xx_for_the_recipient_then_it_retries_and_arrives_once_the_server_accepts(
+def test_email_channel_recipient_4xx_retries_until_accepted(
     user, project, run_on_commit, smtp_server, run_retry
 ):
     smtp_server.refuse(user.email, "450 4.2.1 Mailbox busy, try later")
@@ -152,9 +153,7 @@ def test_given_a_4xx_for_the_recipient_then_it_retries_and_arrives_once_the_serv
     assert len(smtp_server.wait_for(1)) == 1
 
 
-def test_given_a_4xx_after_data_then_it_retries(
-    user, project, run_on_commit, smtp_server, run_retry
-):
+def test_email_channel_4xx_after_data_retries(user, project, run_on_commit, smtp_server, run_retry):
     smtp_server.data_replies = ["451 4.3.0 Temporary local problem"]
     with run_on_commit():
         publish("workflow.failed", _workflow_failed(project), project=project)
@@ -166,9 +165,7 @@ def test_given_a_4xx_after_data_then_it_retries(
     assert [a.response_status for a in delivery.attempts.all()] == [451, None]
 
 
-def test_given_a_5xx_for_one_recipient_then_it_is_recorded_failed_and_never_retried(
-    user, project, run_on_commit, smtp_server
-):
+def test_email_channel_recipient_5xx_fails_without_retry(user, project, run_on_commit, smtp_server):
     member = UserFactory()
     project.members.add(member)
     smtp_server.refuse(member.email, "550 5.1.1 No such user here")
@@ -189,7 +186,7 @@ def test_given_a_5xx_for_one_recipient_then_it_is_recorded_failed_and_never_retr
     assert EmailDelivery.objects.get(recipient=user).status == "success"
 
 
-def test_given_the_recipient_unsubscribes_while_the_email_waits_then_it_is_not_sent(
+def test_email_channel_unsubscribe_while_waiting_stops_it(
     user, project, run_on_commit, smtp_server, run_retry
 ):
     smtp_server.stop()
@@ -208,9 +205,10 @@ def test_given_the_recipient_unsubscribes_while_the_email_waits_then_it_is_not_s
     assert smtp_server.messages == []
 
 
-def test_given_no_email_host_then_the_filebased_backend_writes_the_email_under_var_mail(
+def test_email_channel_without_host_writes_under_var_mail(
     user, project, run_on_commit, settings, tmp_path
 ):
+    # given: no EMAIL_HOST, so the file-based backend
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path)
 

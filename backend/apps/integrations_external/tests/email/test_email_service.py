@@ -11,9 +11,7 @@ from apps.projects.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_given_a_notice_then_it_is_delivered_through_the_delivery_path(
-    user, run_on_commit, smtp_server
-):
+def test_email_service_notice_goes_through_the_delivery_path(user, run_on_commit, smtp_server):
     with run_on_commit():
         delivery = EmailService(user).queue_notice(
             subject="Webhook endpoint “CI” was disabled",
@@ -30,7 +28,7 @@ def test_given_a_notice_then_it_is_delivered_through_the_delivery_path(
     assert delivery.event_type == "email.notice"
 
 
-def test_given_caller_html_then_it_is_used_for_the_html_part(user, run_on_commit, smtp_server):
+def test_email_service_uses_caller_html_for_the_html_part(user, run_on_commit, smtp_server):
     with run_on_commit():
         EmailService(user).queue_notice(
             subject="Notice", text="plain words", html="<p><strong>rich</strong> words</p>"
@@ -41,7 +39,7 @@ def test_given_caller_html_then_it_is_used_for_the_html_part(user, run_on_commit
     assert "plain words" in mail.text
 
 
-def test_given_integration_notices_off_then_no_notice(user, run_on_commit, smtp_server):
+def test_email_service_notices_switched_off_send_nothing(user, run_on_commit, smtp_server):
     row = settings_for(user)
     row.integration_notices = False
     row.save()
@@ -53,6 +51,6 @@ def test_given_integration_notices_off_then_no_notice(user, run_on_commit, smtp_
     assert smtp_server.messages == []
 
 
-def test_given_no_address_then_queue_notice_does_nothing_and_does_not_raise(db):
+def test_email_service_queue_notice_without_address_is_no_op(db):
     assert EmailService(UserFactory(email="")).queue_notice(subject="Notice", text="text") is None
     assert EmailDelivery.objects.count() == 0

@@ -64,7 +64,7 @@ PROJECT = {"id": 3, "name": "Payments"}
         ),
     ],
 )
-def test_given_each_kind_then_a_scannable_subject_and_both_parts(user, event_type, data, subject):
+def test_messages_each_kind_has_scannable_subject_and_parts(user, event_type, data, subject):
     email = render(event_type, data, user=user)
 
     assert email.subject == subject
@@ -75,6 +75,6 @@ def test_given_each_kind_then_a_scannable_subject_and_both_parts(user, event_typ
     assert email.unsubscribe_url in email.html
 
 
-def test_given_line_breaks_in_a_subject_then_they_are_removed_and_length_bounded():
+def test_messages_subject_loses_line_breaks_and_is_bounded():
     assert one_line("a\r\nBcc: x@example.com\n b") == "a Bcc: x@example.com b"
     assert len(one_line("x" * 500)) == 200

@@ -12,9 +12,8 @@ from apps.projects.tests.factories import ProjectFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_given_a_member_when_a_project_email_arrives_then_it_names_project_owner_and_links(
-    run_on_commit, smtp_server
-):
+def test_project_email_names_project_owner_and_links(run_on_commit, smtp_server):
+    # given: a member of the project
     owner = UserFactory(username="olivia")
     member = UserFactory(username="max")
     project = ProjectFactory(owner=owner, members=[member], name="Payments")

@@ -39,7 +39,7 @@ def _recipients(smtp_server, count):
 
 
 @pytest.mark.parametrize(("event_type", "switch"), SWITCH_OF_EVENT)
-def test_given_a_project_event_then_members_with_the_switch_on_get_it_and_nobody_else(
+def test_recipients_project_event_only_members_with_switch_on(
     event_type, switch, team, project, run_on_commit, smtp_server
 ):
     for person in ("owner", "on"):
@@ -58,9 +58,10 @@ def test_given_a_project_event_then_members_with_the_switch_on_get_it_and_nobody
     assert len(smtp_server.messages) == 2
 
 
-def test_given_members_who_never_opened_their_settings_then_the_defaults_apply(
+def test_recipients_default_switches_for_unopened_settings(
     team, project, run_on_commit, smtp_server
 ):
+    # given: members who never opened their settings
     # Defaults: workflow notifications on, project updates off.
     with run_on_commit():
         publish("workflow.completed", {}, project=project)
@@ -71,9 +72,7 @@ def test_given_members_who_never_opened_their_settings_then_the_defaults_apply(
     assert all(" Workflow " in m["Subject"] for m in mails)
 
 
-def test_given_a_member_without_an_email_address_then_nothing_is_queued_for_them(
-    project, run_on_commit, smtp_server
-):
+def test_recipients_member_without_address_gets_nothing(project, run_on_commit, smtp_server):
     no_address = UserFactory(email="")
     project.members.add(no_address)
 
@@ -83,7 +82,7 @@ def test_given_a_member_without_an_email_address_then_nothing_is_queued_for_them
     assert [m.rcpt_tos for m in smtp_server.wait_for(1)] == [[project.owner.email]]
 
 
-def test_given_a_system_alert_then_only_staff_with_system_alerts_on_get_it(
+def test_recipients_system_alert_only_staff_with_switch_on(
     user, staff_user, run_on_commit, smtp_server
 ):
     quiet_staff = UserFactory(is_staff=True)
@@ -103,9 +102,10 @@ def test_given_a_system_alert_then_only_staff_with_system_alerts_on_get_it(
     assert mail["Subject"] == "[Workflow Platform] Critical alert: Disk full"
 
 
-def test_given_queue_workflow_notification_then_only_email_recipients_get_it(
+def test_recipients_queue_workflow_notification_emails_only(
     user, project, run_on_commit, smtp_server
 ):
+    # then: email recipients get it, webhook endpoints do not
     from apps.integrations_external.models import EmailDelivery, WebhookDelivery
     from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 
@@ -123,9 +123,9 @@ def test_given_queue_workflow_notification_then_only_email_recipients_get_it(
     assert WebhookDelivery.objects.count() == 0
 
 
-def test_given_queue_command_notification_for_another_project_then_its_members_get_it(
-    user, run_on_commit, smtp_server
-):
+def test_recipients_queue_command_notification_its_members(user, run_on_commit, smtp_server):
+    # given: a command in another project
+    # then: that project's members get it
     other = ProjectFactory()
     execution = CommandExecutionFactory(
         command=CommandFactory(project=other, name="Build"), status="failed", exit_code=2

@@ -48,7 +48,7 @@ def _activity(project, at):
     CommandExecutionFactory(command=command, status="failed", exit_code=2, completed_at=at)
 
 
-def test_given_activity_in_the_last_day_then_one_summary_lists_counts_and_failures(
+def test_summary_lists_the_days_counts_and_failures(
     user, project, daily_on, window, run_on_commit, smtp_server
 ):
     start, end = window
@@ -75,7 +75,7 @@ def test_given_activity_in_the_last_day_then_one_summary_lists_counts_and_failur
     assert (claim.period_start, claim.period_end, claim.outcome) == (start, end, "queued")
 
 
-def test_given_the_job_runs_twice_then_the_summary_is_sent_once(
+def test_summary_job_run_twice_sends_once(
     user, project, daily_on, window, run_on_commit, smtp_server
 ):
     _activity(project, window[1] - timedelta(hours=1))
@@ -92,7 +92,7 @@ def test_given_the_job_runs_twice_then_the_summary_is_sent_once(
     assert EmailDelivery.objects.filter(event_type="email.daily_summary").count() == 1
 
 
-def test_given_a_concurrent_claim_then_the_second_sender_sends_nothing(
+def test_summary_concurrent_claim_second_sender_sends_nothing(
     user, project, daily_on, window, run_on_commit, smtp_server
 ):
     """The claim row is the lock: whoever inserts it first sends."""
@@ -108,7 +108,7 @@ def test_given_a_concurrent_claim_then_the_second_sender_sends_nothing(
     assert smtp_server.messages == []
 
 
-def test_given_nothing_happened_in_the_period_then_no_email(
+def test_summary_empty_period_sends_no_email(
     user, project, daily_on, window, run_on_commit, smtp_server
 ):
     start, end = window
@@ -125,7 +125,7 @@ def test_given_nothing_happened_in_the_period_then_no_email(
     assert SentSummary.objects.get(user=user).outcome == "empty"
 
 
-def test_given_activity_only_in_someone_elses_project_then_no_email(
+def test_summary_others_project_activity_sends_no_email(
     user, daily_on, window, run_on_commit, smtp_server
 ):
     _activity(ProjectFactory(), window[1] - timedelta(hours=1))
@@ -136,7 +136,7 @@ def test_given_activity_only_in_someone_elses_project_then_no_email(
     assert smtp_server.messages == []
 
 
-def test_given_the_switch_off_then_no_summary_even_with_activity(
+def test_summary_switch_off_sends_nothing_despite_activity(
     user, project, window, run_on_commit, smtp_server
 ):
     _activity(project, window[1] - timedelta(hours=1))  # daily_summary is off by default
@@ -148,9 +148,7 @@ def test_given_the_switch_off_then_no_summary_even_with_activity(
     assert smtp_server.messages == []
 
 
-def test_given_a_member_then_they_get_the_projects_activity_too(
-    project, window, run_on_commit, smtp_server
-):
+def test_summary_member_gets_the_projects_activity(project, window, run_on_commit, smtp_server):
     member = UserFactory()
     project.members.add(member)
     row = settings_for(member)
@@ -165,7 +163,7 @@ def test_given_a_member_then_they_get_the_projects_activity_too(
     assert mail.rcpt_tos == [member.email]
 
 
-def test_given_staff_then_alerts_and_project_updates_are_in_the_summary(
+def test_summary_for_staff_has_alerts_and_project_updates(
     staff_user, window, run_on_commit, smtp_server
 ):
     row = settings_for(staff_user)
@@ -187,9 +185,7 @@ def test_given_staff_then_alerts_and_project_updates_are_in_the_summary(
     assert mail["Subject"].endswith(": nothing failed")
 
 
-def test_given_a_weekly_summary_then_it_covers_seven_days(
-    user, project, run_on_commit, smtp_server
-):
+def test_summary_weekly_covers_seven_days(user, project, run_on_commit, smtp_server):
     start, end = summary_window("weekly")
     _activity(project, start + timedelta(days=1))
 
@@ -202,7 +198,7 @@ def test_given_a_weekly_summary_then_it_covers_seven_days(
     assert end - start == timedelta(days=7)
 
 
-def test_given_the_configured_hour_and_day_then_windows_end_on_that_boundary(settings):
+def test_summary_windows_end_at_the_configured_hour_and_day(settings):
     settings.EMAIL_SUMMARY_HOUR_UTC = 6
     settings.EMAIL_WEEKLY_SUMMARY_DAY = "wed"
     thursday_8am = datetime(2025, 6, 5, 8, 30, tzinfo=UTC)
@@ -219,7 +215,7 @@ def test_given_the_configured_hour_and_day_then_windows_end_on_that_boundary(set
     )
 
 
-def test_given_the_settings_then_beat_sends_summaries_at_the_configured_hour():
+def test_summary_beat_sends_at_the_configured_hour():
     from django.conf import settings
 
     daily = settings.CELERY_BEAT_SCHEDULE["email-daily-summaries"]

@@ -21,9 +21,10 @@ def _switches(user) -> dict[str, bool]:
     return {name: getattr(row, name) for name in EmailNotificationSettings.SWITCHES}
 
 
-def test_given_an_email_when_its_header_link_is_posted_one_click_then_only_that_switch_is_off(
+def test_unsubscribe_one_click_post_turns_off_only_that_switch(
     user, project, run_on_commit, smtp_server
 ):
+    # when: the header link of an email is posted (one click)
     row = settings_for(user)
     row.daily_summary = row.project_updates = True
     row.save()
@@ -44,7 +45,7 @@ def test_given_an_email_when_its_header_link_is_posted_one_click_then_only_that_
     assert _switches(user) == {**before, "command_execution": False}
 
 
-def test_given_the_link_when_opened_with_get_then_a_confirm_page_and_nothing_changes(user):
+def test_unsubscribe_get_shows_a_confirm_page_changing_nothing(user):
     settings_for(user)
     before = _switches(user)
 
@@ -56,7 +57,7 @@ def test_given_the_link_when_opened_with_get_then_a_confirm_page_and_nothing_cha
     assert _switches(user) == before  # link scanners prefetch GETs
 
 
-def test_given_the_confirm_form_when_submitted_then_the_switch_is_off(user):
+def test_unsubscribe_confirm_form_turns_the_switch_off(user):
     resp = Client().post(
         URL.format(unsubscribe_token(user.pk, "weekly_summary")), {"List-Unsubscribe": "One-Click"}
     )
@@ -66,7 +67,7 @@ def test_given_the_confirm_form_when_submitted_then_the_switch_is_off(user):
     assert settings_for(user).workflow_completion is True
 
 
-def test_given_the_all_link_of_the_test_email_then_every_switch_is_off(user):
+def test_unsubscribe_all_link_of_test_email_turns_all_off(user):
     resp = Client().post(URL.format(unsubscribe_token(user.pk, "all")))
 
     assert resp.status_code == 200
@@ -84,7 +85,7 @@ def test_given_the_all_link_of_the_test_email_then_every_switch_is_off(user):
     ],
     ids=["signature", "payload", "garbage"],
 )
-def test_given_a_tampered_token_then_it_is_refused_and_nothing_changes(user, tamper):
+def test_unsubscribe_tampered_token_refused_changing_nothing(user, tamper):
     settings_for(user)
     token = tamper(unsubscribe_token(user.pk, "workflow_completion"))
 
@@ -95,7 +96,7 @@ def test_given_a_tampered_token_then_it_is_refused_and_nothing_changes(user, tam
     assert settings_for(user).workflow_completion is True
 
 
-def test_given_a_token_signed_for_another_purpose_then_it_is_refused(user):
+def test_unsubscribe_token_for_another_purpose_refused(user):
     forged = signing.dumps({"u": user.pk, "s": "workflow_completion"})  # default salt
 
     resp = Client().post(URL.format(forged))
@@ -104,7 +105,7 @@ def test_given_a_token_signed_for_another_purpose_then_it_is_refused(user):
     assert settings_for(user).workflow_completion is True
 
 
-def test_given_a_token_naming_no_switch_then_it_is_refused(user):
+def test_unsubscribe_token_naming_no_switch_refused(user):
     token = signing.dumps({"u": user.pk, "s": "is_staff"}, salt=UNSUBSCRIBE_SALT)
 
     resp = Client().post(URL.format(token))
@@ -114,7 +115,7 @@ def test_given_a_token_naming_no_switch_then_it_is_refused(user):
     assert user.is_staff is False
 
 
-def test_given_a_token_of_a_deleted_account_then_404(user):
+def test_unsubscribe_token_of_a_deleted_account_is_404(user):
     token = unsubscribe_token(user.pk, "workflow_completion")
     user.delete()
 

@@ -13,9 +13,7 @@ URL = "/api/v1/integrations-external/email/"
 ALL_ON = {name: True for name in EmailNotificationSettings.SWITCHES}
 
 
-def test_given_a_new_user_when_getting_settings_then_they_are_created_with_defaults(
-    user, auth_client
-):
+def test_settings_get_creates_defaults_for_a_new_user(user, auth_client):
     resp = auth_client.get(URL)
 
     assert resp.status_code == 200
@@ -25,7 +23,7 @@ def test_given_a_new_user_when_getting_settings_then_they_are_created_with_defau
     assert EmailNotificationSettings.objects.filter(user=user).count() == 1
 
 
-def test_given_every_switch_when_put_then_saved(user, auth_client):
+def test_settings_put_of_every_switch_saves(user, auth_client):
     resp = auth_client.put(URL, {**ALL_ON, "weekly_summary": False}, format="json")
 
     assert resp.status_code == 200
@@ -34,7 +32,7 @@ def test_given_every_switch_when_put_then_saved(user, auth_client):
     assert row.weekly_summary is False
 
 
-def test_given_a_put_missing_a_switch_then_400_naming_it(auth_client):
+def test_settings_put_missing_a_switch_is_400_naming_it(auth_client):
     body = dict(ALL_ON)
     del body["project_updates"]
 
@@ -56,7 +54,8 @@ ORIGINAL_SIX_FLIPPED = {
 }
 
 
-def test_put_of_the_original_six_switches_saves_them_and_keeps_later_ones(user, auth_client):
+def test_put_of_the_original_six_keeps_later_switches(user, auth_client):
+    # then: the six are saved and switches added later keep their value
     # given a switch added after the first API, turned off from its default
     auth_client.patch(URL, {"integration_notices": False}, format="json")
 
@@ -79,7 +78,7 @@ def test_put_without_one_of_the_original_six_is_400_naming_it(auth_client, missi
     assert list(resp.json()) == [missing]
 
 
-def test_given_a_patch_of_one_switch_then_only_it_changes(user, auth_client):
+def test_settings_patch_of_one_switch_changes_only_it(user, auth_client):
     resp = auth_client.patch(URL, {"daily_summary": True}, format="json")
 
     assert resp.status_code == 200
@@ -98,9 +97,8 @@ def test_given_a_patch_of_one_switch_then_only_it_changes(user, auth_client):
         ({"daily_summary": None}, "daily_summary"),
     ],
 )
-def test_given_a_patch_with_a_bad_value_or_an_unknown_key_then_400_and_nothing_saved(
-    user, auth_client, body, field
-):
+def test_settings_patch_bad_value_or_unknown_key_is_400(user, auth_client, body, field):
+    # then: nothing is saved
     resp = auth_client.patch(URL, body, format="json")
 
     assert resp.status_code == 400
@@ -108,20 +106,20 @@ def test_given_a_patch_with_a_bad_value_or_an_unknown_key_then_400_and_nothing_s
     assert EmailNotificationSettings.objects.get(user=user).daily_summary is False
 
 
-def test_given_a_body_that_is_not_an_object_then_400(auth_client):
+def test_settings_body_not_an_object_is_400(auth_client):
     assert auth_client.patch(URL, [1, 2], format="json").status_code == 400
 
 
-def test_given_no_login_then_401(api_client):
+def test_settings_without_login_is_401(api_client):
     assert api_client.get(URL).status_code == 401
     assert api_client.post(URL + "test-email/").status_code == 401
 
 
-def test_given_settings_then_post_is_not_allowed(auth_client):
+def test_settings_post_is_not_allowed(auth_client):
     assert auth_client.post(URL, {}, format="json").status_code == 405
 
 
-def test_given_a_user_with_an_address_when_test_email_then_it_arrives_through_the_delivery_path(
+def test_test_email_arrives_through_the_delivery_path(
     user, auth_client, run_on_commit, smtp_server
 ):
     with run_on_commit():
@@ -139,9 +137,7 @@ def test_given_a_user_with_an_address_when_test_email_then_it_arrives_through_th
     assert delivery.event_type == "email.test"
 
 
-def test_given_a_user_without_address_when_test_email_then_400_with_a_clear_message(
-    client_for, smtp_server
-):
+def test_test_email_without_address_is_400_in_words(client_for, smtp_server):
     nobody = UserFactory(email="")
 
     resp = client_for(nobody).post(URL + "test-email/")
@@ -151,7 +147,7 @@ def test_given_a_user_without_address_when_test_email_then_400_with_a_clear_mess
     assert EmailDelivery.objects.count() == 0
 
 
-def test_given_emails_to_two_people_then_each_sees_only_their_own_history(
+def test_history_shows_each_user_only_their_own_emails(
     user, other_user, client_for, run_on_commit, smtp_server
 ):
     with run_on_commit():

@@ -22,9 +22,7 @@ def create_body(project, fake_github):
     }
 
 
-def test_given_valid_body_when_created_then_secret_shown_once_and_token_never(
-    auth_client, create_body, fake_github
-):
+def test_api_create_shows_secret_once_and_never_the_token(auth_client, create_body, fake_github):
     resp = auth_client.post(BASE, create_body, format="json")
 
     assert resp.status_code == 201
@@ -41,7 +39,7 @@ def test_given_valid_body_when_created_then_secret_shown_once_and_token_never(
         assert integration.webhook_secret not in text
 
 
-def test_given_stored_values_then_token_and_secret_encrypted_at_rest(integration, fake_github):
+def test_api_token_and_secret_encrypted_at_rest(integration, fake_github):
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -55,14 +53,14 @@ def test_given_stored_values_then_token_and_secret_encrypted_at_rest(integration
     assert integration.webhook_secret not in secret
 
 
-def test_given_someone_elses_project_when_created_then_400(client_for, other_user, create_body):
+def test_api_create_in_someone_elses_project_is_400(client_for, other_user, create_body):
     resp = client_for(other_user).post(BASE, create_body, format="json")
 
     assert resp.status_code == 400
     assert "project" in resp.data
 
 
-def test_given_bad_input_when_created_then_field_errors(auth_client, create_body):
+def test_api_create_bad_input_gives_field_errors(auth_client, create_body):
     body = {**create_body, "repository_name": "bad name/..", "api_base_url": "ftp://x"}
     body.pop("access_token")
 
@@ -72,7 +70,7 @@ def test_given_bad_input_when_created_then_field_errors(auth_client, create_body
     assert {"repository_name", "api_base_url", "access_token"} <= set(resp.data)
 
 
-def test_given_other_users_integration_then_404_everywhere(client_for, other_user, integration):
+def test_api_other_users_integration_is_404_everywhere(client_for, other_user, integration):
     client = client_for(other_user)
     pk = integration.pk
     assert client.get(f"{BASE}{pk}/").status_code == 404
@@ -85,9 +83,7 @@ def test_given_other_users_integration_then_404_everywhere(client_for, other_use
     assert client.get(BASE).data["count"] == 0
 
 
-def test_given_patch_without_token_then_token_kept_and_put_works(
-    auth_client, integration, fake_github
-):
+def test_api_patch_without_token_keeps_it_and_put_works(auth_client, integration, fake_github):
     resp = auth_client.patch(
         f"{BASE}{integration.pk}/", {"auto_create_issues": True}, format="json"
     )
@@ -107,7 +103,7 @@ def test_given_patch_without_token_then_token_kept_and_put_works(
     assert auth_client.delete(f"{BASE}{integration.pk}/").status_code == 204
 
 
-def test_when_verify_called_then_200_with_ok_and_detail(auth_client, integration):
+def test_api_verify_200_with_ok_and_detail(auth_client, integration):
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
@@ -115,9 +111,7 @@ def test_when_verify_called_then_200_with_ok_and_detail(auth_client, integration
     assert "acme/shop" in resp.data["detail"]
 
 
-def test_given_bad_token_when_verify_called_then_200_with_ok_false(
-    auth_client, make_integration, repo
-):
+def test_api_verify_bad_token_200_with_ok_false(auth_client, make_integration, repo):
     integration = make_integration(access_token="ghp_nope")
 
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
@@ -128,9 +122,10 @@ def test_given_bad_token_when_verify_called_then_200_with_ok_false(
     assert "ghp_nope" not in json.dumps(resp.data)
 
 
-def test_when_sync_prs_called_then_202_queued_and_worker_run_shown_with_mirror(
+def test_api_sync_prs_202_queued_and_worker_fills_mirror(
     auth_client, integration, project, fake_github, repo, run_on_commit
 ):
+    # then: 202 and queued; the worker's run shows, with the mirror
     story = UserStoryFactory(project=project)
     fake_github.add_pull(repo, title=f"Implement {story.key}")
     fake_github.add_pull(repo)
@@ -157,9 +152,10 @@ def test_when_sync_prs_called_then_202_queued_and_worker_run_shown_with_mirror(
     assert rows[2]["stories"] == []
 
 
-def test_given_rate_limit_when_sync_runs_then_state_waits_and_next_request_429_with_retry_after(
+def test_api_sync_rate_limited_waits_and_next_call_is_429(
     auth_client, integration, fake_github, repo, run_on_commit
 ):
+    # then: the sync state waits and the next request answers 429 with Retry-After
     fake_github.limit_next("secondary", seconds=30)
 
     with run_on_commit():
@@ -174,9 +170,7 @@ def test_given_rate_limit_when_sync_runs_then_state_waits_and_next_request_429_w
     assert 29 <= int(second["Retry-After"]) <= 30
 
 
-def test_when_create_webhook_called_then_hook_created_as_github_expects(
-    auth_client, integration, repo, settings
-):
+def test_api_create_webhook_as_github_expects(auth_client, integration, repo, settings):
     settings.PUBLIC_BASE_URL = "https://hub.example"
 
     resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
@@ -195,7 +189,7 @@ def test_when_create_webhook_called_then_hook_created_as_github_expects(
     assert integration.hook_id == resp.data["hook_id"]
 
 
-def test_given_no_admin_when_create_webhook_called_then_400_with_detail(
+def test_api_create_webhook_without_admin_400_with_detail(
     auth_client, make_integration, fake_github
 ):
     fake_github.add_repo("acme", "shop", permissions={"admin": False, "push": True})
@@ -207,9 +201,7 @@ def test_given_no_admin_when_create_webhook_called_then_400_with_detail(
     assert integration.hook_id is None
 
 
-def test_when_workflow_runs_listed_then_mirror_returned(
-    auth_client, make_integration, fake_github, repo
-):
+def test_api_workflow_runs_list_the_mirror(auth_client, make_integration, fake_github, repo):
     integration = make_integration(sync_workflows=True)
     fake_github.add_run(repo, conclusion="failure")
     from apps.integrations_external.github.tasks import sync_pull_requests
@@ -221,9 +213,8 @@ def test_when_workflow_runs_listed_then_mirror_returned(
     assert [r["conclusion"] for r in resp.data["results"]] == ["failure"]
 
 
-def test_when_story_create_github_issue_called_then_201_then_200_same_issue(
-    auth_client, integration, project, repo
-):
+def test_api_story_issue_201_and_200_for_the_same_issue(auth_client, integration, project, repo):
+    # then: 201 on the first call, 200 with the same issue on the second
     story = UserStoryFactory(project=project)
     url = f"/api/v1/user-stories/{story.pk}/create-github-issue/"
 
@@ -238,7 +229,7 @@ def test_when_story_create_github_issue_called_then_201_then_200_same_issue(
     assert story_view.data["issues"][0]["issue_url"] == repo.issues[0]["html_url"]
 
 
-def test_given_story_of_invisible_project_then_404(client_for, other_user, integration, project):
+def test_api_story_issue_of_invisible_project_is_404(client_for, other_user, integration, project):
     story = UserStoryFactory(project=project)
     client = client_for(other_user)
 
@@ -247,7 +238,7 @@ def test_given_story_of_invisible_project_then_404(client_for, other_user, integ
     assert not GitHubIssueLink.objects.exists()
 
 
-def test_given_project_without_integration_then_400(auth_client, user):
+def test_api_story_issue_without_integration_is_400(auth_client, user):
     story = UserStoryFactory(project=ProjectFactory(owner=user))
 
     resp = auth_client.post(f"/api/v1/user-stories/{story.pk}/create-github-issue/")

@@ -77,7 +77,7 @@ def install(client, project) -> GitHubIntegration:
     return GitHubIntegration.objects.get()
 
 
-def test_app_install_button_only_when_configured_and_managing(
+def test_app_install_button_only_if_configured_and_managing(
     client, user, other_user, project, settings, github_app
 ):
     client.force_login(user)
@@ -229,9 +229,7 @@ def test_app_repositories_page_refuses_other_users_attempt(
     assert "not yours" in response.content.decode()
 
 
-def test_app_installation_token_cached_then_refreshed_when_expiring(
-    client, user, project, github_app
-):
+def test_app_installation_token_cached_and_refreshed_near_expiry(client, user, project, github_app):
     client.force_login(user)
     integration = install(client, project)
     minted = len(github_app.requests_to("POST", f"/app/installations/{INSTALLATION}/access_tokens"))

@@ -9,25 +9,25 @@ from apps.integrations_external.http.errors import AuthError, NotFound, RateLimi
 pytestmark = pytest.mark.django_db
 
 
-def test_given_link_header_when_parsed_then_next_url_found():
+def test_client_link_header_gives_next_url():
     header = '<https://x/pulls?page=3>; rel="next", <https://x/pulls?page=9>; rel="last"'
     assert _next_link(header) == "https://x/pulls?page=3"
     assert _next_link('<https://x/pulls?page=1>; rel="first"') is None
 
 
-def test_given_wrong_token_when_repository_fetched_then_auth_error(fake_github, repo):
+def test_client_wrong_token_is_an_auth_error(fake_github, repo):
     client = GitHubClient("ghp_wrong", fake_github.base_url)
     with pytest.raises(AuthError):
         client.get_repository("acme", "shop")
 
 
-def test_given_unknown_repository_when_fetched_then_not_found(fake_github, repo):
+def test_client_unknown_repository_is_not_found(fake_github, repo):
     client = GitHubClient(fake_github.token, fake_github.base_url)
     with pytest.raises(NotFound):
         client.get_repository("acme", "nope")
 
 
-def test_given_secondary_limit_when_called_then_rate_limited_with_retry_after(fake_github, repo):
+def test_client_secondary_limit_rate_limited_with_retry_after(fake_github, repo):
     fake_github.limit_next("secondary", seconds=42)
     client = GitHubClient(fake_github.token, fake_github.base_url)
     with pytest.raises(RateLimited) as info:
@@ -36,7 +36,7 @@ def test_given_secondary_limit_when_called_then_rate_limited_with_retry_after(fa
     assert info.value.retry_after == 42
 
 
-def test_given_primary_limit_when_called_then_retry_after_comes_from_reset(fake_github, repo):
+def test_client_primary_limit_retry_after_from_reset(fake_github, repo):
     fake_github.limit_next("primary", seconds=300)
     client = GitHubClient(fake_github.token, fake_github.base_url)
     with pytest.raises(RateLimited) as info:
@@ -46,7 +46,7 @@ def test_given_primary_limit_when_called_then_retry_after_comes_from_reset(fake_
     assert client.rate.remaining == 0
 
 
-def test_given_full_access_when_verified_then_ok_and_stored(integration):
+def test_verify_full_access_ok_and_stored(integration):
     result = GitHubService(integration).verify_connection()
 
     assert result.ok is True
@@ -57,7 +57,7 @@ def test_given_full_access_when_verified_then_ok_and_stored(integration):
     assert "acme/shop" in integration.last_verification_detail
 
 
-def test_given_bad_token_when_verified_then_detail_says_token(make_integration, repo):
+def test_verify_bad_token_detail_names_the_token(make_integration, repo):
     integration = make_integration(access_token="ghp_revoked")
 
     result = GitHubService(integration).verify_connection()
@@ -69,9 +69,7 @@ def test_given_bad_token_when_verified_then_detail_says_token(make_integration, 
     assert integration.last_verification_ok is False
 
 
-def test_given_missing_repository_when_verified_then_detail_says_not_found_or_no_access(
-    make_integration, repo
-):
+def test_verify_missing_repository_says_not_found_or_no_access(make_integration, repo):
     integration = make_integration(repository_name="secret-repo")
 
     result = GitHubService(integration).verify_connection()
@@ -80,9 +78,7 @@ def test_given_missing_repository_when_verified_then_detail_says_not_found_or_no
     assert "acme/secret-repo was not found, or this token has no access" in result.detail
 
 
-def test_given_read_only_token_when_verified_then_missing_write_and_admin_named(
-    fake_github, make_integration
-):
+def test_verify_read_only_token_names_write_and_admin_missing(fake_github, make_integration):
     fake_github.add_repo("acme", "shop", permissions={"admin": False, "push": False, "pull": True})
     integration = make_integration()
 
@@ -95,9 +91,7 @@ def test_given_read_only_token_when_verified_then_missing_write_and_admin_named(
     assert "admin access" in result.detail
 
 
-def test_given_write_without_admin_when_verified_then_only_webhook_permission_missing(
-    fake_github, make_integration
-):
+def test_verify_write_without_admin_misses_only_webhooks(fake_github, make_integration):
     fake_github.add_repo("acme", "shop", permissions={"admin": False, "push": True, "pull": True})
     integration = make_integration()
 

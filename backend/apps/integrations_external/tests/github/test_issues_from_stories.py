@@ -16,7 +16,7 @@ from apps.projects.tests.factories import UserStoryFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_given_story_when_issue_created_then_body_links_back_and_link_recorded(
+def test_story_issue_body_links_back_and_link_recorded(
     integration, project, fake_github, repo, settings
 ):
     settings.PUBLIC_BASE_URL = "https://hub.example"
@@ -36,7 +36,7 @@ def test_given_story_when_issue_created_then_body_links_back_and_link_recorded(
     assert link.issue_url == repo.issues[0]["html_url"]
 
 
-def test_given_story_retried_three_times_then_it_still_has_one_issue(
+def test_story_issue_retried_three_times_stays_one_issue(
     integration, project, fake_github, repo, run_on_commit
 ):
     story = UserStoryFactory(project=project)
@@ -60,7 +60,7 @@ def test_given_story_retried_three_times_then_it_still_has_one_issue(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_given_concurrent_calls_for_one_story_then_one_post_to_github(
+def test_story_issue_concurrent_calls_post_once_to_github(
     make_integration, project, fake_github, repo
 ):
     integration = make_integration()
@@ -89,7 +89,7 @@ def test_given_concurrent_calls_for_one_story_then_one_post_to_github(
     assert GitHubIssueLink.objects.get(story=story).state == "created"
 
 
-def test_given_interrupted_attempt_when_retried_then_existing_issue_adopted_not_duplicated(
+def test_story_issue_retry_adopts_issue_of_interrupted_attempt(
     integration, project, fake_github, repo
 ):
     story = UserStoryFactory(project=project)
@@ -106,7 +106,7 @@ def test_given_interrupted_attempt_when_retried_then_existing_issue_adopted_not_
     assert result.link.state == "created"
 
 
-def test_given_rate_limit_when_issue_requested_then_claim_released_and_retry_creates_it(
+def test_story_issue_rate_limit_releases_claim_for_the_retry(
     integration, project, fake_github, repo
 ):
     story = UserStoryFactory(project=project)
@@ -124,7 +124,7 @@ def test_given_rate_limit_when_issue_requested_then_claim_released_and_retry_cre
     assert len(repo.issues) == 1
 
 
-def test_given_auto_create_when_story_created_in_project_then_issue_created_in_background(
+def test_story_issue_auto_created_in_background(
     make_integration, project, user, repo, run_on_commit
 ):
     integration = make_integration(auto_create_issues=True)
@@ -138,7 +138,7 @@ def test_given_auto_create_when_story_created_in_project_then_issue_created_in_b
     assert repo.issues[0]["title"] == f"{story.key}: Search"
 
 
-def test_given_auto_create_off_or_other_project_when_story_created_then_no_issue(
+def test_story_issue_not_auto_created_if_off_or_other_project(
     make_integration, project, user, repo, run_on_commit
 ):
     make_integration(auto_create_issues=False)

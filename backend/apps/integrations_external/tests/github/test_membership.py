@@ -66,9 +66,11 @@ def merged_pr(story) -> dict:
     }
 
 
-def test_given_member_when_owner_creates_story_then_their_integration_creates_the_issue(
+def test_membership_members_integration_issues_owners_story(
     auth_client, project, members_integration, repo, run_on_commit
 ):
+    # when: the owner creates a story
+    # then: the member's integration creates its issue
     with run_on_commit():
         resp = auth_client.post(
             "/api/v1/user-stories/", {"project": project.pk, "title": "Checkout"}, format="json"
@@ -79,9 +81,10 @@ def test_given_member_when_owner_creates_story_then_their_integration_creates_th
 
 
 @pytest.mark.parametrize("how", ["removed", "deactivated"])
-def test_given_member_left_when_owner_creates_story_then_no_issue_in_their_repository(
+def test_membership_leaver_repository_gets_no_issue(
     auth_client, client_for, project, member, members_integration, repo, run_on_commit, how
 ):
+    # when: the owner creates a story after the member left
     leave(how, project, member, client_for)
 
     with run_on_commit():
@@ -96,7 +99,7 @@ def test_given_member_left_when_owner_creates_story_then_no_issue_in_their_repos
     assert not GitHubIssueLink.objects.exists()
 
 
-def test_given_member_left_after_issue_task_queued_when_task_runs_then_no_issue(
+def test_membership_leaving_after_task_queued_means_no_issue(
     auth_client, client_for, project, member, members_integration, repo,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
@@ -112,7 +115,7 @@ def test_given_member_left_after_issue_task_queued_when_task_runs_then_no_issue(
     assert repo.issues == []
 
 
-def test_given_member_left_when_owner_asks_for_story_issue_then_400_and_no_issue(
+def test_membership_leaver_story_issue_request_is_400(
     auth_client, client_for, project, member, members_integration, repo
 ):
     story = UserStoryFactory(project=project)
@@ -126,9 +129,10 @@ def test_given_member_left_when_owner_asks_for_story_issue_then_400_and_no_issue
 
 
 @pytest.mark.parametrize("how", ["removed", "deactivated"])
-def test_given_member_left_when_their_signed_pr_webhook_arrives_then_nothing_linked_or_published(
+def test_membership_leaver_pr_webhook_changes_nothing(
     api_client, client_for, project, member, members_integration, run_on_commit, how
 ):
+    # then: nothing is linked or published
     story = UserStoryFactory(project=project)
     leave(how, project, member, client_for)
 
@@ -141,7 +145,7 @@ def test_given_member_left_when_their_signed_pr_webhook_arrives_then_nothing_lin
     assert not Event.objects.filter(type__startswith="github.pull_request").exists()
 
 
-def test_given_member_still_in_project_then_their_signed_pr_webhook_links_and_publishes(
+def test_membership_member_pr_webhook_links_and_publishes(
     api_client, project, members_integration, run_on_commit
 ):
     story = UserStoryFactory(project=project)
@@ -153,7 +157,7 @@ def test_given_member_still_in_project_then_their_signed_pr_webhook_links_and_pu
     assert Event.objects.filter(type="github.pull_request.merged").exists()
 
 
-def test_given_member_left_when_they_read_their_mirror_then_no_story_titles(
+def test_membership_leaver_mirror_shows_no_story_titles(
     api_client, client_for, project, member, members_integration
 ):
     story = UserStoryFactory(project=project, title="Confidential: acquisition")
@@ -169,7 +173,7 @@ def test_given_member_left_when_they_read_their_mirror_then_no_story_titles(
         assert resp.status_code == 404
 
 
-def test_given_member_left_when_their_sync_runs_then_it_fails_and_links_nothing(
+def test_membership_leaver_sync_fails_and_links_nothing(
     client_for, project, member, members_integration, fake_github, repo
 ):
     story = UserStoryFactory(project=project)

@@ -38,7 +38,7 @@ def scheduled(monkeypatch):
     return calls
 
 
-def test_given_retry_after_when_sync_task_runs_then_rescheduled_with_that_countdown(
+def test_sync_task_rescheduled_with_retry_after_countdown(
     integration, fake_github, repo, scheduled, no_sleep
 ):
     fake_github.add_pull(repo)
@@ -57,7 +57,7 @@ def test_given_retry_after_when_sync_task_runs_then_rescheduled_with_that_countd
     assert len(fake_github.requests_to("GET", "/pulls")) == 1
 
 
-def test_given_remaining_zero_when_sync_task_runs_then_rescheduled_until_reset(
+def test_sync_task_no_remaining_rescheduled_until_reset(
     integration, fake_github, repo, scheduled, no_sleep
 ):
     fake_github.limit_next("primary", seconds=600)
@@ -71,9 +71,7 @@ def test_given_remaining_zero_when_sync_task_runs_then_rescheduled_until_reset(
     assert integration.rate_limited_until > timezone.now() + timedelta(seconds=590)
 
 
-def test_given_rate_limited_integration_when_service_called_then_no_request_made(
-    integration, fake_github, repo
-):
+def test_service_rate_limited_integration_makes_no_request(integration, fake_github, repo):
     integration.rate_limited_until = timezone.now() + timedelta(minutes=5)
     integration.save()
 
@@ -84,9 +82,7 @@ def test_given_rate_limited_integration_when_service_called_then_no_request_made
     assert 290 < info.value.retry_after <= 300
 
 
-def test_given_limit_passed_when_rescheduled_run_arrives_then_sync_completes(
-    integration, fake_github, repo
-):
+def test_sync_task_rescheduled_run_completes_after_limit(integration, fake_github, repo):
     fake_github.add_pull(repo)
     integration.rate_limited_until = timezone.now() - timedelta(seconds=1)
     integration.next_sync_at = integration.rate_limited_until
@@ -101,9 +97,7 @@ def test_given_limit_passed_when_rescheduled_run_arrives_then_sync_completes(
     assert integration.next_sync_at is None
 
 
-def test_given_auto_sync_integrations_when_beat_runs_then_each_scheduled_with_jitter(
-    make_integration, repo, scheduled, settings
-):
+def test_beat_schedules_each_auto_sync_with_jitter(make_integration, repo, scheduled, settings):
     settings.GITHUB_SYNC_INTERVAL_SECONDS = 600
     on = [make_integration() for _ in range(3)]
     make_integration(auto_sync_prs=False)
@@ -118,7 +112,7 @@ def test_given_auto_sync_integrations_when_beat_runs_then_each_scheduled_with_ji
     assert GitHubIntegration.objects.filter(last_synced_at__isnull=False).count() == 3
 
 
-def test_given_beat_schedule_then_github_sync_entry_uses_interval_setting(settings):
+def test_beat_github_sync_entry_uses_the_interval_setting(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["github-sync-prs"]
     assert entry["task"] == "integrations.github.sync_all"
     assert entry["schedule"] == settings.GITHUB_SYNC_INTERVAL_SECONDS

@@ -48,9 +48,8 @@ def create_body(project, fake_github):
 
 @guarded
 @pytest.mark.parametrize("base", INTERNAL_BASES)
-def test_given_guard_on_when_internal_api_base_url_created_then_400_naming_field(
-    auth_client, create_body, base
-):
+def test_ssrf_guard_create_with_internal_base_url_is_400(auth_client, create_body, base):
+    # then: 400 naming the field
     resp = auth_client.post(BASE, {**create_body, "api_base_url": base}, format="json")
 
     assert resp.status_code == 400
@@ -60,9 +59,7 @@ def test_given_guard_on_when_internal_api_base_url_created_then_400_naming_field
 
 @guarded
 @pytest.mark.parametrize("base", INTERNAL_BASES)
-def test_given_guard_on_when_updated_to_internal_api_base_url_then_400_and_kept(
-    auth_client, make_integration, base
-):
+def test_ssrf_guard_update_to_internal_base_url_400_and_kept(auth_client, make_integration, base):
     integration = make_integration(api_base_url="https://93.184.216.34/api/v3")
 
     resp = auth_client.patch(f"{BASE}{integration.pk}/", {"api_base_url": base}, format="json")
@@ -74,9 +71,8 @@ def test_given_guard_on_when_updated_to_internal_api_base_url_then_400_and_kept(
 
 
 @guarded
-def test_given_row_saved_before_guard_when_verified_then_refused_without_a_request(
-    auth_client, integration, fake_github
-):
+def test_ssrf_old_row_verify_refused_without_a_request(auth_client, integration, fake_github):
+    # given: a row saved before the guard was on
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
 
     assert resp.status_code == 200
@@ -86,9 +82,8 @@ def test_given_row_saved_before_guard_when_verified_then_refused_without_a_reque
 
 
 @guarded
-def test_given_row_saved_before_guard_when_webhook_created_then_400_without_a_request(
-    auth_client, integration, fake_github
-):
+def test_ssrf_old_row_create_webhook_400_without_a_request(auth_client, integration, fake_github):
+    # given: a row saved before the guard was on
     resp = auth_client.post(f"{BASE}{integration.pk}/create-webhook/")
 
     assert resp.status_code == 400
@@ -97,9 +92,8 @@ def test_given_row_saved_before_guard_when_webhook_created_then_400_without_a_re
 
 
 @guarded
-def test_given_row_saved_before_guard_when_synced_then_sync_fails_without_a_request(
-    integration, fake_github, repo
-):
+def test_ssrf_old_row_sync_fails_without_a_request(integration, fake_github, repo):
+    # given: a row saved before the guard was on
     fake_github.add_pull(repo)
 
     sync_pull_requests.delay(integration.pk)
@@ -111,7 +105,7 @@ def test_given_row_saved_before_guard_when_synced_then_sync_fails_without_a_requ
 
 
 @guarded
-def test_given_name_resolving_to_checked_address_then_connection_pinned_and_host_kept(
+def test_ssrf_connection_pinned_to_checked_address_keeps_host(
     make_integration, fake_github, repo, monkeypatch, auth_client
 ):
     # A name no DNS knows, "resolved" to the fake's address, which counts as public here: only
@@ -128,7 +122,7 @@ def test_given_name_resolving_to_checked_address_then_connection_pinned_and_host
     assert call.headers["host"] == f"api.github.test:{port}"
 
 
-def test_given_https_name_pinned_then_tls_sni_and_certificate_use_the_name(
+def test_ssrf_pinned_https_uses_the_name_for_sni_and_cert(
     make_integration, monkeypatch, auth_client, tmp_path, settings
 ):
     settings.INTEGRATIONS_ALLOW_PRIVATE_TARGETS = False  # (not with `guarded`: one override)
@@ -152,7 +146,7 @@ def test_given_https_name_pinned_then_tls_sni_and_certificate_use_the_name(
 
 
 @guarded
-def test_given_address_check_bypassed_when_socket_opens_on_loopback_then_peer_refused(
+def test_ssrf_socket_refuses_loopback_peer_if_check_bypassed(
     integration, fake_github, monkeypatch, auth_client
 ):
     # The resolution check "passes" on a forbidden address: the connected peer is the last word.
@@ -178,7 +172,7 @@ def internal():
 
 
 @pytest.mark.parametrize("where", ["other port", "other scheme", "other host"])
-def test_given_next_link_off_the_api_origin_when_synced_then_sync_fails_and_nothing_fetched(
+def test_ssrf_next_link_off_api_origin_fails_sync_unfetched(
     integration, fake_github, repo, internal, where, auth_client
 ):
     fake_port = fake_github.server.server_address[1]
@@ -202,7 +196,7 @@ def test_given_next_link_off_the_api_origin_when_synced_then_sync_fails_and_noth
     assert "next-page link" in shown["sync_error"]
 
 
-def test_given_next_link_on_the_api_origin_then_followed(integration, fake_github, repo):
+def test_ssrf_next_link_on_api_origin_followed(integration, fake_github, repo):
     for i in range(150):
         fake_github.add_pull(repo, minutes_ago=i)
 
@@ -240,7 +234,7 @@ def test_given_next_link_on_the_api_origin_then_followed(integration, fake_githu
         ),
     ],
 )
-def test_given_refusal_with_any_body_then_detail_has_status_and_message_only(
+def test_ssrf_refusal_detail_has_status_and_message_only(
     auth_client, integration, fake_github, reply, shown
 ):
     fake_github.reply_next(reply)

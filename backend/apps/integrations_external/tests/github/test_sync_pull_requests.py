@@ -16,9 +16,7 @@ def test_story_keys_found_in_any_case_and_not_inside_other_words():
     assert story_keys("BUS-4 and US-") == set()
 
 
-def test_given_250_prs_when_synced_then_three_pages_followed_and_all_created(
-    integration, fake_github, repo
-):
+def test_sync_250_prs_follows_three_pages_creating_all(integration, fake_github, repo):
     for i in range(250):
         fake_github.add_pull(repo, minutes_ago=i)
 
@@ -35,9 +33,7 @@ def test_given_250_prs_when_synced_then_three_pages_followed_and_all_created(
     assert GitHubPullRequest.objects.filter(integration=integration).count() == 250
 
 
-def test_given_unchanged_repository_when_synced_again_then_304_costs_no_rate_limit(
-    integration, fake_github, repo
-):
+def test_sync_unchanged_repository_304_costs_no_rate_limit(integration, fake_github, repo):
     for i in range(250):
         fake_github.add_pull(repo, minutes_ago=i)
     service = GitHubService(integration)
@@ -60,9 +56,7 @@ def test_given_unchanged_repository_when_synced_again_then_304_costs_no_rate_lim
     assert fake_github.rate_spent == spent
 
 
-def test_given_one_pr_changed_when_synced_then_counts_updated_and_unchanged(
-    integration, fake_github, repo
-):
+def test_sync_one_changed_pr_counts_updated_and_unchanged(integration, fake_github, repo):
     for i in range(5):
         fake_github.add_pull(repo, minutes_ago=i)
     GitHubService(integration).sync_pull_requests()
@@ -75,9 +69,7 @@ def test_given_one_pr_changed_when_synced_then_counts_updated_and_unchanged(
     assert GitHubPullRequest.objects.get(integration=integration, number=2).title == "Renamed"
 
 
-def test_given_keys_in_title_branch_or_body_when_synced_then_prs_linked_to_stories(
-    integration, project, fake_github, repo
-):
+def test_sync_links_prs_by_keys_in_title_branch_or_body(integration, project, fake_github, repo):
     a, b, c = UserStoryFactory.create_batch(3, project=project)
     elsewhere = UserStoryFactory()  # another project's story is never linked
     fake_github.add_pull(repo, title=f"Fix login ({a.key.lower()})")
@@ -93,9 +85,7 @@ def test_given_keys_in_title_branch_or_body_when_synced_then_prs_linked_to_stori
     assert linked == {1: {a.pk}, 2: {b.pk}, 3: {c.pk}}
 
 
-def test_given_merged_and_closed_prs_when_synced_then_states_mirrored(
-    integration, fake_github, repo
-):
+def test_sync_mirrors_merged_and_closed_states(integration, fake_github, repo):
     fake_github.add_pull(repo, merged=True)
     fake_github.add_pull(repo, state="closed")
     fake_github.add_pull(repo)
@@ -111,9 +101,8 @@ def test_given_merged_and_closed_prs_when_synced_then_states_mirrored(
     assert merged.author == "octocat"
 
 
-def test_given_merged_history_when_first_synced_then_nothing_announced_until_a_new_merge(
-    integration, project, fake_github, repo
-):
+def test_sync_first_run_announces_no_past_merge(integration, project, fake_github, repo):
+    # then: nothing is announced until a new merge
     old, still_open = UserStoryFactory.create_batch(2, project=project)
     fake_github.add_pull(repo, title=f"Old work {old.key}", merged=True, minutes_ago=60 * 24 * 90)
     fake_github.add_pull(repo, title=f"In review {still_open.key}")

@@ -20,7 +20,7 @@ def slow(body: object, *, seconds: float = 3.0) -> RawReply:
     return RawReply(200, data, {"Content-Type": "application/json"}, seconds / len(data))
 
 
-def test_when_sync_prs_called_twice_before_the_worker_runs_then_one_task_queued(
+def test_sync_prs_twice_before_the_worker_queues_one_task(
     auth_client, integration, fake_github, repo, django_capture_on_commit_callbacks
 ):
     fake_github.add_pull(repo)
@@ -36,7 +36,7 @@ def test_when_sync_prs_called_twice_before_the_worker_runs_then_one_task_queued(
     assert fake_github.calls == []  # nothing called GitHub inside the web request
 
 
-def test_given_task_delivered_twice_then_second_run_sees_the_work_done(
+def test_sync_task_delivered_twice_second_sees_work_done(
     auth_client, integration, fake_github, repo, django_capture_on_commit_callbacks
 ):
     fake_github.add_pull(repo)
@@ -52,7 +52,7 @@ def test_given_task_delivered_twice_then_second_run_sees_the_work_done(
     assert integration.sync_started_at <= integration.sync_finished_at
 
 
-def test_given_running_sync_when_another_task_arrives_then_it_exits(integration, fake_github, repo):
+def test_sync_task_exits_while_another_sync_runs(integration, fake_github, repo):
     from django.utils import timezone
 
     integration.sync_state = "running"
@@ -64,9 +64,7 @@ def test_given_running_sync_when_another_task_arrives_then_it_exits(integration,
     assert fake_github.calls == []
 
 
-def test_given_sync_slower_than_its_deadline_then_it_ends_failed_and_stores_nothing(
-    integration, fake_github, repo, settings
-):
+def test_sync_past_its_deadline_fails_storing_nothing(integration, fake_github, repo, settings):
     settings.GITHUB_SYNC_DEADLINE_SECONDS = 1
     pull = fake_github.add_pull(repo)
     fake_github.reply_next(slow([pull]))
@@ -79,9 +77,10 @@ def test_given_sync_slower_than_its_deadline_then_it_ends_failed_and_stores_noth
     assert not GitHubPullRequest.objects.exists()
 
 
-def test_given_github_dripping_its_answer_when_verified_then_the_request_budget_ends_it(
+def test_verify_dripping_answer_ended_by_request_budget(
     auth_client, integration, fake_github, repo, settings
 ):
+    # given: GitHub drips its answer
     settings.GITHUB_REQUEST_BUDGET_SECONDS = 1
     fake_github.reply_next(slow({"full_name": "acme/shop", "permissions": {"admin": True}}))
 
@@ -92,9 +91,11 @@ def test_given_github_dripping_its_answer_when_verified_then_the_request_budget_
     assert "time allowed" in resp.data["detail"]
 
 
-def test_given_github_dripping_its_answer_when_webhook_created_then_the_request_budget_ends_it(
+def test_create_webhook_dripping_answer_ended_by_budget(
     auth_client, integration, fake_github, repo, settings
 ):
+    # given: GitHub drips its answer
+    # then: the request budget ends it
     settings.GITHUB_REQUEST_BUDGET_SECONDS = 1
     fake_github.reply_next(slow({"id": 5, "events": [], "config": {}}))
 
@@ -109,9 +110,8 @@ def test_given_github_dripping_its_answer_when_webhook_created_then_the_request_
 NOT_JSON = RawReply(200, b"<html>Welcome to nginx!</html>", {"Content-Type": "text/html"})
 
 
-def test_given_base_answering_200_not_json_when_verified_then_answer_says_so(
-    auth_client, integration, fake_github
-):
+def test_verify_200_not_json_says_so(auth_client, integration, fake_github):
+    # given: an API base answering 200 with something not JSON
     fake_github.reply_next(NOT_JSON)
 
     resp = auth_client.post(f"{BASE}{integration.pk}/verify/")
@@ -126,9 +126,10 @@ def test_given_base_answering_200_not_json_when_verified_then_answer_says_so(
     "reply",
     [NOT_JSON, RawReply(200, b'{"not": "a list"}', {"Content-Type": "application/json"})],
 )
-def test_given_base_answering_200_not_json_when_synced_then_sync_fails_with_reason(
+def test_sync_200_not_json_fails_with_the_reason(
     auth_client, integration, fake_github, repo, run_on_commit, reply
 ):
+    # given: an API base answering 200 with something not JSON
     fake_github.reply_next(reply)
 
     with run_on_commit():
@@ -140,9 +141,7 @@ def test_given_base_answering_200_not_json_when_synced_then_sync_fails_with_reas
     assert "not GitHub's JSON" in shown["sync_error"]
 
 
-def test_given_unusable_items_in_a_page_when_synced_then_skipped_and_counted(
-    integration, fake_github, repo
-):
+def test_sync_skips_and_counts_unusable_items(integration, fake_github, repo):
     good = fake_github.add_pull(repo)
     bad = [
         {**good, "number": 2, "created_at": "2026-13-01T00:00:00Z"},
@@ -159,9 +158,8 @@ def test_given_unusable_items_in_a_page_when_synced_then_skipped_and_counted(
     assert integration.last_sync_result["skipped"] == 3
 
 
-def test_given_issue_answer_with_unusable_number_when_story_issue_created_then_400_not_500(
-    auth_client, integration, project, fake_github
-):
+def test_story_issue_unusable_number_is_400_not_500(auth_client, integration, project, fake_github):
+    # given: GitHub answers with an unusable issue number
     from apps.projects.tests.factories import UserStoryFactory
 
     story = UserStoryFactory(project=project)
@@ -173,9 +171,8 @@ def test_given_issue_answer_with_unusable_number_when_story_issue_created_then_4
     assert "unusable" in resp.data["detail"]
 
 
-def test_given_hook_answer_with_odd_fields_when_webhook_created_then_201_without_remote_data(
-    auth_client, integration, fake_github
-):
+def test_create_webhook_odd_fields_201_without_remote_data(auth_client, integration, fake_github):
+    # given: GitHub answers the hook with odd fields
     odd = {"id": "7", "events": "everything", "config": "SECRET-IN-BODY"}
     fake_github.reply_next(RawReply(201, json.dumps(odd).encode()))
 

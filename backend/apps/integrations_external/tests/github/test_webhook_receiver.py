@@ -75,7 +75,7 @@ def pr_payload(number=7, *, title="Fix", head="feature", merged=False, action="o
     }
 
 
-def test_given_missing_signature_then_401_and_nothing_stored(integration, send):
+def test_receiver_missing_signature_401_stores_nothing(integration, send):
     resp = send(integration, "pull_request", pr_payload(), signature="omit")
 
     assert resp.status_code == 401
@@ -83,21 +83,21 @@ def test_given_missing_signature_then_401_and_nothing_stored(integration, send):
     assert not GitHubWebhookDelivery.objects.exists()
 
 
-def test_given_wrong_secret_then_401_and_nothing_stored(integration, send):
+def test_receiver_wrong_secret_401_stores_nothing(integration, send):
     resp = send(integration, "pull_request", pr_payload(), secret="not-the-secret")
 
     assert resp.status_code == 401
     assert not GitHubPullRequest.objects.exists()
 
 
-def test_given_signed_ping_then_answered(integration, send):
+def test_receiver_answers_a_signed_ping(integration, send):
     resp = send(integration, "ping", {"zen": "Keep it logically awesome.", "hook_id": 1})
 
     assert resp.status_code == 200
     assert resp.json()["event"] == "ping"
 
 
-def test_given_signed_pull_request_then_mirror_upserted(integration, send, project):
+def test_receiver_signed_pull_request_upserts_mirror(integration, send, project):
     story = UserStoryFactory(project=project)
 
     resp = send(integration, "pull_request", pr_payload(head=f"{story.key.lower()}-search"))
@@ -109,7 +109,7 @@ def test_given_signed_pull_request_then_mirror_upserted(integration, send, proje
     assert list(pr.stories.all()) == [story]
 
 
-def test_given_repeated_delivery_id_then_ignored(integration, send):
+def test_receiver_ignores_a_repeated_delivery_id(integration, send):
     delivery = str(uuid.uuid4())
     send(integration, "pull_request", pr_payload(title="First"), delivery=delivery)
 
@@ -121,9 +121,7 @@ def test_given_repeated_delivery_id_then_ignored(integration, send):
     assert GitHubWebhookDelivery.objects.filter(delivery_id=delivery).count() == 1
 
 
-def test_given_linked_pr_merged_then_platform_event_published(
-    integration, send, project, run_on_commit
-):
+def test_receiver_linked_pr_merged_publishes_event(integration, send, project, run_on_commit):
     story = UserStoryFactory(project=project)
     send(integration, "pull_request", pr_payload(title=f"{story.key} checkout"))
 
@@ -140,14 +138,14 @@ def test_given_linked_pr_merged_then_platform_event_published(
     assert event.data["user_stories"] == [{"id": story.pk, "key": story.key, "title": story.title}]
 
 
-def test_given_unlinked_pr_merged_then_no_event(integration, send):
+def test_receiver_unlinked_pr_merged_publishes_nothing(integration, send):
     send(integration, "pull_request", pr_payload(merged=True))
 
     assert GitHubPullRequest.objects.get(number=7).state == "merged"
     assert not Event.objects.filter(type="github.pull_request.merged").exists()
 
 
-def test_given_issues_event_for_linked_issue_then_story_link_updated(integration, send, project):
+def test_receiver_issues_event_updates_story_link(integration, send, project):
     story = UserStoryFactory(project=project)
     GitHubIssueLink.objects.create(
         integration=integration, story=story, state="created", issue_number=3, issue_state="open"
@@ -164,7 +162,7 @@ def test_given_issues_event_for_linked_issue_then_story_link_updated(integration
     assert (link.issue_state, link.issue_title) == ("closed", "Done")
 
 
-def test_given_workflow_run_and_sync_workflows_then_mirrored(make_integration, repo, send):
+def test_receiver_workflow_run_mirrored_with_sync_workflows(make_integration, repo, send):
     integration = make_integration(sync_workflows=True)
     run = {"id": 555, "name": "CI", "run_number": 4, "status": "completed", "conclusion": "failure"}
 
@@ -175,20 +173,20 @@ def test_given_workflow_run_and_sync_workflows_then_mirrored(make_integration, r
     assert (mirrored.name, mirrored.conclusion) == ("CI", "failure")
 
 
-def test_given_workflow_run_without_sync_workflows_then_204(integration, send):
+def test_receiver_workflow_run_without_sync_workflows_204(integration, send):
     resp = send(integration, "workflow_run", {"workflow_run": {"id": 1}})
 
     assert resp.status_code == 204
     assert not GitHubWorkflowRun.objects.exists()
 
 
-def test_given_unhandled_event_then_204(integration, send):
+def test_receiver_unhandled_event_is_204(integration, send):
     resp = send(integration, "star", {"action": "created"})
 
     assert resp.status_code == 204
 
 
-def test_given_unknown_integration_then_404(integration, send):
+def test_receiver_unknown_integration_is_404(integration, send):
     integration.pk = 999999
     assert send(integration, "ping", {}).status_code == 404
 
@@ -230,9 +228,8 @@ def _pr_with(**changes) -> dict:
         "not-an-object",
     ],
 )
-def test_given_signed_payload_we_cannot_use_then_400_and_recorded_never_500(
-    integration, send, event, payload
-):
+def test_receiver_unusable_signed_payload_400_never_500(integration, send, event, payload):
+    # then: 400 and recorded, never 500
     body = payload.encode() if isinstance(payload, str) else payload
     delivery = str(uuid.uuid4())
 
@@ -246,7 +243,7 @@ def test_given_signed_payload_we_cannot_use_then_400_and_recorded_never_500(
     assert recorded.event == event
 
 
-def test_given_signed_workflow_run_with_bad_fields_then_400_not_500(make_integration, repo, send):
+def test_receiver_signed_workflow_run_bad_fields_400_not_500(make_integration, repo, send):
     integration = make_integration(sync_workflows=True)
     run = {"id": 1.5, "name": "CI"}
 
@@ -256,9 +253,10 @@ def test_given_signed_workflow_run_with_bad_fields_then_400_not_500(make_integra
     assert not GitHubWorkflowRun.objects.exists()
 
 
-def test_given_signed_payload_without_delivery_id_then_400_every_time_and_nothing_applied(
+def test_receiver_no_delivery_id_400_every_time_applies_none(
     integration, send, project, run_on_commit
 ):
+    # given: a signed payload without a delivery id
     story = UserStoryFactory(project=project)
     payload = pr_payload(title=f"{story.key} checkout", merged=True)
 
@@ -272,7 +270,7 @@ def test_given_signed_payload_without_delivery_id_then_400_every_time_and_nothin
     assert not Event.objects.filter(type="github.pull_request.merged").exists()
 
 
-def test_given_unsigned_payload_without_delivery_id_then_still_401(integration, send):
+def test_receiver_unsigned_without_delivery_id_still_401(integration, send):
     resp = send(integration, "pull_request", pr_payload(), delivery="omit", signature="omit")
 
     assert resp.status_code == 401

@@ -25,9 +25,7 @@ def _status() -> dict[str, list[str]]:
     return {"rows": {line.split()[0]: line.split()[1:] for line in table}, "lines": lines}
 
 
-def test_given_due_in_flight_and_failed_deliveries_when_run_then_each_channel_shows_its_counts(
-    user, project
-):
+def test_integrations_status_counts_due_in_flight_and_failed(user, project):
     endpoints = [WebhookEndpointFactory(owner=user) for _ in range(5)]
     ids = record_webhook_deliveries(project, user, endpoints)
     now = timezone.now()
@@ -51,7 +49,8 @@ def test_given_due_in_flight_and_failed_deliveries_when_run_then_each_channel_sh
     assert not EmailDelivery.objects.exists()
 
 
-def test_given_failing_and_disabled_endpoints_and_unhealthy_slack_when_run_then_listed(user):
+def test_integrations_status_lists_failing_disabled_unhealthy(user):
+    # given: failing and disabled endpoints, an unhealthy Slack integration
     WebhookEndpointFactory(owner=user, name="healthy one")
     WebhookEndpointFactory(
         owner=user, name="flaky", failing_since=timezone.now(), consecutive_failures=4
@@ -74,7 +73,7 @@ def test_given_failing_and_disabled_endpoints_and_unhealthy_slack_when_run_then_
     assert "healthy one" not in output
 
 
-def test_given_nothing_wrong_when_run_then_says_so():
+def test_integrations_status_says_nothing_is_wrong():
     output = "\n".join(_status()["lines"])
 
     assert "No failing endpoints or unhealthy integrations." in output

@@ -20,9 +20,7 @@ from tests_support.receivers import Reply
 pytestmark = pytest.mark.django_db
 
 
-def test_given_deliveries_sent_when_scraped_then_counted_by_outcome_with_their_durations(
-    client, user, project, receiver
-):
+def test_metrics_count_sent_deliveries_by_outcome_and_duration(client, user, project, receiver):
     receiver.handler = lambda request: Reply(500) if "/bad" in request.path else Reply(200)
     good = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(2)]
     flaky = WebhookEndpointFactory(owner=user, url=receiver.url + "/bad", retry_count=1)
@@ -44,9 +42,8 @@ def test_given_deliveries_sent_when_scraped_then_counted_by_outcome_with_their_d
     assert delta("hub_delivery_attempt_duration_seconds_bucket", channel="webhook", le="+Inf") == 4
 
 
-def test_given_a_delivery_due_for_five_minutes_when_scraped_then_its_age_is_the_backlog_age(
-    client, user, project
-):
+def test_metrics_backlog_age_is_the_oldest_due_delivery_age(client, user, project):
+    # given: a delivery due for five minutes
     endpoint = WebhookEndpointFactory(owner=user)
     [old, new] = record_webhook_deliveries(
         project, user, [endpoint, WebhookEndpointFactory(owner=user)]
@@ -66,7 +63,7 @@ def test_given_a_delivery_due_for_five_minutes_when_scraped_then_its_age_is_the_
     assert value(samples, "hub_delivery_oldest_due_age_seconds", channel="email") == 0
 
 
-def test_given_nothing_due_when_scraped_then_backlog_age_is_zero(client, user, project, receiver):
+def test_metrics_backlog_age_is_zero_with_nothing_due(client, user, project, receiver):
     ids = record_webhook_deliveries(
         project, user, [WebhookEndpointFactory(owner=user, url=receiver.url)]
     )
@@ -78,9 +75,7 @@ def test_given_nothing_due_when_scraped_then_backlog_age_is_zero(client, user, p
     assert value(samples, "hub_delivery_due", channel="webhook") == 0
 
 
-def test_given_failing_disabled_endpoints_and_unhealthy_slack_when_scraped_then_gauges_count_them(
-    client, user
-):
+def test_metrics_gauges_count_failing_disabled_and_unhealthy(client, user):
     WebhookEndpointFactory(owner=user)  # healthy
     WebhookEndpointFactory(owner=user, failing_since=timezone.now(), consecutive_failures=3)
     WebhookEndpointFactory(owner=user, is_active=False, disabled_reason="410 Gone")
@@ -108,9 +103,7 @@ def test_observe_many_counts_as_observing_one_by_one():
     assert batched._sum.get() == pytest.approx(one_by_one._sum.get())
 
 
-def test_given_the_database_cannot_answer_when_scraped_then_counters_are_still_served(
-    client, user, project, receiver
-):
+def test_metrics_counters_still_served_if_the_database_fails(client, user, project, receiver):
     deliver(
         "webhook",
         record_webhook_deliveries(project, user, [WebhookEndpointFactory(url=receiver.url)]),
@@ -126,5 +119,5 @@ def test_given_the_database_cannot_answer_when_scraped_then_counters_are_still_s
     assert ("hub_delivery_due", frozenset({("channel", "webhook")})) not in samples
 
 
-def test_given_the_database_answers_when_scraped_then_state_query_ok(client):
+def test_metrics_state_query_ok_with_the_database_up(client):
     assert value(scrape(client), "hub_state_query_ok") == 1

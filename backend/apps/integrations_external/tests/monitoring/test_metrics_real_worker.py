@@ -13,9 +13,10 @@ from tests_support.services import wait_until
 pytestmark = pytest.mark.services
 
 
-def test_given_deliveries_sent_by_a_worker_pool_when_scraped_from_the_web_then_all_are_counted(
+def test_metrics_count_every_delivery_of_a_worker_pool(
     tasks_through_redis, celery_worker_process, receiver, client
 ):
+    # when: scraped from the web process
     owner = UserFactory()
     project = ProjectFactory(owner=owner)
     endpoints = [WebhookEndpointFactory(owner=owner, url=receiver.url) for _ in range(4)]

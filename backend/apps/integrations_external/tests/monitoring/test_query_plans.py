@@ -23,9 +23,7 @@ from apps.integrations_external.tests.webhooks.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def test_given_a_scrape_when_planned_then_no_history_table_is_scanned(
-    require_postgres, user, project
-):
+def test_query_plans_scrape_scans_no_history_table(require_postgres, user, project):
     ids = record_webhook_deliveries(
         project, user, [WebhookEndpointFactory(owner=user) for _ in range(3)]
     )

@@ -20,7 +20,7 @@ def admin_client_():
     return client
 
 
-def test_given_integration_when_admin_pages_shown_then_token_masked(admin_client_, slack):
+def test_admin_pages_mask_the_token(admin_client_, slack):
     integration = SlackIntegrationFactory(is_healthy=False, health_reason="Bot not in the channel")
 
     pages = [
@@ -35,7 +35,7 @@ def test_given_integration_when_admin_pages_shown_then_token_masked(admin_client
     assert "Bot not in the channel" in pages[0].content.decode()
 
 
-def test_given_change_without_token_when_saved_then_token_kept(admin_client_, slack):
+def test_admin_change_without_token_keeps_it(admin_client_, slack):
     integration = SlackIntegrationFactory()
     page = admin_client_.get(f"{CHANGELIST}{integration.pk}/change/")
     form = page.context["adminform"].form
@@ -50,7 +50,7 @@ def test_given_change_without_token_when_saved_then_token_kept(admin_client_, sl
     assert integration.channel_id == "C0BUILDS02"
 
 
-def test_given_selected_integrations_when_verify_action_then_results_stored(admin_client_, slack):
+def test_admin_verify_action_stores_results(admin_client_, slack):
     integration = SlackIntegrationFactory()
 
     resp = admin_client_.post(
@@ -63,9 +63,7 @@ def test_given_selected_integrations_when_verify_action_then_results_stored(admi
     assert integration.last_verification_ok is True
 
 
-def test_given_selected_integration_when_send_test_action_then_message_posted(
-    admin_client_, slack, run_on_commit
-):
+def test_admin_send_test_action_posts_a_message(admin_client_, slack, run_on_commit):
     integration = SlackIntegrationFactory()
 
     with run_on_commit():

@@ -24,9 +24,7 @@ def payload(**overrides):
     }
 
 
-def test_given_valid_body_when_created_then_201_owned_and_token_not_returned(
-    user, client_for, project
-):
+def test_api_create_201_owned_without_returning_token(user, client_for, project):
     resp = client_for(user).post(URL, payload(project=project.pk, notify_only_failures=True))
 
     assert resp.status_code == 201, resp.content
@@ -52,7 +50,7 @@ def test_given_valid_body_when_created_then_201_owned_and_token_not_returned(
         (payload(notify_system_alerts="maybe"), "notify_system_alerts"),
     ],
 )
-def test_given_bad_body_when_created_then_400_with_field_error(user, client_for, body, field):
+def test_api_create_bad_body_400_with_field_error(user, client_for, body, field):
     resp = client_for(user).post(URL, body)
 
     assert resp.status_code == 400
@@ -60,7 +58,8 @@ def test_given_bad_body_when_created_then_400_with_field_error(user, client_for,
     assert "not-a-token-at-all" not in resp.content.decode()
 
 
-def test_given_project_user_cannot_see_when_created_then_400(user, other_user, client_for):
+def test_api_create_in_unseen_project_is_400(user, other_user, client_for):
+    # given: a project the user cannot see
     foreign = ProjectFactory(owner=other_user)
 
     resp = client_for(user).post(URL, payload(project=foreign.pk))
@@ -70,7 +69,7 @@ def test_given_project_user_cannot_see_when_created_then_400(user, other_user, c
     assert not SlackIntegration.objects.exists()
 
 
-def test_given_member_project_when_created_then_403(user, other_user, client_for):
+def test_api_create_in_member_project_is_403(user, other_user, client_for):
     # Issue 11: only the project's owner (or staff) adds integrations to it.
     shared = ProjectFactory(owner=other_user, members=[user])
 
@@ -80,9 +79,7 @@ def test_given_member_project_when_created_then_403(user, other_user, client_for
     assert not SlackIntegration.objects.exists()
 
 
-def test_given_someone_elses_integration_when_accessed_then_404_everywhere(
-    user, other_user, client_for
-):
+def test_api_someone_elses_integration_is_404_everywhere(user, other_user, client_for):
     theirs = SlackIntegrationFactory(owner=other_user)
     client = client_for(user)
 
@@ -101,11 +98,11 @@ def test_given_someone_elses_integration_when_accessed_then_404_everywhere(
     assert SlackIntegration.objects.filter(pk=theirs.pk).exists()
 
 
-def test_given_anonymous_when_listing_then_401(api_client):
+def test_api_anonymous_list_is_401(api_client):
     assert api_client.get(URL).status_code in (401, 403)
 
 
-def test_given_integration_when_patched_without_token_then_token_kept(user, client_for):
+def test_api_patch_without_token_keeps_it(user, client_for):
     integration = SlackIntegrationFactory(owner=user)
 
     resp = client_for(user).patch(f"{URL}{integration.pk}/", {"notify_system_alerts": True})
@@ -116,9 +113,8 @@ def test_given_integration_when_patched_without_token_then_token_kept(user, clie
     assert integration.notify_system_alerts
 
 
-def test_given_unhealthy_integration_when_token_replaced_then_health_reset_and_verification_cleared(
-    user, client_for
-):
+def test_api_new_token_resets_health_and_verification(user, client_for):
+    # given: an unhealthy integration
     integration = SlackIntegrationFactory(
         owner=user, is_healthy=False, health_reason="Invalid token", last_verification_ok=False
     )
@@ -133,7 +129,7 @@ def test_given_unhealthy_integration_when_token_replaced_then_health_reset_and_v
     assert integration.health_reason == ""
 
 
-def test_given_read_only_fields_when_written_then_ignored(user, client_for):
+def test_api_read_only_fields_ignored_on_write(user, client_for):
     integration = SlackIntegrationFactory(owner=user, is_healthy=False, health_reason="x")
 
     client_for(user).patch(f"{URL}{integration.pk}/", {"is_healthy": True, "team_id": "T666"})
@@ -143,14 +139,14 @@ def test_given_read_only_fields_when_written_then_ignored(user, client_for):
     assert integration.team_id == ""
 
 
-def test_given_integration_when_deleted_then_gone(user, client_for):
+def test_api_delete_removes_the_integration(user, client_for):
     integration = SlackIntegrationFactory(owner=user)
 
     assert client_for(user).delete(f"{URL}{integration.pk}/").status_code == 204
     assert not SlackIntegration.objects.filter(pk=integration.pk).exists()
 
 
-def test_given_token_when_stored_then_encrypted_in_the_database(user, client_for):
+def test_api_token_encrypted_in_the_database(user, client_for):
     resp = client_for(user).post(URL, payload())
 
     with connection.cursor() as cursor:
@@ -164,7 +160,7 @@ def test_given_token_when_stored_then_encrypted_in_the_database(user, client_for
     assert stored.startswith("fernet:")
 
 
-def test_given_full_flow_when_run_then_token_never_in_responses_or_logs(
+def test_api_full_flow_never_shows_token_in_answers_or_logs(
     user, project, client_for, run_on_commit, slack, caplog, settings
 ):
     settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
@@ -199,7 +195,7 @@ def test_given_full_flow_when_run_then_token_never_in_responses_or_logs(
     assert "secretTOKEN" not in caplog.text
 
 
-def test_given_deliveries_when_listed_then_attempts_and_slack_answer_shown(
+def test_api_deliveries_list_attempts_and_slack_answer(
     user, client_for, run_on_commit, slack, integration
 ):
     with run_on_commit():

@@ -19,7 +19,7 @@ from apps.integrations_external.tests.slack.factories import BOT_TOKEN
 from tests_support.receivers import Reply
 
 
-def test_given_settings_when_client_built_then_base_url_timeout_and_no_sdk_retries(settings):
+def test_client_from_settings_has_url_timeout_no_sdk_retries(settings):
     settings.SLACK_API_BASE_URL = "http://127.0.0.1:1/api/"
 
     client = SlackClient(BOT_TOKEN)
@@ -29,7 +29,7 @@ def test_given_settings_when_client_built_then_base_url_timeout_and_no_sdk_retri
     assert client.web.retry_handlers == []
 
 
-def test_given_429_when_posting_then_rate_limited_with_retry_after_and_one_request(slack):
+def test_client_429_rate_limited_with_retry_after_one_request(slack):
     slack.add_token(BOT_TOKEN)
     slack.add_channel("C0BUILDS01", "builds")
     slack.fail_next("chat.postMessage", status=429, headers={"Retry-After": "30"})
@@ -56,7 +56,7 @@ def test_given_429_when_posting_then_rate_limited_with_retry_after_and_one_reque
         ({"error": "invalid_blocks"}, PermanentError, "invalid_blocks"),
     ],
 )
-def test_given_slack_error_when_posting_then_named_exception(slack, script, error, code):
+def test_client_slack_error_raises_a_named_exception(slack, script, error, code):
     slack.add_token(BOT_TOKEN)
     slack.fail_next("chat.postMessage", **script)
 
@@ -70,7 +70,7 @@ def test_given_slack_error_when_posting_then_named_exception(slack, script, erro
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
-def test_given_slow_slack_when_posting_then_timeout_is_a_temporary_error(receiver):
+def test_client_slow_slack_timeout_is_temporary(receiver):
     receiver.default = Reply(200, b'{"ok": true}', delay=2.0)
     base_url = receiver.url.replace("/hook", "/api/")
 
@@ -81,7 +81,7 @@ def test_given_slow_slack_when_posting_then_timeout_is_a_temporary_error(receive
     assert len(receiver.requests) == 1
 
 
-def test_given_connections_reset_when_posting_then_temporary_error_after_one_try():
+def test_client_connection_reset_temporary_after_one_try():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()

@@ -29,7 +29,7 @@ def workflow_event(project, status="completed", previous_status=None, error=""):
     }
 
 
-def test_given_integration_when_workflow_completed_over_api_then_one_block_kit_message_posted(
+def test_delivery_workflow_over_api_posts_one_block_kit_message(
     user, project, client_for, run_on_commit, slack, integration
 ):
     slack.add_channel("C0OTHER001", "other")
@@ -56,9 +56,10 @@ def test_given_integration_when_workflow_completed_over_api_then_one_block_kit_m
     assert delivery.attempts.count() == 1
 
 
-def test_given_slack_rate_limits_when_delivered_then_retried_after_retry_after_and_posted_once(
+def test_delivery_rate_limited_retries_after_retry_after_once(
     user, project, run_on_commit, slack, integration
 ):
+    # then: retried after Retry-After and posted once
     slack.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
 
     with run_on_commit():
@@ -80,7 +81,7 @@ def test_given_slack_rate_limits_when_delivered_then_retried_after_retry_after_a
     assert integration.is_healthy
 
 
-def test_given_slack_5xx_when_delivered_then_retried_with_backoff_until_posted(
+def test_delivery_5xx_retries_with_backoff_until_posted(
     user, project, run_on_commit, slack, integration, settings
 ):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.05
@@ -110,9 +111,10 @@ def test_given_slack_5xx_when_delivered_then_retried_with_backoff_until_posted(
         (lambda s: setattr(s.channels["C0BUILDS01"], "is_archived", True), "archived"),
     ],
 )
-def test_given_broken_target_when_delivered_then_failed_without_retry_and_integration_unhealthy(
+def test_delivery_broken_target_fails_and_marks_unhealthy(
     user, project, run_on_commit, slack, integration, client_for, break_it, words
 ):
+    # then: failed without retry, integration unhealthy
     break_it(slack)
 
     with run_on_commit():
@@ -133,7 +135,7 @@ def test_given_broken_target_when_delivered_then_failed_without_retry_and_integr
     assert SlackDelivery.objects.filter(integration=integration).count() == 1
 
 
-def test_given_unhealthy_integration_when_test_message_succeeds_then_healthy_again(
+def test_delivery_test_message_success_restores_health(
     user, run_on_commit, slack, integration, client_for
 ):
     slack_channel.mark_unhealthy(integration.pk, "Bot not in the channel")
@@ -153,9 +155,10 @@ def test_given_unhealthy_integration_when_test_message_succeeds_then_healthy_aga
     assert integration.is_healthy
 
 
-def test_given_two_messages_for_one_channel_when_sent_together_then_second_waits_a_second(
+def test_delivery_two_messages_one_channel_second_waits_1s(
     user, project, run_on_commit, slack, integration
 ):
+    # given: two messages for one channel sent together
     with run_on_commit():
         publish("workflow.completed", workflow_event(project), project=project, actor=user)
         publish("workflow.failed", workflow_event(project, "failed"), project=project, actor=user)
@@ -172,7 +175,7 @@ def test_given_two_messages_for_one_channel_when_sent_together_then_second_waits
     assert calls[1].at - calls[0].at >= 0.9
 
 
-def test_given_pacing_slot_taken_when_another_worker_asks_then_told_to_wait(integration):
+def test_delivery_pacing_slot_taken_makes_other_worker_wait(integration):
     assert slack_channel.reserve_send_slot(integration.pk, interval=1.0) == 0.0
 
     wait = slack_channel.reserve_send_slot(integration.pk, interval=1.0)
@@ -188,9 +191,7 @@ def _published(project, user, run_on_commit, event_type, data):
         publish(event_type, data, project=project, actor=user)
 
 
-def test_given_switch_off_when_event_published_then_nothing_sent(
-    user, project, run_on_commit, slack
-):
+def test_delivery_switch_off_sends_nothing(user, project, run_on_commit, slack):
     SlackIntegrationFactory(
         owner=user, notify_workflow_completion=False, notify_command_execution=True
     )
@@ -201,9 +202,7 @@ def test_given_switch_off_when_event_published_then_nothing_sent(
     assert SlackDelivery.objects.count() == 0
 
 
-def test_given_alerts_switch_when_alert_raised_then_only_staff_integrations_with_switch_on_get_it(
-    staff_user, user, run_on_commit, slack
-):
+def test_delivery_alert_only_to_staff_with_switch_on(staff_user, user, run_on_commit, slack):
     on = SlackIntegrationFactory(owner=staff_user, notify_system_alerts=True)
     SlackIntegrationFactory(owner=staff_user, notify_system_alerts=False)
     SlackIntegrationFactory(owner=user, notify_system_alerts=True)
@@ -217,9 +216,7 @@ def test_given_alerts_switch_when_alert_raised_then_only_staff_integrations_with
     assert "Disk almost full" in call.params["text"]
 
 
-def test_given_only_failures_when_success_and_failure_then_only_failure_sent(
-    user, project, run_on_commit, slack, settings
-):
+def test_delivery_failures_only_skips_the_success(user, project, run_on_commit, slack, settings):
     settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
     SlackIntegrationFactory(owner=user, notify_only_failures=True)
 
@@ -251,9 +248,7 @@ def test_given_only_failures_when_success_and_failure_then_only_failure_sent(
     assert "exit code 2" in texts[1]
 
 
-def test_given_only_failures_when_workflow_recovers_then_back_to_normal_sent(
-    user, project, run_on_commit, slack
-):
+def test_delivery_failures_only_sends_back_to_normal(user, project, run_on_commit, slack):
     SlackIntegrationFactory(owner=user, notify_only_failures=True)
 
     _published(
@@ -269,9 +264,10 @@ def test_given_only_failures_when_workflow_recovers_then_back_to_normal_sent(
     assert "Back to normal" in call.params["blocks"][0]["text"]["text"]
 
 
-def test_given_failed_then_completed_over_api_then_second_message_says_back_to_normal(
+def test_delivery_success_after_failure_says_back_to_normal(
     user, project, client_for, run_on_commit, slack, settings
 ):
+    # given: a run failed, then the next completed, over the API
     settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
     SlackIntegrationFactory(owner=user)
     workflow = WorkflowFactory(project=project, name="Nightly")
@@ -291,7 +287,7 @@ def test_given_failed_then_completed_over_api_then_second_message_says_back_to_n
     assert texts[1].startswith("Back to normal: workflow Nightly")
 
 
-def test_given_project_scope_when_events_in_two_projects_then_only_scoped_project_sent(
+def test_delivery_project_scope_sends_only_that_project(
     user, project, run_on_commit, slack, settings
 ):
     settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
@@ -307,9 +303,7 @@ def test_given_project_scope_when_events_in_two_projects_then_only_scoped_projec
     assert project.name in call.params["text"]
 
 
-def test_given_project_of_someone_else_when_event_published_then_not_sent(
-    user, other_user, run_on_commit, slack
-):
+def test_delivery_someone_elses_project_not_sent(user, other_user, run_on_commit, slack):
     foreign = ProjectFactory(owner=other_user)
     SlackIntegrationFactory(owner=user)
 
@@ -318,7 +312,7 @@ def test_given_project_of_someone_else_when_event_published_then_not_sent(
     assert slack.calls == []
 
 
-def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_marker(
+def test_delivery_huge_command_output_fits_with_marker(
     user, project, client_for, run_on_commit, slack
 ):
     from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
@@ -350,7 +344,7 @@ def test_given_huge_command_output_when_delivered_then_message_fits_limits_with_
         100_000,  # beyond the 64 KiB the platform keeps: its head is gone before Slack's cut
     ],
 )
-def test_command_output_marker_counts_every_character_the_command_printed(
+def test_delivery_output_marker_counts_every_printed_char(
     user, project, client_for, run_on_commit, slack, size
 ):
     SlackIntegrationFactory(owner=user)

@@ -62,7 +62,7 @@ def huge_command():
         lambda: m.generic_message("custom.thing", {"k": HUGE}),
     ],
 )
-def test_given_huge_data_when_message_built_then_it_fits_slacks_limits(message):
+def test_messages_huge_data_fits_slacks_limits(message):
     built = message()
 
     assert slack_limit_problems(built) == []
@@ -70,7 +70,7 @@ def test_given_huge_data_when_message_built_then_it_fits_slacks_limits(message):
     assert built.blocks[0]["type"] == "header"
 
 
-def test_given_long_error_when_workflow_message_built_then_tail_kept_with_visible_marker():
+def test_messages_long_error_keeps_the_tail_with_a_marker():
     built = m.workflow_message(huge_workflow())
 
     error_block = next(b for b in built.blocks if "*Error*" in b.get("text", {}).get("text", ""))
@@ -80,7 +80,7 @@ def test_given_long_error_when_workflow_message_built_then_tail_kept_with_visibl
     assert text.endswith("```")
 
 
-def test_given_truncated_output_when_command_message_built_then_marker_and_reason_shown():
+def test_messages_truncated_output_shows_marker_and_reason():
     built = m.command_message(huge_command())
 
     rendered = str(built.blocks)
@@ -89,7 +89,7 @@ def test_given_truncated_output_when_command_message_built_then_marker_and_reaso
     assert "exit code 2" in built.text
 
 
-def test_given_too_many_blocks_and_fields_when_limits_enforced_then_cut_with_marker():
+def test_messages_too_many_blocks_and_fields_cut_with_marker():
     blocks = [m.section("x")] * 80 + [
         {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 5000}] * 20},
         {"type": "header", "text": {"type": "plain_text", "text": "h" * 500}},
@@ -103,7 +103,7 @@ def test_given_too_many_blocks_and_fields_when_limits_enforced_then_cut_with_mar
     assert m.limit_problems({"text": "t", "blocks": blocks})  # the checker does see violations
 
 
-def test_given_mentions_in_names_when_built_then_escaped_not_pinging_anyone():
+def test_messages_mentions_in_names_escaped_pinging_no_one():
     data = huge_workflow()
     data["workflow"]["name"] = "<!channel> deploy & <https://evil|click>"
     data["execution"]["error_message"] = "<!here>"
@@ -117,7 +117,7 @@ def test_given_mentions_in_names_when_built_then_escaped_not_pinging_anyone():
     assert "&lt;!channel&gt; deploy &amp;" in rendered
 
 
-def test_given_link_base_when_built_then_link_points_back_to_the_platform(settings):
+def test_messages_link_points_back_to_the_platform(settings):
     settings.PUBLIC_BASE_URL = "https://ci.example.com"
 
     built = m.workflow_message(
@@ -129,7 +129,7 @@ def test_given_link_base_when_built_then_link_points_back_to_the_platform(settin
     )
 
 
-def test_given_recovery_when_built_then_header_and_text_say_back_to_normal():
+def test_messages_recovery_says_back_to_normal():
     built = m.workflow_message(
         {"workflow": {"name": "Deploy"}, "execution": {"status": "completed"}}, recovered=True
     )
@@ -142,7 +142,7 @@ def test_given_recovery_when_built_then_header_and_text_say_back_to_normal():
     ("seconds", "shown"),
     [(None, "–"), (2.34, "2.3 s"), (42, "42 s"), (125, "2 min 5 s"), (3725, "1 h 2 min")],
 )
-def test_given_duration_when_formatted_then_readable(seconds, shown):
+def test_messages_duration_formatted_readably(seconds, shown):
     assert m.duration_text(seconds) == shown
 
 
@@ -191,7 +191,8 @@ def test_workflow_error_marker_counts_characters_of_the_original():
     assert_within_slacks_limits(built)
 
 
-def test_code_block_marker_counts_backticks_once_and_nothing_closes_the_block():
+def test_code_block_counts_backticks_once_and_never_closes():
+    # then: the marker counts the backticks once and nothing in the cut text closes the block
     text = "x" * 500 + "`" * 3000
 
     block = m.code_block(text, 1000)
@@ -202,7 +203,7 @@ def test_code_block_marker_counts_backticks_once_and_nothing_closes_the_block():
     assert len(block) <= 1000
 
 
-def test_command_output_marker_counts_the_output_before_the_excerpt():
+def test_command_output_marker_counts_output_before_excerpt():
     reason = "\nFATAL: the reason"
     output = (ANGRY * 400)[: 10_000 - len(reason)] + reason
     excerpt = output[-4000:]  # the event carries the output's last 4,000 characters
@@ -226,7 +227,7 @@ def test_command_output_marker_counts_the_output_before_the_excerpt():
     assert_within_slacks_limits(built)
 
 
-def test_command_output_of_an_older_event_marked_cut_without_a_number():
+def test_command_output_of_older_event_cut_without_a_number():
     # Events stored before `output_chars` existed say only that the excerpt is not everything.
     data = {"execution": {"output_excerpt": "the end", "output_truncated": True}}
 
@@ -251,5 +252,5 @@ def test_command_output_of_an_older_event_marked_cut_without_a_number():
         lambda: m.generic_message("custom.thing", {"k": ANGRY * 3000}),
     ],
 )
-def test_messages_full_of_escaped_characters_stay_within_slacks_limits(message):
+def test_messages_full_of_escapes_stay_within_slacks_limits(message):
     assert_within_slacks_limits(message())

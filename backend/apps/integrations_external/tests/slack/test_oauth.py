@@ -167,7 +167,7 @@ def test_oauth_not_configured_hides_button_and_404s(client, user, project, fake_
     assert client.post(f"/projects/{project.pk}/integrations/slack/add/").status_code == 404
 
 
-def test_oauth_button_shown_to_owner_when_configured(client, user, project, slack_app):
+def test_oauth_button_shown_to_the_owner_if_configured(client, user, project, slack_app):
     client.force_login(user)
     assert "Add to Slack" in client.get(f"/projects/{project.pk}/integrations/").content.decode()
 

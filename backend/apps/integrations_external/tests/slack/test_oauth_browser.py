@@ -49,7 +49,7 @@ def uninstall_event(live_server) -> httpx.Response:
     )
 
 
-def test_browser_add_to_slack_forged_cancelled_installed_uninstalled(
+def test_browser_add_to_slack_forged_cancel_install_uninstall(
     signed_in, project, slack_app, live_server
 ):
     page = signed_in

@@ -108,7 +108,7 @@ def test_slack_test_message_posts_through_fake_slack(client, user, project, conn
     assert len(slack.posted()) == 1
 
 
-def test_slack_settings_keep_token_when_left_empty(client, user, project, connected):
+def test_slack_settings_empty_token_keeps_the_stored_one(client, user, project, connected):
     client.force_login(user)
     response = client.post(
         _url(project, connected),
@@ -127,7 +127,7 @@ def test_slack_settings_show_serializer_error_on_field(client, user, project, co
     assert "Use the channel ID" in body
 
 
-def test_slack_disable_then_enable(client, user, project, connected):
+def test_slack_disable_and_enable_again(client, user, project, connected):
     client.force_login(user)
     body = client.post(
         _url(project, connected, "active/"), {"is_active": "0"}, follow=True
@@ -141,7 +141,7 @@ def test_slack_disable_then_enable(client, user, project, connected):
     assert connected.disabled_reason == ""
 
 
-def test_slack_delete_confirms_then_deletes(client, user, project, connected):
+def test_slack_delete_asks_to_confirm_and_deletes(client, user, project, connected):
     client.force_login(user)
     assert b"Delete Acme #builds?" in client.get(_url(project, connected, "delete/")).content
     response = client.post(_url(project, connected, "delete/"), follow=True)

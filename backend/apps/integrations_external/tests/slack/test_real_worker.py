@@ -24,9 +24,10 @@ def _state(fake: FakeSlack) -> str:
     )
 
 
-def test_given_real_worker_when_slack_rate_limits_then_each_message_posted_once_at_slacks_pace(
+def test_real_worker_posts_each_message_once_at_slacks_pace(
     require_postgres, tasks_through_redis, celery_worker_process
 ):
+    # given: Slack rate-limits a real worker
     redis_url = tasks_through_redis
     fake = FakeSlack().start()
     try:

@@ -9,7 +9,7 @@ from apps.integrations_external.tests.slack.factories import BOT_TOKEN
 pytestmark = pytest.mark.django_db
 
 
-def test_given_valid_token_and_bot_in_channel_when_verified_then_ok_and_stored(integration, slack):
+def test_verify_valid_token_bot_in_channel_ok_and_stored(integration, slack):
     result = SlackService(integration).verify_connection()
 
     assert result.ok, result.detail
@@ -49,7 +49,7 @@ def test_given_valid_token_and_bot_in_channel_when_verified_then_ok_and_stored(i
         ),
     ],
 )
-def test_given_broken_setup_when_verified_then_named_problem_stored_and_unhealthy(
+def test_verify_broken_setup_stores_the_problem_and_unhealthy(
     integration, slack, setup, problem, words
 ):
     setup(slack)
@@ -66,7 +66,7 @@ def test_given_broken_setup_when_verified_then_named_problem_stored_and_unhealth
     assert integration.health_reason == result.detail
 
 
-def test_given_slack_down_when_verified_then_not_ok_but_health_untouched(integration, slack):
+def test_verify_slack_down_not_ok_but_health_untouched(integration, slack):
     slack.fail_next("auth.test", status=503, body=b"<html>down</html>")
 
     result = SlackService(integration).verify_connection()
@@ -77,7 +77,7 @@ def test_given_slack_down_when_verified_then_not_ok_but_health_untouched(integra
     assert integration.is_healthy
 
 
-def test_given_unhealthy_integration_when_verify_succeeds_then_health_restored(integration, slack):
+def test_verify_success_restores_health(integration, slack):
     slack_channel.mark_unhealthy(integration.pk, "Bot not in the channel")
 
     assert SlackService(integration).verify_connection().ok
@@ -87,9 +87,7 @@ def test_given_unhealthy_integration_when_verify_succeeds_then_health_restored(i
     assert integration.health_reason == ""
 
 
-def test_given_integration_when_verify_endpoint_called_then_200_with_ok_and_detail(
-    integration, slack, client_for, user
-):
+def test_verify_endpoint_200_with_ok_and_detail(integration, slack, client_for, user):
     slack.channels["C0BUILDS01"].is_member = False
 
     resp = client_for(user).post(f"/api/v1/integrations-external/slack/{integration.pk}/verify/")

@@ -62,7 +62,7 @@ def test_pages_verify_gone_workflow_shows_what_to_do(client, user, project, team
     assert not integration.is_healthy
 
 
-def test_pages_settings_keep_url_when_left_empty(client, user, project, teams, integration):
+def test_pages_settings_empty_url_keeps_the_stored_one(client, user, project, teams, integration):
     client.force_login(user)
     response = client.post(
         pages(project) + f"{integration.pk}/",
