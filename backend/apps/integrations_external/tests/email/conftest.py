@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from apps.integrations_external.models import EmailDelivery
-from apps.integrations_external.pipeline.tasks import deliver
+from tests_support.clock import deliver_when_due
 from tests_support.smtp import smtp_server  # noqa: F401 - the fixture
 
 
@@ -20,16 +18,14 @@ def _fast_retries(settings):
 
 
 @pytest.fixture
-def run_retry():
-    """Run a retrying delivery's next attempt once it is due (eager Celery cannot wait for a
-    countdown, so the test plays the broker)."""
+def run_retry(time_machine: TimeMachineFixture):
+    """Run a retrying delivery's next attempt once it is due, moving the clock there (eager
+    Celery cannot wait for a countdown, so the test plays the broker)."""
 
     def run(delivery: EmailDelivery) -> EmailDelivery:
         delivery.refresh_from_db()
         assert delivery.status == "retrying", delivery.error_message
-        time.sleep(max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds()))
-        deliver("email", [delivery.pk])
-        delivery.refresh_from_db()
+        deliver_when_due("email", delivery, time_machine)
         return delivery
 
     return run

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -229,7 +228,9 @@ def test_app_repositories_page_refuses_other_users_attempt(
     assert "not yours" in response.content.decode()
 
 
-def test_app_installation_token_cached_and_refreshed_near_expiry(client, user, project, github_app):
+def test_app_installation_token_cached_and_refreshed_near_expiry(
+    client, user, project, github_app, time_machine
+):
     client.force_login(user)
     integration = install(client, project)
     minted = len(github_app.requests_to("POST", f"/app/installations/{INSTALLATION}/access_tokens"))
@@ -243,7 +244,7 @@ def test_app_installation_token_cached_and_refreshed_near_expiry(client, user, p
     assert GitHubService(integration).verify_connection().ok is True
     assert GitHubService(integration).verify_connection().ok is True
     assert len(github_app.requests_to("POST", "/access_tokens")) == minted + 1  # cached
-    time.sleep(2.1)
+    time_machine.move_to(timezone.now() + timedelta(seconds=2.1))
     assert GitHubService(integration).verify_connection().ok is True
     assert len(github_app.requests_to("POST", "/access_tokens")) == minted + 2  # refreshed
     used = [c.headers["authorization"] for c in github_app.requests_to("GET", "/repos/acme/shop")]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from apps.integrations_external.models import SlackDelivery
-from apps.integrations_external.pipeline.tasks import deliver
 from apps.integrations_external.tests.slack.factories import BOT_TOKEN, SlackIntegrationFactory
+from tests_support.clock import deliver_when_due
 from tests_support.fake_slack import FakeSlack, fake_slack  # noqa: F401 - the fixture
 
 
@@ -26,8 +25,9 @@ def integration(user, slack):
     return SlackIntegrationFactory(owner=user)
 
 
-def run_when_due(delivery: SlackDelivery, max_wait: float = 5.0) -> None:
-    """Eager Celery cannot wait for a countdown: wait until the delivery is due, then run it."""
+def run_when_due(delivery: SlackDelivery, clock: TimeMachineFixture, max_wait: float = 5.0) -> None:
+    """Eager Celery cannot wait for a countdown: move the clock to when the delivery is due
+    (at most `max_wait` ahead), then run it."""
     delivery.refresh_from_db()
     wait = (
         (delivery.next_attempt_at - timezone.now()).total_seconds()
@@ -35,6 +35,4 @@ def run_when_due(delivery: SlackDelivery, max_wait: float = 5.0) -> None:
         else 0
     )
     assert wait <= max_wait, f"next attempt in {wait:.1f}s"
-    time.sleep(max(0.0, wait))
-    deliver("slack", [delivery.pk])
-    delivery.refresh_from_db()
+    deliver_when_due("slack", delivery, clock)

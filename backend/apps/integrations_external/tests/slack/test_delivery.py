@@ -1,9 +1,10 @@
 """Notifications reach Slack through the shared delivery engine: once, paced, retried when
 Slack says so, and never again when the integration itself is broken."""
 
-import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.commands.tests.factories import CommandExecutionFactory, CommandFactory
 from apps.integrations_external.models import SlackDelivery
@@ -57,7 +58,7 @@ def test_delivery_workflow_over_api_posts_one_block_kit_message(
 
 
 def test_delivery_rate_limited_retries_after_retry_after_once(
-    user, project, run_on_commit, slack, integration
+    user, project, run_on_commit, slack, integration, time_machine
 ):
     # then: retried after Retry-After and posted once
     slack.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
@@ -69,7 +70,7 @@ def test_delivery_rate_limited_retries_after_retry_after_once(
     first_try = slack.calls_to("chat.postMessage")[0].at
     assert 0.8 <= (delivery.next_attempt_at.timestamp() - first_try) <= 1.5
 
-    run_when_due(delivery)
+    run_when_due(delivery, time_machine)
 
     calls = slack.calls_to("chat.postMessage")
     assert [c.status for c in calls] == [429, 200]
@@ -82,7 +83,7 @@ def test_delivery_rate_limited_retries_after_retry_after_once(
 
 
 def test_delivery_5xx_retries_with_backoff_until_posted(
-    user, project, run_on_commit, slack, integration, settings
+    user, project, run_on_commit, slack, integration, settings, time_machine
 ):
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.05
     settings.SLACK_MIN_SEND_INTERVAL_SECONDS = 0
@@ -94,7 +95,7 @@ def test_delivery_5xx_retries_with_backoff_until_posted(
     delivery = SlackDelivery.objects.get(integration=integration)
     for _ in range(2):
         assert delivery.status == "retrying"
-        run_when_due(delivery)
+        run_when_due(delivery, time_machine)
 
     assert delivery.status == "success"
     assert [a.outcome for a in delivery.attempts.all()] == ["retry", "retry", "success"]
@@ -156,7 +157,7 @@ def test_delivery_test_message_success_restores_health(
 
 
 def test_delivery_two_messages_one_channel_second_waits_1s(
-    user, project, run_on_commit, slack, integration
+    user, project, run_on_commit, slack, integration, time_machine
 ):
     # given: two messages for one channel sent together
     with run_on_commit():
@@ -168,20 +169,20 @@ def test_delivery_two_messages_one_channel_second_waits_1s(
     assert second.status == "pending"
     assert second.attempt_number == 0
     assert second.attempts.count() == 0
-    run_when_due(second)
+    run_when_due(second, time_machine)
     assert second.status == "success"
     calls = slack.posted()
     assert len(calls) == 2
     assert calls[1].at - calls[0].at >= 0.9
 
 
-def test_delivery_pacing_slot_taken_makes_other_worker_wait(integration):
+def test_delivery_pacing_slot_taken_makes_other_worker_wait(integration, time_machine):
     assert slack_channel.reserve_send_slot(integration.pk, interval=1.0) == 0.0
 
     wait = slack_channel.reserve_send_slot(integration.pk, interval=1.0)
 
     assert 0.5 < wait <= 1.0
-    time.sleep(wait)
+    time_machine.move_to(timezone.now() + timedelta(seconds=wait))
     assert slack_channel.reserve_send_slot(integration.pk, interval=1.0) == 0.0
 
 

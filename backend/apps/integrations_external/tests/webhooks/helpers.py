@@ -3,13 +3,12 @@ clock (time-machine's `time_machine` fixture) instead of sleeping."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from time_machine import TimeMachineFixture
 
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.pipeline.tasks import deliver
+from tests_support.clock import deliver_when_due
 
 API = "/api/v1/integrations-external"
 
@@ -19,10 +18,7 @@ def run_when_due(delivery: WebhookDelivery, clock: TimeMachineFixture) -> None:
     millisecond before claims nothing: the engine keeps the wait it chose."""
     delivery.refresh_from_db()
     assert delivery.next_attempt_at is not None
-    clock.move_to(delivery.next_attempt_at - timedelta(milliseconds=1), tick=False)
-    assert deliver("webhook", [delivery.pk]) == 0, "claimed before it was due"
-    clock.move_to(delivery.next_attempt_at, tick=True)
-    assert deliver("webhook", [delivery.pk]) == 1
+    deliver_when_due("webhook", delivery, clock)
 
 
 def run_until_finished(
