@@ -17,7 +17,7 @@ from apps.integrations_external.github.models import (
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
-from apps.integrations_external.pipeline.models import DeliveryStatus, Event
+from apps.integrations_external.pipeline.models import DeliveryStatus, Event, TargetPace
 from apps.integrations_external.slack.models import (
     SlackDelivery,
     SlackDeliveryAttempt,
@@ -56,6 +56,7 @@ __all__ = [
     "SlackOAuthState",
     "TeamsDelivery",
     "TeamsDeliveryAttempt",
+    "TargetPace",
     "TeamsIntegration",
     "WebhookDelivery",
     "WebhookDeliveryAttempt",
