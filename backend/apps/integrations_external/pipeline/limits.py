@@ -37,8 +37,10 @@ from django.utils import timezone
 from apps.integrations_external.pipeline.channels import Channel, TargetLimit
 from apps.integrations_external.pipeline.models import DeliveryBase, TargetPace
 
-# A target whose slots are all taken: its deliveries come back after this (times their rank in
-# the target's queue over its slots, so a long backlog is not offered again every second).
+# A target whose slots are all taken: the first `max_in_flight` held back come back after this,
+# the rest of its backlog together, later (one second per further `max_in_flight`, at most
+# FULL_RETRY_MAX_SECONDS). Two messages per target and claim, whatever the backlog: splitting
+# it finer multiplied the messages, and a backlog of 1,000 kept the workers busy re-claiming.
 FULL_RETRY_SECONDS = 1.0
 FULL_RETRY_MAX_SECONDS = 30.0
 # A rate-limited target may take this many seconds' worth of its rate at once (at least one
@@ -114,6 +116,84 @@ def _paced(
     return taken, tat, first_wait
 
 
+def _share(
+    limit: TargetLimit, wanted: int, busy: int, pace: datetime | None, now: datetime
+) -> tuple[int, datetime | None, list[float]]:
+    """One target's share of a claim: how many of its `wanted` due deliveries to lease, its
+    new pace (None: unchanged), and the delay before each held-back one is offered again."""
+    room = wanted
+    if limit.max_in_flight is not None:
+        room = max(0, min(room, limit.max_in_flight - busy))
+    # Held back by the target's slots (not only by its rate): wait for one to free.
+    full = room < wanted
+    first_wait = interval = 0.0
+    tat = None
+    if limit.per_second:
+        room, tat, first_wait = _paced(limit, pace, room, now)
+        interval = 1 / limit.per_second
+        if not room:
+            tat = None
+    slots = limit.max_in_flight or 1
+    held = wanted - room
+    rest_wait = min(
+        FULL_RETRY_SECONDS * (1 + math.ceil((held - slots) / slots)), FULL_RETRY_MAX_SECONDS
+    )
+    delays = []
+    for rank in range(held):
+        delay = first_wait + rank * interval
+        if full:
+            delay = max(delay, FULL_RETRY_SECONDS if rank < slots else rest_wait)
+        delays.append(delay)
+    return room, tat, delays
+
+
+def _state(
+    channel: Channel, limits: Mapping[int, TargetLimit], now: datetime
+) -> tuple[dict[int, int], dict[int, datetime]]:
+    """The limited targets' deliveries in flight, and the rate-limited ones' paces."""
+    counted = [t for t, limit in limits.items() if limit.max_in_flight is not None]
+    rated = [t for t, limit in limits.items() if limit.per_second]
+    busy = in_flight(channel, counted, now) if counted else {}
+    paces: dict[int, datetime] = {}
+    if rated:
+        rows = TargetPace.objects.filter(channel=channel.name, target_id__in=rated)
+        paces = dict(rows.values_list("target_id", "next_at"))
+    return busy, paces
+
+
+def _write(
+    channel: Channel,
+    admitted: list[int],
+    later: Mapping[float, list[int]],
+    paces: list[TargetPace],
+    *,
+    lease: tuple[datetime, str],
+    now: datetime,
+) -> None:
+    """The claim's writes: the leases, the held-back deliveries' new due time, the paces."""
+    from apps.integrations_external.pipeline.engine import due_q
+
+    model = channel.delivery_model
+    if admitted:
+        lease_until, token = lease
+        model.objects.filter(due_q(now), pk__in=admitted).update(
+            locked_until=lease_until, lease_token=token
+        )
+    for countdown, pks in later.items():
+        # Not attempted: no attempt spent, no attempt row; due again when the countdown brings
+        # them back (or for the sweeper, if that message is lost).
+        model.objects.filter(due_q(now), pk__in=pks).update(
+            next_attempt_at=now + timedelta(seconds=countdown), updated_at=now
+        )
+    if paces:
+        TargetPace.objects.bulk_create(
+            paces,
+            update_conflicts=True,
+            unique_fields=["channel", "target_id"],
+            update_fields=["next_at"],
+        )
+
+
 def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Claimed:
     """Lease the due deliveries among `ids` that their targets have room for (see the module's
     docstring); the rest are made due later and returned as `deferred`."""
@@ -135,18 +215,7 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
             queues[target_id].append(pk)
         lock_targets(channel.name, queues)
         limits = channel.target_limits(sorted(queues))
-        counted = [t for t, lim in limits.items() if lim.max_in_flight is not None]
-        busy = in_flight(channel, counted, now) if counted else {}
-        rated = [t for t, lim in limits.items() if lim.per_second]
-        paces: Mapping[int, datetime] = (
-            dict(
-                TargetPace.objects.filter(channel=channel.name, target_id__in=rated).values_list(
-                    "target_id", "next_at"
-                )
-            )
-            if rated
-            else {}
-        )
+        busy, paces = _state(channel, limits, now)
         admitted: list[int] = []
         later: dict[float, list[int]] = defaultdict(list)
         new_paces: list[TargetPace] = []
@@ -155,44 +224,15 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
             if limit is None:
                 admitted.extend(queue)
                 continue
-            room = len(queue)
-            if limit.max_in_flight is not None:
-                room = max(0, min(room, limit.max_in_flight - busy.get(target_id, 0)))
-            # Held back by the target's slots (not only by its rate): wait for one to free.
-            full = room < len(queue)
-            first_wait = interval = 0.0
-            if limit.per_second:
-                room, tat, first_wait = _paced(limit, paces.get(target_id), room, now)
-                interval = 1 / limit.per_second
-                if room:
-                    new_paces.append(
-                        TargetPace(channel=channel.name, target_id=target_id, next_at=tat)
-                    )
+            room, tat, delays = _share(
+                limit, len(queue), busy.get(target_id, 0), paces.get(target_id), now
+            )
             admitted.extend(queue[:room])
-            slots = limit.max_in_flight or 1
-            for rank, pk in enumerate(queue[room:]):
-                delay = first_wait + rank * interval
-                if full:
-                    full_wait = min(FULL_RETRY_SECONDS * (1 + rank // slots), FULL_RETRY_MAX_SECONDS)
-                    delay = max(delay, full_wait)
+            for pk, delay in zip(queue[room:], delays, strict=True):
                 later[_countdown(delay)].append(pk)
-        if admitted:
-            model.objects.filter(due_q(now), pk__in=admitted).update(
-                locked_until=lease_until, lease_token=token
-            )
-        for countdown, pks in later.items():
-            # Not attempted: no attempt spent, no attempt row; due again when the countdown
-            # brings them back (or for the sweeper, if that message is lost).
-            model.objects.filter(due_q(now), pk__in=pks).update(
-                next_attempt_at=now + timedelta(seconds=countdown), updated_at=now
-            )
-        if new_paces:
-            TargetPace.objects.bulk_create(
-                new_paces,
-                update_conflicts=True,
-                unique_fields=["channel", "target_id"],
-                update_fields=["next_at"],
-            )
+            if tat is not None:
+                new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
+        _write(channel, admitted, later, new_paces, lease=(lease_until, token), now=now)
     claimed.deferred = dict(later)
     if admitted:
         claimed.deliveries = list(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 

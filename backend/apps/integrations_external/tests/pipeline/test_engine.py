@@ -234,7 +234,8 @@ def test_given_concurrent_results_for_one_endpoint_when_recorded_then_counters_a
     from apps.projects.tests.factories import ProjectFactory
 
     project = ProjectFactory()
-    endpoint = WebhookEndpointFactory(owner=project.owner, url=receiver.url)
+    # Room for all 40 at once: this is about the counters, not the concurrency limit.
+    endpoint = WebhookEndpointFactory(owner=project.owner, url=receiver.url, max_in_flight=40)
     batches = [record_webhook_deliveries(project, project.owner, [endpoint] * 10) for _ in range(4)]
     channel = channels.get("webhook")
 
