@@ -102,6 +102,7 @@ class WebhookEndpointForm(forms.Form):
     )
     max_in_flight = forms.IntegerField(
         label="Concurrent requests",
+        required=False,
         initial=10,
         min_value=1,
         max_value=100,
@@ -173,11 +174,12 @@ class WebhookEndpointForm(forms.Form):
             "method": data["method"],
             "retry_count": data["retry_count"],
             "timeout_seconds": data["timeout_seconds"],
-            "max_in_flight": data["max_in_flight"],
             "rate_limit": data.get("rate_limit"),
             "custom_events": _lines(data.get("custom_events") or ""),
             **{switch: switch in chosen for switch in WebhookEndpoint.EVENT_SWITCHES.values()},
         }
+        if data.get("max_in_flight") is not None:  # empty: the default, or as it was
+            body["max_in_flight"] = data["max_in_flight"]
         if self.instance is None:
             body["project"] = project_pk
         if data.get("clear_headers"):
