@@ -78,7 +78,7 @@ def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
     ids = list(ids)
     lease_until = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
     if channel.limits_targets:
-        return limits.claim_limited(channel, ids, lease_until)
+        return limits.claim_limited(channel, ids, lease_until, due_q)
     model = channel.delivery_model
     now = timezone.now()
     token = uuid.uuid4().hex

@@ -26,12 +26,12 @@ import math
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.integrations_external.pipeline.channels import Channel, TargetLimit
@@ -46,6 +46,7 @@ FULL_RETRY_MAX_SECONDS = 30.0
 # A rate-limited target may take this many seconds' worth of its rate at once (at least one
 # delivery): any one-second window then sees at most rate × 1.1 (+1) deliveries claimed.
 RATE_BURST_SECONDS = 0.1
+DueFilter = Callable[[datetime], Q]
 # Never hand a delivery back sooner than this (a countdown of 0 would spin).
 MIN_DEFER_SECONDS = 0.05
 
@@ -169,10 +170,9 @@ def _write(
     *,
     lease: tuple[datetime, str],
     now: datetime,
+    due_q: DueFilter,
 ) -> None:
     """The claim's writes: the leases, the held-back deliveries' new due time, the paces."""
-    from apps.integrations_external.pipeline.engine import due_q
-
     model = channel.delivery_model
     if admitted:
         lease_until, token = lease
@@ -194,11 +194,12 @@ def _write(
         )
 
 
-def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Claimed:
+def claim_limited(
+    channel: Channel, ids: list[int], lease_until: datetime, due_q: DueFilter
+) -> Claimed:
     """Lease the due deliveries among `ids` that their targets have room for (see the module's
-    docstring); the rest are made due later and returned as `deferred`."""
-    from apps.integrations_external.pipeline.engine import due_q
-
+    docstring); the rest are made due later and returned as `deferred`. `due_q`: the engine's
+    filter of deliveries due and free at a given time."""
     model = channel.delivery_model
     column = f"{model.target_field}_id"
     now = timezone.now()
@@ -232,7 +233,9 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
                 later[_countdown(delay)].append(pk)
             if tat is not None:
                 new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
-        _write(channel, admitted, later, new_paces, lease=(lease_until, token), now=now)
+        _write(
+            channel, admitted, later, new_paces, lease=(lease_until, token), now=now, due_q=due_q
+        )
     claimed.deferred = dict(later)
     if admitted:
         claimed.deliveries = list(
