@@ -17,7 +17,7 @@ from apps.integrations_external.github.models import (
     GitHubWebhookDelivery,
     GitHubWorkflowRun,
 )
-from apps.integrations_external.pipeline.models import DeliveryStatus, Event
+from apps.integrations_external.pipeline.models import DeliveryStatus, Event, TargetPace
 from apps.integrations_external.slack.models import (
     SlackDelivery,
     SlackDeliveryAttempt,
@@ -54,6 +54,7 @@ __all__ = [
     "SlackDeliveryAttempt",
     "SlackIntegration",
     "SlackOAuthState",
+    "TargetPace",
     "TeamsDelivery",
     "TeamsDeliveryAttempt",
     "TeamsIntegration",

@@ -9,7 +9,7 @@ know no provider.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -54,6 +54,16 @@ class SendResult:
 Results = list[tuple[Any, SendResult]]
 
 
+@dataclass(frozen=True)
+class TargetLimit:
+    """How hard one target may be driven, enforced by the engine's claim across every worker
+    and process: at most `max_in_flight` of its deliveries leased at once, and at most
+    `per_second` claimed per second (None: no such limit)."""
+
+    max_in_flight: int | None = None
+    per_second: float | None = None
+
+
 class Transport(Protocol):
     """Sends one delivery and says how it went; never raises for the target's own failures."""
 
@@ -91,6 +101,9 @@ class Channel(ABC):
     custom_events: ClassVar[bool] = False
     # The event types routed to this channel (None: every type its targets' switches allow).
     event_types: ClassVar[frozenset[str] | None] = None
+    # Whether targets may carry limits (`target_limits`): the claim then counts each target's
+    # deliveries in flight and serialises claims per target. False keeps the claim one UPDATE.
+    limits_targets: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._transport: Transport | None = None
@@ -118,6 +131,11 @@ class Channel(ABC):
     def prepare(self, event: Event) -> None:
         """Called before targets are selected (e.g. create default email settings)."""
         return None  # most channels need nothing
+
+    def target_limits(self, target_ids: Sequence[int]) -> Mapping[int, TargetLimit]:
+        """The limits of those targets that have any (with `limits_targets`); read inside the
+        claim's transaction."""
+        return {}
 
     def accepts_custom(self, target: Any, event_type: str) -> bool:
         """Whether `target` subscribed to the custom event type (with `custom_events`)."""

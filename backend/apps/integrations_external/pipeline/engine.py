@@ -27,7 +27,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.integrations_external.pipeline import backoff, metrics, rows
+from apps.integrations_external.pipeline import backoff, limits, metrics, rows
 from apps.integrations_external.pipeline.channels import (
     BatchTransport,
     Channel,
@@ -69,22 +69,33 @@ def due_q(now: datetime) -> Q:
 def claim(channel: Channel, ids: Iterable[int]) -> list[DeliveryBase]:
     """Take the lease on those of `ids` that are due and free; return them (others are skipped:
     done already, not yet due, or in another worker's hands)."""
+    return claim_chunk(channel, ids).deliveries
+
+
+def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
+    """`claim`, and for a channel whose targets have limits (pipeline/limits.py) the deliveries
+    held back because their target was at its limit, made due later, by countdown."""
+    ids = list(ids)
+    lease_until = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    if channel.limits_targets:
+        return limits.claim_limited(channel, ids, lease_until, due_q)
     model = channel.delivery_model
     now = timezone.now()
     token = uuid.uuid4().hex
-    ids = list(ids)
     count = model.objects.filter(due_q(now), pk__in=ids).update(
-        locked_until=now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS), lease_token=token
+        locked_until=lease_until, lease_token=token
     )
     if not count:
-        return []
+        return limits.Claimed()
     # Read back by primary key, the token picking the rows this claim won: `lease_token` alone
     # has no index, and a scan of it grows with the whole history (issue 10). The target comes
     # along (every transport needs it); the event does not: deliveries carry their payload.
-    return list(
-        model.objects.filter(pk__in=ids, lease_token=token)
-        .select_related(channel.delivery_model.target_field)
-        .order_by("pk")
+    return limits.Claimed(
+        list(
+            model.objects.filter(pk__in=ids, lease_token=token)
+            .select_related(channel.delivery_model.target_field)
+            .order_by("pk")
+        )
     )
 
 
@@ -263,7 +274,12 @@ def process(channel: Channel, ids: Iterable[int]) -> Processed:
     processed = Processed()
     chunk = chunk_size(channel)
     for start in range(0, len(ids), chunk):
-        claimed = claim(channel, ids[start : start + chunk])
+        taken = claim_chunk(channel, ids[start : start + chunk])
+        # Held back by their target's limits: back to the broker, behind other work, rather
+        # than retried here (a slow target's backlog must not hold up this worker).
+        for delay, deferred_ids in taken.deferred.items():
+            processed.due.setdefault(delay, []).extend(deferred_ids)
+        claimed = taken.deliveries
         if claimed:
             for delay, due_ids in record(channel, send_all(channel, claimed)).items():
                 processed.due.setdefault(delay, []).extend(due_ids)

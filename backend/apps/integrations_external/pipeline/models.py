@@ -56,6 +56,25 @@ class Event(models.Model):
         }
 
 
+class TargetPace(models.Model):
+    """A rate-limited target's pace (pipeline/limits.py): the earliest moment its next delivery
+    may be claimed (GCRA's "theoretical arrival time"). A row of its own, not a column of the
+    target: only claims write it, under their per-target lock, so it never waits behind (or
+    deadlocks with) the counter updates that recording results makes on the target rows."""
+
+    channel = models.CharField(max_length=40)
+    target_id = models.BigIntegerField()
+    next_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "target_id"], name="target_pace_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.target_id} {self.next_at}"
+
+
 class OwnedTargetBase(models.Model):
     """A target owned by a user, optionally scoped to one project.
 

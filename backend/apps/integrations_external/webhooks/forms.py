@@ -100,6 +100,21 @@ class WebhookEndpointForm(forms.Form):
         min_value=1,
         help_text="How long to wait for your server's answer (1 to 30).",
     )
+    max_in_flight = forms.IntegerField(
+        label="Concurrent requests",
+        required=False,
+        initial=10,
+        min_value=1,
+        max_value=100,
+        help_text="Requests to your server in flight at once, at most (1 to 100).",
+    )
+    rate_limit = forms.IntegerField(
+        label="Rate limit (per second)",
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        help_text="Deliveries per second, at most. Empty: no limit.",
+    )
 
     def __init__(self, *args: Any, instance: WebhookEndpoint | None = None, **kwargs: Any):
         self.instance = instance
@@ -116,6 +131,8 @@ class WebhookEndpointForm(forms.Form):
                 "custom_events": "\n".join(instance.custom_events or []),
                 "retry_count": instance.retry_count,
                 "timeout_seconds": instance.timeout_seconds,
+                "max_in_flight": instance.max_in_flight,
+                "rate_limit": instance.rate_limit,
             }
         super().__init__(*args, **kwargs)
         if instance is None:
@@ -157,9 +174,12 @@ class WebhookEndpointForm(forms.Form):
             "method": data["method"],
             "retry_count": data["retry_count"],
             "timeout_seconds": data["timeout_seconds"],
+            "rate_limit": data.get("rate_limit"),
             "custom_events": _lines(data.get("custom_events") or ""),
             **{switch: switch in chosen for switch in WebhookEndpoint.EVENT_SWITCHES.values()},
         }
+        if data.get("max_in_flight") is not None:  # empty: the default, or as it was
+            body["max_in_flight"] = data["max_in_flight"]
         if self.instance is None:
             body["project"] = project_pk
         if data.get("clear_headers"):

@@ -65,6 +65,18 @@ class WebhookEndpoint(OwnedTargetBase):
     timeout_seconds = models.PositiveSmallIntegerField(
         default=10, validators=[MinValueValidator(1), MaxValueValidator(30)]
     )
+    # Politeness, enforced by the claim across every worker (pipeline/limits.py).
+    max_in_flight = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Requests to this endpoint in flight at once, across all workers (1-100).",
+    )
+    rate_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="Deliveries per second at most (empty: no limit).",
+    )
     trigger_workflow_completion = models.BooleanField(default=True)
     trigger_command_execution = models.BooleanField(default=True)
     trigger_project_update = models.BooleanField(default=False)
@@ -108,6 +120,13 @@ class WebhookDelivery(DeliveryBase):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["endpoint", "created_at"]),
+            # The claim counts each endpoint's leased deliveries (its concurrency limit): only
+            # rows in flight, or left by a dead worker, carry a lease, so this stays small.
+            models.Index(
+                fields=["endpoint", "locked_until"],
+                condition=models.Q(locked_until__isnull=False),
+                name="webhook_delivery_leased",
+            ),
         ]
 
 

@@ -109,6 +109,19 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     project = IntegrationProjectField(required=False, allow_null=True)
     retry_count = serializers.IntegerField(min_value=0, max_value=15, required=False)
     timeout_seconds = serializers.IntegerField(min_value=1, max_value=30, required=False)
+    max_in_flight = serializers.IntegerField(
+        min_value=1,
+        max_value=100,
+        required=False,
+        help_text="Requests to this endpoint in flight at once, across all workers (default 10).",
+    )
+    rate_limit = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        allow_null=True,
+        help_text="Deliveries per second at most; null (the default): no limit.",
+    )
     headers = serializers.JSONField(
         required=False,
         write_only=True,
@@ -133,6 +146,8 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
             "project",
             "retry_count",
             "timeout_seconds",
+            "max_in_flight",
+            "rate_limit",
             "trigger_workflow_completion",
             "trigger_command_execution",
             "trigger_project_update",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.message
 import json
 import os
+import select
 import socket
 import threading
 import time
@@ -73,12 +74,18 @@ RESPONSE_BODY_LIMIT = 8 * 1024
 # so a cap below this would charge receivers timeouts they never caused; deliveries beyond it
 # wait in our own queue, where no clock runs. 128 ≥ DELIVERY_BATCH_SIZE (100), so a task's
 # batch goes out in one round: in the bench, rounds of 64 cost 15-25 % of the throughput.
-# Idle keep-alive connections kept: MAX_IDLE_CONNECTIONS. Both keep a worker's sockets far
-# below select()'s 1,024 descriptors.
+# Idle keep-alive connections kept: MAX_IDLE_CONNECTIONS. The loop waits with poll() through
+# libcurl's socket interface, not select(): a process may hold descriptors above 1,024 (select()
+# cannot watch those; libcurl then left them out and the loop spun at full CPU).
 MAX_IN_FLIGHT = 128
 MAX_IDLE_CONNECTIONS = 256
 # Longest single wait for socket activity; libcurl's own timers usually ask for less.
-SELECT_SECONDS = 0.1
+WAIT_SECONDS = 0.1
+_POLL_MASKS = {
+    pycurl.POLL_IN: select.POLLIN,
+    pycurl.POLL_OUT: select.POLLOUT,
+    pycurl.POLL_INOUT: select.POLLIN | select.POLLOUT,
+}
 CONNECT_TIMEOUT_CEILING = 5
 
 
@@ -304,7 +311,30 @@ class _Client:
     def __init__(self) -> None:
         self.multi = pycurl.CurlMulti()
         self.multi.setopt(pycurl.M_MAXCONNECTS, MAX_IDLE_CONNECTIONS)
+        # libcurl's socket interface: it says which sockets to watch for what, and when its
+        # next timeout is due; we wait with poll() and tell it what happened (socket_action).
+        self.poller = select.poll()
+        self.watched: set[int] = set()
+        self.timer_at: float | None = None
+        self.multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self.multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self.idle: list[pycurl.Curl] = []
+
+    def _on_socket(self, what: int, fd: int, multi: object, data: object) -> None:
+        if what == pycurl.POLL_REMOVE:
+            if fd in self.watched:
+                self.watched.discard(fd)
+                self.poller.unregister(fd)
+            return
+        mask = _POLL_MASKS.get(what, 0)
+        if fd in self.watched:
+            self.poller.modify(fd, mask)
+        else:
+            self.poller.register(fd, mask)
+            self.watched.add(fd)
+
+    def _on_timer(self, timeout_ms: int) -> None:
+        self.timer_at = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
 
     def _handle(self) -> pycurl.Curl:
         return self.idle.pop() if self.idle else pycurl.Curl()
@@ -354,12 +384,25 @@ class _Client:
             if not queued:
                 return finished_any
 
-    def _wait(self) -> None:
-        """Wait for socket activity (or libcurl's next timer) instead of spinning."""
-        wait_ms = self.multi.timeout()
-        wait = SELECT_SECONDS if wait_ms < 0 else min(wait_ms / 1000, SELECT_SECONDS)
-        if wait > 0:
-            self.multi.select(wait)
+    def _act(self) -> None:
+        """Let libcurl act on what is ready: its timer if due, else wait (poll(), at most until
+        that timer) for socket activity and hand each ready socket to it."""
+        now = time.monotonic()
+        if self.timer_at is None or self.timer_at > now:
+            wait = WAIT_SECONDS if self.timer_at is None else min(self.timer_at - now, WAIT_SECONDS)
+            for fd, event in self.poller.poll(max(wait, 0.0) * 1000):
+                action = 0
+                if event & (select.POLLIN | select.POLLHUP):
+                    action |= pycurl.CSELECT_IN
+                if event & select.POLLOUT:
+                    action |= pycurl.CSELECT_OUT
+                if event & (select.POLLERR | select.POLLNVAL):
+                    action |= pycurl.CSELECT_ERR
+                self.multi.socket_action(fd, action)
+        if self.timer_at is not None and self.timer_at <= time.monotonic():
+            # Cleared first: libcurl may set its next timer from inside this call.
+            self.timer_at = None
+            self.multi.socket_action(pycurl.SOCKET_TIMEOUT, 0)
 
     def run(self, requests: list[_Request]) -> list[SendResult]:
         results: list[SendResult | None] = [None] * len(requests)
@@ -368,12 +411,9 @@ class _Client:
         try:
             while waiting or in_flight:
                 self._start(requests, waiting, in_flight, results)
-                while self.multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-                    pass
-                finished_any = self._collect(requests, in_flight, results)
-                # Nothing finished: wait; something finished: refill the free slots first.
-                if in_flight and not finished_any:
-                    self._wait()
+                # Something finished: refill the free slots first; else wait and act.
+                if in_flight and not self._collect(requests, in_flight, results):
+                    self._act()
         finally:
             # An exception mid-batch must not leave handles attached to the multi handle.
             for handle in in_flight:

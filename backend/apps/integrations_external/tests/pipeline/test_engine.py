@@ -224,7 +224,8 @@ def test_record_concurrent_results_keep_counters_exact(
     from apps.projects.tests.factories import ProjectFactory
 
     project = ProjectFactory()
-    endpoint = WebhookEndpointFactory(owner=project.owner, url=receiver.url)
+    # Room for all 40 at once: this is about the counters, not the concurrency limit.
+    endpoint = WebhookEndpointFactory(owner=project.owner, url=receiver.url, max_in_flight=40)
     batches = [record_webhook_deliveries(project, project.owner, [endpoint] * 10) for _ in range(4)]
     channel = channels.get("webhook")
 

@@ -210,7 +210,9 @@ def test_process_hanging_chunk_ends_within_half_lease(user, project, settings, l
             return hanging
 
     channel = HangingChannel()
-    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 25)
+    # Room for all 25 at once: this is about chunk sizes, not the endpoint's concurrency limit.
+    endpoint = WebhookEndpointFactory(owner=user, max_in_flight=25)
+    ids = record_webhook_deliveries(project, user, [endpoint] * 25)
 
     assert engine.process(channel, ids).done == 25
 

@@ -1,0 +1,246 @@
+"""Per-target limits, enforced where deliveries are claimed: at most `max_in_flight` deliveries
+of one target leased at once, and at most `per_second` claimed per second, however many
+workers and processes claim (the channel says which targets have limits: `target_limits`).
+
+Why in the claim (the database) and not in a worker: a semaphore in a process holds for that
+process alone, and a platform runs several. The claim of a limited channel therefore runs in
+one transaction that
+  1. reads which of the offered deliveries are due, and their targets;
+  2. takes a per-target lock (PostgreSQL: transaction-scoped advisory locks, in target order,
+     so two claims never deadlock; SQLite: the IMMEDIATE transaction already holds the
+     database's write lock), so two workers cannot both take a target's last free slots;
+  3. counts each limited target's deliveries holding a live lease (a partial index on
+     leased rows keeps that count to the rows in flight, whatever the history's size);
+  4. leases as many as each target has room for and, for rate-limited targets, moves their
+     pace on (`TargetPace`, a GCRA "theoretical arrival time" per target);
+  5. makes the rest due a little later (`next_attempt_at`, no attempt spent, no attempt row)
+     and hands them back to the caller, which returns them to the broker with a countdown.
+Advisory locks rather than `SELECT … FOR UPDATE` on the target rows: recording results updates
+those rows' counters, several statements per transaction in no fixed order, and would deadlock
+with a claim holding them in id order.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.integrations_external.pipeline.channels import Channel, TargetLimit
+from apps.integrations_external.pipeline.models import DeliveryBase, TargetPace
+
+# A target whose slots are all taken: the first `max_in_flight` held back come back after this,
+# the rest of its backlog together, later (one second per further `max_in_flight`, at most
+# FULL_RETRY_MAX_SECONDS). Two messages per target and claim, whatever the backlog: splitting
+# it finer multiplied the messages, and a backlog of 1,000 kept the workers busy re-claiming.
+FULL_RETRY_SECONDS = 1.0
+FULL_RETRY_MAX_SECONDS = 30.0
+# A rate-limited target may take this many seconds' worth of its rate at once (at least one
+# delivery): any one-second window then sees at most rate × 1.1 (+1) deliveries claimed.
+RATE_BURST_SECONDS = 0.1
+DueFilter = Callable[[datetime], Q]
+# Never hand a delivery back sooner than this (a countdown of 0 would spin).
+MIN_DEFER_SECONDS = 0.05
+
+
+@dataclass
+class Claimed:
+    deliveries: list[DeliveryBase] = field(default_factory=list)
+    # Due again later because their target was at its limit: {countdown seconds: ids}.
+    deferred: dict[float, list[int]] = field(default_factory=dict)
+
+
+def _countdown(delay: float) -> float:
+    # Rounded up (a countdown that fires early finds nothing due), coarser when far off so a
+    # backlog goes back as a few messages, not one per delivery.
+    delay = max(delay, MIN_DEFER_SECONDS)
+    # (The 1e-9: 0.6000000000000001 s is 0.6 s, not 0.7.)
+    return math.ceil(delay * 10 - 1e-9) / 10 if delay < 2 else float(math.ceil(delay - 1e-9))
+
+
+def _lock_key(channel_name: str, target_id: int) -> int:
+    # One bigint key space shared with any other advisory lock user: the channel's hash in
+    # the high bits keeps channels (and most strangers) apart.
+    return ((zlib.crc32(channel_name.encode()) & 0x7FFFFF) << 40) | (target_id & (2**40 - 1))
+
+
+def lock_targets(channel_name: str, target_ids: Iterable[int]) -> None:
+    """Serialise claims per target until the transaction ends."""
+    if connection.vendor != "postgresql":
+        return  # SQLite's IMMEDIATE transactions hold the whole database's write lock
+    keys = sorted({_lock_key(channel_name, t) for t in target_ids})
+    with connection.cursor() as cursor:
+        # The ORDER BY inside the subquery fixes the order the locks are taken in.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM"
+            " (SELECT unnest(%s::bigint[]) AS k ORDER BY k) AS ordered",
+            [keys],
+        )
+
+
+def in_flight(channel: Channel, target_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    """Each target's deliveries holding a live lease."""
+    model = channel.delivery_model
+    column = f"{model.target_field}_id"
+    rows = (
+        model.objects.filter(**{f"{column}__in": list(target_ids)}, locked_until__gt=now)
+        .order_by()
+        .values_list(column)
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
+
+
+def _paced(
+    limit: TargetLimit, pace: datetime | None, wanted: int, now: datetime
+) -> tuple[int, datetime, float]:
+    """GCRA: how many of `wanted` the rate lets through now, the target's new pace, and how
+    long after now the first one held back may go (each next one an interval later)."""
+    assert limit.per_second
+    interval = 1 / limit.per_second
+    burst = max(1, math.floor(limit.per_second * RATE_BURST_SECONDS))
+    horizon = now + timedelta(seconds=(burst - 1) * interval)
+    tat = max(pace or now, now)
+    taken = 0
+    while taken < wanted and tat <= horizon:
+        tat += timedelta(seconds=interval)
+        taken += 1
+    first_wait = (tat - horizon).total_seconds()
+    return taken, tat, first_wait
+
+
+def _share(
+    limit: TargetLimit, wanted: int, busy: int, pace: datetime | None, now: datetime
+) -> tuple[int, datetime | None, list[float]]:
+    """One target's share of a claim: how many of its `wanted` due deliveries to lease, its
+    new pace (None: unchanged), and the delay before each held-back one is offered again."""
+    room = wanted
+    if limit.max_in_flight is not None:
+        room = max(0, min(room, limit.max_in_flight - busy))
+    # Held back by the target's slots (not only by its rate): wait for one to free.
+    full = room < wanted
+    first_wait = interval = 0.0
+    tat = None
+    if limit.per_second:
+        room, tat, first_wait = _paced(limit, pace, room, now)
+        interval = 1 / limit.per_second
+        if not room:
+            tat = None
+    slots = limit.max_in_flight or 1
+    held = wanted - room
+    rest_wait = min(
+        FULL_RETRY_SECONDS * (1 + math.ceil((held - slots) / slots)), FULL_RETRY_MAX_SECONDS
+    )
+    delays = []
+    for rank in range(held):
+        delay = first_wait + rank * interval
+        if full:
+            delay = max(delay, FULL_RETRY_SECONDS if rank < slots else rest_wait)
+        delays.append(delay)
+    return room, tat, delays
+
+
+def _state(
+    channel: Channel, limits: Mapping[int, TargetLimit], now: datetime
+) -> tuple[dict[int, int], dict[int, datetime]]:
+    """The limited targets' deliveries in flight, and the rate-limited ones' paces."""
+    counted = [t for t, limit in limits.items() if limit.max_in_flight is not None]
+    rated = [t for t, limit in limits.items() if limit.per_second]
+    busy = in_flight(channel, counted, now) if counted else {}
+    paces: dict[int, datetime] = {}
+    if rated:
+        rows = TargetPace.objects.filter(channel=channel.name, target_id__in=rated)
+        paces = dict(rows.values_list("target_id", "next_at"))
+    return busy, paces
+
+
+def _write(
+    channel: Channel,
+    admitted: list[int],
+    later: Mapping[float, list[int]],
+    paces: list[TargetPace],
+    *,
+    lease: tuple[datetime, str],
+    now: datetime,
+    due_q: DueFilter,
+) -> None:
+    """The claim's writes: the leases, the held-back deliveries' new due time, the paces."""
+    model = channel.delivery_model
+    if admitted:
+        lease_until, token = lease
+        model.objects.filter(due_q(now), pk__in=admitted).update(
+            locked_until=lease_until, lease_token=token
+        )
+    for countdown, pks in later.items():
+        # Not attempted: no attempt spent, no attempt row; due again when the countdown brings
+        # them back (or for the sweeper, if that message is lost).
+        model.objects.filter(due_q(now), pk__in=pks).update(
+            next_attempt_at=now + timedelta(seconds=countdown), updated_at=now
+        )
+    if paces:
+        TargetPace.objects.bulk_create(
+            paces,
+            update_conflicts=True,
+            unique_fields=["channel", "target_id"],
+            update_fields=["next_at"],
+        )
+
+
+def claim_limited(
+    channel: Channel, ids: list[int], lease_until: datetime, due_q: DueFilter
+) -> Claimed:
+    """Lease the due deliveries among `ids` that their targets have room for (see the module's
+    docstring); the rest are made due later and returned as `deferred`. `due_q`: the engine's
+    filter of deliveries due and free at a given time."""
+    model = channel.delivery_model
+    column = f"{model.target_field}_id"
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = Claimed()
+    with transaction.atomic():
+        candidates = list(
+            model.objects.filter(due_q(now), pk__in=ids).order_by("pk").values_list("pk", column)
+        )
+        if not candidates:
+            return claimed
+        queues: dict[int, list[int]] = defaultdict(list)
+        for pk, target_id in candidates:
+            queues[target_id].append(pk)
+        lock_targets(channel.name, queues)
+        limits = channel.target_limits(sorted(queues))
+        busy, paces = _state(channel, limits, now)
+        admitted: list[int] = []
+        later: dict[float, list[int]] = defaultdict(list)
+        new_paces: list[TargetPace] = []
+        for target_id, queue in queues.items():
+            limit = limits.get(target_id)
+            if limit is None:
+                admitted.extend(queue)
+                continue
+            room, tat, delays = _share(
+                limit, len(queue), busy.get(target_id, 0), paces.get(target_id), now
+            )
+            admitted.extend(queue[:room])
+            for pk, delay in zip(queue[room:], delays, strict=True):
+                later[_countdown(delay)].append(pk)
+            if tat is not None:
+                new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
+        _write(
+            channel, admitted, later, new_paces, lease=(lease_until, token), now=now, due_q=due_q
+        )
+    claimed.deferred = dict(later)
+    if admitted:
+        claimed.deliveries = list(
+            model.objects.filter(pk__in=admitted, lease_token=token)
+            .select_related(model.target_field)
+            .order_by("pk")
+        )
+    return claimed
