@@ -113,7 +113,9 @@ class WebhookDelivery(DeliveryBase):
             # The log filtered by status or event type, newest first: one range of each, however
             # rare the value (a status matching few rows walked the endpoint's whole history).
             models.Index(fields=["endpoint", "status", "created_at"], name="ie_webhook_log_status"),
-            models.Index(fields=["endpoint", "event_type", "created_at"], name="ie_webhook_log_type"),
+            models.Index(
+                fields=["endpoint", "event_type", "created_at"], name="ie_webhook_log_type"
+            ),
             models.Index(fields=["webhook_id"], name="ie_webhook_message_id"),
         ]
 
