@@ -13,9 +13,7 @@ Prints
      puts on the machine's cores;
   3. the time to record one event that fans out to 1,000 endpoints;
   4. the workflow-complete API call with 100 slow endpoints (2 s each) vs none;
-  5. with BENCH_HISTORY=N (`make bench-scale`: 1,000,000 on PostgreSQL), the end-to-end rate
-     again once N finished deliveries, each with an attempt, fill the tables, as a site keeping
-     30 days of history has: a delivery's cost must not grow with the history;
+  (`make bench-scale` measures the same with a long history in the tables: bench/scale.py)
 and each target of issue 14 as met or MISSED.
 
 Defaults: an on-disk SQLite database under var/bench/ and the embedded (filesystem) broker.
@@ -46,7 +44,6 @@ ENDPOINTS = int(os.environ.get("BENCH_ENDPOINTS", "100"))
 FANOUT = int(os.environ.get("BENCH_FANOUT", "1000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
-HISTORY = int(os.environ.get("BENCH_HISTORY", "0"))  # make bench-scale: 1,000,000
 DEADLINE_SECONDS = 180
 API_SAMPLES = 15
 
@@ -438,7 +435,7 @@ def end_to_end(receiver: Receiver, workers: list[Worker], user, project) -> dict
             )
         event_ids.append(event.pk)
     published = time.time()
-    # By event: the endpoints may also hold a history of past deliveries (step 5).
+    # By event: the endpoints may also hold a history of past deliveries (bench/scale.py).
     qs = WebhookDelivery.objects.filter(event_id__in=event_ids)
     wait_for(lambda: qs.filter(status="success").count() >= total, DEADLINE_SECONDS, "deliveries")
     cpu = cpu_used(cpu_before, cpu_snapshot(groups))
@@ -614,11 +611,6 @@ def main() -> None:
         e2e = end_to_end(receiver, workers, user, project)
         e2e_raw = end_to_end(raw, workers, raw_user, raw_project)
         fanout_seconds, fanout_count = fan_out_time(raw)
-        history = None
-        if HISTORY:  # before the API step, whose slow deliveries would still hold the workers
-            history_user, history_project = make_owner("history", ENDPOINTS, receiver.url)
-            fill_seconds = add_history(HISTORY, history_user)
-            history = (fill_seconds, end_to_end(receiver, workers, history_user, history_project))
         api_none, api_slow = api_call_times(raw.slow_url)
     finally:
         for w in workers:
@@ -653,15 +645,6 @@ def main() -> None:
         f"workflow-complete API call: {api_none * 1000:.1f} ms with no endpoints, "
         f"{api_slow * 1000:.1f} ms with 100 slow (2 s) endpoints (median of {API_SAMPLES})"
     )
-    if history is not None:
-        fill_seconds, loaded = history
-        print(
-            f"with history: {HISTORY:,} finished deliveries and their attempts added in "
-            f"{fill_seconds:.0f} s; end to end then {loaded['rate']:,.0f} deliveries/s "
-            f"({loaded['rate'] / e2e['rate']:.0%} of the empty-table rate), "
-            f"p50 {loaded['p50'] * 1000:.0f} ms, p99 {loaded['p99'] * 1000:.0f} ms, "
-            f"succeeded {loaded['succeeded']:,}/{total:,}"
-        )
     cpu_target = 200e-6 if postgres else 150e-6
     checks = {
         ">= 50 % of the uvicorn receiver's capacity": e2e["rate"] >= capacity / 2,
@@ -673,10 +656,6 @@ def main() -> None:
     }
     if postgres:
         checks["fan-out of 1,000 <= 100 ms"] = fanout_seconds <= 0.1
-    if history is not None:
-        checks[f"with {HISTORY:,} past deliveries >= 90 % of the empty-table rate"] = (
-            history[1]["rate"] >= 0.9 * e2e["rate"] and history[1]["succeeded"] == total
-        )
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'MISSED'}] {name}")
 

@@ -1,11 +1,12 @@
-"""The API's pages: `{"count", "next", "previous", "results"}`, `?page=` and `?page_size=`."""
+"""The API's pages: `{"count", "next", "previous", "results"}`, `?page=` and `?page_size=`; long
+histories page by cursor instead (`NewestFirstCursorPagination`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
 
 
@@ -38,3 +39,23 @@ class StandardPagination(PageNumberPagination):
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
         return parameters
+
+
+class NewestFirstCursorPagination(CursorPagination):
+    """Long histories (delivery logs): `{"next", "previous", "results"}`, newest first, with an
+    opaque `?cursor=` instead of page numbers. No COUNT and no OFFSET: a page of a million rows
+    costs what the first costs (a COUNT of them took 0.5 s; bench/scale.py), as Svix's API does.
+    `?ordering=created_at` reverses the order; nothing else orders it (the cursor needs a
+    column that is never NULL)."""
+
+    ordering = ("-created_at", "-id")
+    page_size_query_param = "page_size"
+    max_page_size = StandardPagination.max_page_size
+
+    def get_page_size(self, request: Request) -> int | None:
+        return StandardPagination().get_page_size(request)
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
+        if request.query_params.get("ordering") == "created_at":
+            return ("created_at", "id")
+        return self.ordering

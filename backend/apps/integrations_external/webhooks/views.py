@@ -38,6 +38,7 @@ from apps.integrations_external.webhooks.services import (
     webhook_endpoint_create,
 )
 from core.api.filters import FilterSet
+from core.api.pagination import NewestFirstCursorPagination
 
 
 class WebhookDeliveryFilter(FilterSet):
@@ -94,7 +95,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
             OpenApiParameter("webhook_id", str),
         ],
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=NewestFirstCursorPagination)
     def deliveries(self, request: Request, pk=None) -> Response:
         endpoint = self.get_object()
         filterset = WebhookDeliveryFilter(
@@ -143,7 +144,10 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
 class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = WebhookDeliveryFilter
     permission_classes = [IntegrationPermission]
-    ordering_fields = ["created_at", "completed_at"]
+    # Pages by cursor, newest first (or oldest first with ?ordering=created_at).
+    pagination_class = NewestFirstCursorPagination
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at", "-id"]
     throttle_scopes = {"redeliver": "resend"}
     conflict_actions = {"redeliver"}  # 409 (core/api/schema.py): the original is still open
 
