@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import channels, engine, events
-from apps.integrations_external.pipeline.models import FINISHED_STATUSES, Event
+from apps.integrations_external.pipeline.models import FINISHED_STATUSES, Event, TargetPace
 from apps.integrations_external.pipeline.scheduling import (
     DELIVER_TASK,
     FAN_OUT_TASK,
@@ -103,6 +103,9 @@ def prune_deliveries() -> int:
             model.objects.filter(finished_long_ago), oldest_first="created_at"
         )
         unreferenced.append(~Exists(model.objects.filter(event_id=OuterRef("pk"))))
+    # A pace in the past limits nothing (the claim starts from now), so an hour-old one is
+    # dropped: this also clears the paces of deleted targets. One small row per target.
+    TargetPace.objects.filter(next_at__lt=timezone.now() - timedelta(hours=1)).delete()
     return removed + _delete_in_batches(
         Event.objects.filter(*unreferenced, occurred_at__lt=cutoff), oldest_first="occurred_at"
     )

@@ -11,7 +11,7 @@ from apps.integrations_external.models import TargetPace, WebhookDelivery
 from apps.integrations_external.pipeline import engine
 from apps.integrations_external.pipeline.channels import Outcome, SendResult
 from apps.integrations_external.pipeline.scheduling import enqueue
-from apps.integrations_external.pipeline.tasks import deliver
+from apps.integrations_external.pipeline.tasks import deliver, prune_deliveries
 from apps.integrations_external.tests.webhooks.factories import (
     WebhookEndpointFactory,
     record_webhook_deliveries,
@@ -246,3 +246,16 @@ def test_slow_endpoint_backlog_does_not_hold_up_a_healthy_endpoint(
     assert len(slow_before) <= 100
     assert counting_receiver.most["slow"] <= 10
     assert WebhookDelivery.objects.filter(pk__in=slow_ids, status="pending").count() >= 800
+
+
+@pytest.mark.django_db
+def test_prune_drops_paces_that_no_longer_limit(user):
+    endpoint = WebhookEndpointFactory(owner=user, rate_limit=5)
+    now = timezone.now()
+    TargetPace.objects.create(channel="webhook", target_id=endpoint.pk, next_at=now)
+    # given: the pace of an endpoint deleted long ago
+    TargetPace.objects.create(channel="webhook", target_id=987_654, next_at=now - timedelta(days=2))
+
+    prune_deliveries()
+
+    assert list(TargetPace.objects.values_list("target_id", flat=True)) == [endpoint.pk]
