@@ -1,0 +1,133 @@
+"""The engine's states and its sending paths, held where mutation testing (`make mutation`) found
+them free to change. Channels here are the webhook channel with another transport: a plain
+(one-at-a-time) one, as Slack, Teams and email use, instead of the webhook's batch transport."""
+
+import threading
+import time
+
+import pytest
+from django.utils import timezone
+
+from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.pipeline import engine
+from apps.integrations_external.pipeline.channels import Outcome, SendResult
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
+from apps.integrations_external.webhooks.channel import WebhookChannel
+
+pytestmark = pytest.mark.django_db
+
+
+def _channel(transport, concurrency: int = 1) -> WebhookChannel:
+    class PlainChannel(WebhookChannel):
+        name = "webhook-plain"
+
+    PlainChannel.concurrency = concurrency
+    channel = PlainChannel()
+    channel.transport = lambda: transport  # type: ignore[method-assign]
+    return channel
+
+
+class _Crashing:
+    def send(self, delivery):
+        raise RuntimeError("bug in the transport")
+
+
+class _Busy:
+    """Takes at least 20 ms of clock time per send and reports no duration of its own."""
+
+    def send(self, delivery):
+        until = time.perf_counter() + 0.02
+        while time.perf_counter() < until:
+            pass
+        return SendResult(Outcome.SUCCESS, response_status=200)
+
+
+class _Pairs:
+    """Answers only when another send runs at the same time (a barrier of two): a channel that
+    sent one at a time would fail every attempt. Records the threads that sent."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2, timeout=10)
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def send(self, delivery):
+        with self.lock:
+            self.threads.add(threading.current_thread().name)
+        self.barrier.wait()
+        return SendResult(Outcome.SUCCESS, response_status=200, response_body=str(delivery.pk))
+
+
+def test_send_one_crashing_transport_leaves_a_retry_with_the_error(user, project):
+    # Given a transport with a bug.
+    endpoint = WebhookEndpointFactory(owner=user, retry_count=3)
+    [pk] = record_webhook_deliveries(project, user, [endpoint])
+
+    # When the delivery is processed.
+    assert engine.process(_channel(_Crashing()), [pk]).done == 1
+
+    # Then it is out of flight, will retry, and the attempt says what happened.
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    assert delivery.status == "retrying"
+    assert delivery.locked_until is None
+    assert delivery.attempt_number == 1
+    assert delivery.error_message == "internal error: RuntimeError: bug in the transport"
+    [attempt] = delivery.attempts.all()
+    assert attempt.outcome == "retry"
+    assert attempt.error_message == delivery.error_message
+
+
+def test_send_one_measures_the_duration_a_transport_does_not_report(user, project):
+    [pk] = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
+
+    engine.process(_channel(_Busy()), [pk])
+
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    assert delivery.status == "success"
+    # At least the 20 ms the send took, and not wildly more.
+    assert 20 <= delivery.duration_ms < 10_000
+    assert delivery.attempts.get().duration_ms == delivery.duration_ms
+
+
+def test_send_all_plain_transport_sends_a_chunk_in_parallel_within_the_concurrency(user, project):
+    # Given a plain transport that needs two sends at once, and a channel of two threads.
+    transport = _Pairs()
+    channel = _channel(transport, concurrency=2)
+    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 6)
+
+    # When the six are processed (one chunk: three rounds of two).
+    assert engine.process(channel, ids).done == 6
+
+    # Then every one succeeded, each with its own result, on no more threads than allowed.
+    deliveries = WebhookDelivery.objects.filter(pk__in=ids)
+    assert {d.status for d in deliveries} == {"success"}
+    assert all(d.response_body == str(d.pk) for d in deliveries)
+    assert len(transport.threads) == 2
+    assert all(name.startswith("deliver-webhook-plain") for name in transport.threads)
+
+
+def test_reopen_makes_a_finished_delivery_due_and_sendable_again(user, project):
+    # Given a delivery that failed for good.
+    endpoint = WebhookEndpointFactory(owner=user, retry_count=0)
+    [pk] = record_webhook_deliveries(project, user, [endpoint])
+    engine.process(_channel(_Crashing()), [pk])
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    assert delivery.status == "failed"
+
+    # When it is reopened (an email resent by hand).
+    engine.reopen(delivery)
+    delivery.save()
+
+    # Then it is pending, due now, out of any lease, and the next run sends it.
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    assert delivery.completed_at is None
+    assert delivery.next_attempt_at <= timezone.now()
+    assert engine.overdue_ids(_channel(_Busy()), grace_seconds=0) == [pk]
+    assert engine.process(_channel(_Busy()), [pk]).done == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "success"
+    assert delivery.attempt_number == 2
