@@ -30,6 +30,16 @@ def _channel(transport, concurrency: int = 1) -> WebhookChannel:
     return channel
 
 
+class _Answer:
+    """Answers every send with the same result."""
+
+    def __init__(self, result: SendResult) -> None:
+        self.result = result
+
+    def send(self, delivery):
+        return self.result
+
+
 class _Crashing:
     def send(self, delivery):
         raise RuntimeError("bug in the transport")
@@ -87,6 +97,8 @@ def test_send_one_measures_the_duration_a_transport_does_not_report(user, projec
 
     delivery = WebhookDelivery.objects.get(pk=pk)
     assert delivery.status == "success"
+    assert delivery.completed_at is not None
+    assert delivery.next_attempt_at is None
     # At least the 20 ms the send took, and not wildly more.
     assert 20 <= delivery.duration_ms < 10_000
     assert delivery.attempts.get().duration_ms == delivery.duration_ms
@@ -116,6 +128,8 @@ def test_reopen_makes_a_finished_delivery_due_and_sendable_again(user, project):
     engine.process(_channel(_Crashing()), [pk])
     delivery = WebhookDelivery.objects.get(pk=pk)
     assert delivery.status == "failed"
+    assert delivery.completed_at is not None
+    assert delivery.next_attempt_at is None
 
     # When it is reopened (an email resent by hand).
     engine.reopen(delivery)
@@ -131,3 +145,50 @@ def test_reopen_makes_a_finished_delivery_due_and_sendable_again(user, project):
     delivery.refresh_from_db()
     assert delivery.status == "success"
     assert delivery.attempt_number == 2
+
+
+@pytest.mark.parametrize(("retry_after", "wait"), [(None, 1.0), (0.001, 0.05), (30, 30)])
+def test_apply_deferred_delivery_waits_its_pacing_without_spending_an_attempt(
+    user, project, retry_after, wait
+):
+    # Given a transport that is not ready to send (pacing), with or without a wait of its own:
+    # none means a second, and never less than 50 ms (no busy loop through the broker).
+    [pk] = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
+    before = timezone.now()
+
+    engine.process(_channel(_Answer(SendResult(Outcome.DEFER, retry_after=retry_after))), [pk])
+
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    after = timezone.now()
+    assert delivery.status == "pending"
+    assert delivery.attempt_number == 0
+    waited_low = (delivery.next_attempt_at - after).total_seconds()
+    waited_high = (delivery.next_attempt_at - before).total_seconds()
+    assert waited_low <= wait <= waited_high
+
+
+def test_record_attempt_started_its_duration_before_it_was_recorded(user, project):
+    # Given a transport that reports a 5 s attempt.
+    [pk] = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
+    answer = SendResult(Outcome.SUCCESS, response_status=200, duration_ms=5000)
+
+    engine.process(_channel(_Answer(answer)), [pk])
+
+    # Then the attempt's start is 5 s before its end (the delivery's completion).
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    attempt = delivery.attempts.get()
+    assert attempt.duration_ms == 5000
+    assert (delivery.completed_at - attempt.started_at).total_seconds() == 5
+
+
+def test_record_stores_the_fields_a_transport_asks_for(user, project):
+    # Given a transport that returns a field of its own for the delivery (Slack: the message's
+    # timestamp, for threading), here the message id.
+    [pk] = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)])
+    answer = SendResult(
+        Outcome.SUCCESS, response_status=200, delivery_fields={"webhook_id": "msg_from_transport"}
+    )
+
+    engine.process(_channel(_Answer(answer)), [pk])
+
+    assert WebhookDelivery.objects.get(pk=pk).webhook_id == "msg_from_transport"

@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from apps.integrations_external.github.models import GitHubIntegration
 from apps.integrations_external.models import Event
 from apps.integrations_external.pipeline import channels, routing
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
@@ -44,3 +45,39 @@ def test_targets_for_category_without_a_switch_reaches_nobody(user, project):
     event = _event("workflow.completed", project, user)
 
     assert routing.targets_for(event, EveryType()) == []
+
+
+def test_targets_for_project_scope_alone_gives_no_access(user, other_user, project):
+    # Given endpoints scoped to the project whose owners may not see it: someone removed from
+    # the project, and staff whose account is deactivated.
+    former_member = other_user
+    WebhookEndpointFactory(owner=former_member, project=project)
+    deactivated = WebhookEndpointFactory(owner__is_staff=True, project=project)
+    deactivated.owner.is_active = False
+    deactivated.owner.save()
+
+    # When a project event is routed: nobody's.
+    event = _event("workflow.completed", project, user)
+
+    assert routing.targets_for(event, channels.get("webhook")) == []
+
+
+def test_route_channel_limited_to_some_types_gets_only_those(user, project):
+    # Given a GitHub integration that opens issues for new stories (its channel's only type),
+    # with its switch for project events on.
+    integration = GitHubIntegration.objects.create(
+        owner=user,
+        project=project,
+        repository_owner="acme",
+        repository_name="shop",
+        access_token="token",
+        auto_create_issues=True,
+    )
+
+    # When a new story and another project event are routed.
+    story = routing.route(_event("user_story.created", project, user))
+    update = routing.route(_event("project.updated", project, user))
+
+    # Then only the story reaches it: a project update opens no issue.
+    assert [t.pk for t in story.get("github", [])] == [integration.pk]
+    assert "github" not in update
