@@ -45,6 +45,16 @@ class _Crashing:
         raise RuntimeError("bug in the transport")
 
 
+class _CrashingBatch:
+    """A batch transport (as the webhook's) with a bug."""
+
+    def send(self, delivery):  # pragma: no cover - send_many is what the engine calls
+        raise AssertionError("send_many expected")
+
+    def send_many(self, deliveries):
+        raise RuntimeError("bug in the batch")
+
+
 class _Busy:
     """Takes at least 20 ms of clock time per send and reports no duration of its own."""
 
@@ -192,3 +202,54 @@ def test_record_stores_the_fields_a_transport_asks_for(user, project):
     engine.process(_channel(_Answer(answer)), [pk])
 
     assert WebhookDelivery.objects.get(pk=pk).webhook_id == "msg_from_transport"
+
+
+def test_send_all_crashing_batch_transport_leaves_every_delivery_a_retry_with_the_error(
+    user, project
+):
+    endpoint = WebhookEndpointFactory(owner=user, retry_count=3)
+    ids = record_webhook_deliveries(project, user, [endpoint] * 3)
+
+    assert engine.process(_channel(_CrashingBatch(), concurrency=3), ids).done == 3
+
+    deliveries = WebhookDelivery.objects.filter(pk__in=ids)
+    assert {d.status for d in deliveries} == {"retrying"}
+    assert {d.locked_until for d in deliveries} == {None}
+    assert {d.error_message for d in deliveries} == {
+        "internal error: RuntimeError: bug in the batch"
+    }
+
+
+def test_claim_returns_only_the_deliveries_it_won(user, project):
+    # Given two due deliveries, one of them already claimed by another worker.
+    channel = _channel(_Busy())
+    first, second = record_webhook_deliveries(
+        project, user, [WebhookEndpointFactory(owner=user)] * 2
+    )
+    assert [d.pk for d in engine.claim(channel, [second])] == [second]
+
+    # When a worker claims both: it gets only the free one (else both would send it).
+    assert [d.pk for d in engine.claim(channel, [first, second])] == [first]
+
+
+class _Leases:
+    """Records the lease each send runs under."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def send(self, delivery):
+        self.tokens.append(delivery.lease_token)
+        return SendResult(Outcome.SUCCESS, response_status=200)
+
+
+def test_process_one_at_a_time_channel_claims_one_delivery_per_lease(user, project, settings):
+    # Given a channel that sends one at a time, and a lease of two attempts' ceiling: a claim
+    # of two would keep the second in flight past its lease if the first hung.
+    settings.DELIVERY_LEASE_SECONDS = 2 * engine.ATTEMPT_SECONDS_CEILING
+    transport = _Leases()
+    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 3)
+
+    assert engine.process(_channel(transport, concurrency=1), ids).done == 3
+
+    assert len(set(transport.tokens)) == 3
