@@ -4,6 +4,7 @@ them free to change. Channels here are the webhook channel with another transpor
 
 import threading
 import time
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -21,8 +22,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _channel(transport, concurrency: int = 1) -> WebhookChannel:
+    # A name of its own: the engine keeps one thread pool per channel name and process, and a
+    # pool inherited through a fork (mutmut forks each run) has no threads left to run it.
     class PlainChannel(WebhookChannel):
-        name = "webhook-plain"
+        name = f"webhook-plain-{uuid.uuid4().hex[:8]}"
 
     PlainChannel.concurrency = concurrency
     channel = PlainChannel()
