@@ -64,7 +64,11 @@ class Receiver:
         if tls is not None:
             tls.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll: `shutdown()` waits up to one interval, 0.5 s by default, and every test
+        # with a receiver paid it at teardown.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
