@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -125,6 +126,9 @@ def _send_in_pool(channel: Channel, delivery: DeliveryBase) -> SendResult:
 
 
 _POOLS: dict[str, ThreadPoolExecutor] = {}
+# A pool made before a fork has no threads in the child, where its sends would wait forever:
+# each child starts with none and makes its own.
+os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def _pool(channel: Channel) -> ThreadPoolExecutor:

@@ -2,6 +2,8 @@
 them free to change. Channels here are the webhook channel with another transport: a plain
 (one-at-a-time) one, as Slack, Teams and email use, instead of the webhook's batch transport."""
 
+import os
+import signal
 import threading
 import time
 import uuid
@@ -22,8 +24,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _channel(transport, concurrency: int = 1) -> WebhookChannel:
-    # A name of its own: the engine keeps one thread pool per channel name and process, and a
-    # pool inherited through a fork (mutmut forks each run) has no threads left to run it.
+    # A name of its own: the engine keeps one thread pool per channel name and process, sized
+    # by the first concurrency it saw.
     class PlainChannel(WebhookChannel):
         name = f"webhook-plain-{uuid.uuid4().hex[:8]}"
 
@@ -256,3 +258,32 @@ def test_process_one_at_a_time_channel_claims_one_delivery_per_lease(user, proje
     assert engine.process(_channel(transport, concurrency=1), ids).done == 3
 
     assert len(set(transport.tokens)) == 3
+
+
+def test_send_all_in_a_forked_child_gets_a_pool_of_its_own(user, project):
+    # Given a channel whose thread pool exists in this process (a worker's parent, say).
+    transport = _Pairs()
+    channel = _channel(transport, concurrency=2)
+    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 4)
+    deliveries = list(WebhookDelivery.objects.filter(pk__in=ids).order_by("pk"))
+    engine.send_all(channel, deliveries[:2])
+
+    # When a forked child sends through the same channel (the pool's threads are not copied).
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        code = 1
+        try:
+            results = engine.send_all(channel, deliveries[2:])
+            code = 0 if [r.outcome for _, r in results] == [Outcome.SUCCESS] * 2 else 1
+        finally:
+            os._exit(code)
+
+    # Then it sends, rather than waiting forever on a pool with no threads.
+    deadline = time.monotonic() + 10
+    while (waited := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if waited == (0, 0):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child's sends never ran")
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
