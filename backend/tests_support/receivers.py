@@ -7,6 +7,7 @@ import ssl
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +38,7 @@ class Reply:
 class _Server(ThreadingHTTPServer):
     # The engine opens up to 50 connections at once; the default listen backlog of 5 makes
     # a loaded machine drop connection attempts, which is the test bed failing, not the sender.
-    request_queue_size = 128
+    request_queue_size = 256
 
     def handle_error(self, request, client_address) -> None:
         # A client may close a connection whenever it likes (the transport does after an
@@ -59,6 +60,10 @@ class Receiver:
         self.default = Reply()
         self.handler: Callable[[ReceivedRequest], Reply] | None = None
         self.lock = threading.Lock()
+        # Per path: requests being handled now, and the most ever at once (what a per-endpoint
+        # concurrency limit promises the receiver).
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.most_in_flight: dict[str, int] = defaultdict(int)
         self.server = _Server(("127.0.0.1", 0), self._make_handler())
         self.server.daemon_threads = True
         if tls is not None:
@@ -72,7 +77,14 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.server.server_address[1]}/hook"
+        return self.url_for("/hook")
+
+    def url_for(self, path: str) -> str:
+        return f"{self.scheme}://{self.host}:{self.server.server_address[1]}{path}"
+
+    def requests_to(self, path: str) -> list[ReceivedRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.path == path]
 
     def _make_handler(self):
         receiver = self
@@ -95,14 +107,24 @@ class Receiver:
                 )
                 with receiver.lock:
                     receiver.requests.append(request)
+                    receiver.in_flight[self.path] += 1
+                    receiver.most_in_flight[self.path] = max(
+                        receiver.most_in_flight[self.path], receiver.in_flight[self.path]
+                    )
                     if receiver.handler:
                         reply = receiver.handler(request)
                     elif receiver.script:
                         reply = receiver.script.pop(0)
                     else:
                         reply = receiver.default
-                if reply.delay:
-                    time.sleep(reply.delay)
+                try:
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                finally:
+                    # Counted down before the answer goes out: the sender sees each request in
+                    # flight at least as long as this count does.
+                    with receiver.lock:
+                        receiver.in_flight[self.path] -= 1
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
                     self.send_header(k, v)

@@ -17,7 +17,7 @@ from apps.integrations_external.tests.webhooks.factories import (
     record_webhook_deliveries,
 )
 from apps.integrations_external.webhooks.channel import CHANNEL
-from tests_support.counting_receiver import CountingReceiver
+from tests_support.receivers import Receiver, Reply
 from tests_support.services import wait_until
 
 
@@ -105,9 +105,9 @@ def test_claim_chunk_paces_a_rate_limited_endpoint(user, project):
 @pytest.mark.django_db
 def test_deliver_spends_no_attempt_on_held_back_deliveries(user, project):
     # Given a real receiver and 5 deliveries to an endpoint allowed 2 at once
-    receiver = CountingReceiver().start()
+    receiver = Receiver().start()
     try:
-        endpoint = WebhookEndpointFactory(owner=user, url=receiver.url("hook"), max_in_flight=2)
+        endpoint = WebhookEndpointFactory(owner=user, url=receiver.url, max_in_flight=2)
         ids = record_webhook_deliveries(project, user, [endpoint] * 5)
 
         # When one task runs over all of them
@@ -117,7 +117,7 @@ def test_deliver_spends_no_attempt_on_held_back_deliveries(user, project):
 
     # Then 2 are sent and succeed; 3 wait, untouched, for their countdown
     assert done == 2
-    assert len(receiver.received("hook")) == 2
+    assert len(receiver.requests) == 2
     statuses = [(d.status, d.attempt_number) for d in _deliveries(ids)]
     assert statuses == [("success", 1)] * 2 + [("pending", 0)] * 3
 
@@ -142,8 +142,10 @@ def test_unlimited_channel_claim_is_unchanged(user, project):
 
 @pytest.fixture
 def counting_receiver():
-    receiver = CountingReceiver({"slow": 1.0, "paced": 0.0, "healthy": 0.0, "small": 0.3})
-    receiver.start()
+    # Each path its own endpoint; "slow" and "small" answer after 1 s and 0.3 s.
+    delays = {"/slow": 1.0, "/small": 0.3}
+    receiver = Receiver().start()
+    receiver.handler = lambda request: Reply(delay=delays.get(request.path, 0.0))
     yield receiver
     receiver.stop()
 
@@ -164,7 +166,7 @@ def test_max_in_flight_holds_across_worker_processes(
     # Given an endpoint allowed 3 requests at once that takes 0.3 s per request, and two
     # worker processes (each with 2 children) handed 60 deliveries in messages of 10
     endpoint = WebhookEndpointFactory(
-        owner=user, url=counting_receiver.url("small"), max_in_flight=3
+        owner=user, url=counting_receiver.url_for("/small"), max_in_flight=3
     )
     ids = record_webhook_deliveries(project, user, [endpoint] * 60)
     workers = [celery_worker_process(tasks_through_redis, concurrency=2) for _ in range(2)]
@@ -181,9 +183,9 @@ def test_max_in_flight_holds_across_worker_processes(
 
     # Then the receiver never had more than 3 of them at once, each arrived once, and no
     # attempt was spent on being held back
-    assert counting_receiver.most["small"] <= 3
-    assert counting_receiver.most["small"] >= 2  # the test drove it to its limit
-    assert len({a.webhook_id for a in counting_receiver.received("small")}) == 60
+    assert counting_receiver.most_in_flight["/small"] <= 3
+    assert counting_receiver.most_in_flight["/small"] >= 2  # the test drove it to its limit
+    assert len({r.headers["webhook-id"] for r in counting_receiver.requests_to("/small")}) == 60
     attempts = WebhookDelivery.objects.filter(pk__in=ids).values_list("attempt_number", flat=True)
     assert set(attempts) == {1}
 
@@ -193,7 +195,9 @@ def test_rate_limit_holds_across_worker_processes(
     tasks_through_redis, celery_worker_process, counting_receiver, user, project
 ):
     # Given an endpoint limited to 4 deliveries per second, and two worker processes
-    endpoint = WebhookEndpointFactory(owner=user, url=counting_receiver.url("paced"), rate_limit=4)
+    endpoint = WebhookEndpointFactory(
+        owner=user, url=counting_receiver.url_for("/paced"), rate_limit=4
+    )
     ids = record_webhook_deliveries(project, user, [endpoint] * 24)
     workers = [celery_worker_process(tasks_through_redis, concurrency=2) for _ in range(2)]
 
@@ -209,7 +213,7 @@ def test_rate_limit_holds_across_worker_processes(
 
     # Then no one-second window at the receiver saw more than twice the rate (the limit is
     # 4, plus a burst of 1 and the jitter between a claim and its request's arrival)
-    times = sorted(a.at for a in counting_receiver.received("paced"))
+    times = sorted(r.received_at for r in counting_receiver.requests_to("/paced"))
     assert len(times) == 24
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
     assert busiest <= 8
@@ -221,8 +225,8 @@ def test_slow_endpoint_backlog_does_not_hold_up_a_healthy_endpoint(
 ):
     # Given a receiver that takes 1 s per request with 1,000 deliveries queued (default limit:
     # 10 at once), and a healthy endpoint's 20 deliveries queued behind them
-    slow = WebhookEndpointFactory(owner=user, url=counting_receiver.url("slow"))
-    healthy = WebhookEndpointFactory(owner=user, url=counting_receiver.url("healthy"))
+    slow = WebhookEndpointFactory(owner=user, url=counting_receiver.url_for("/slow"))
+    healthy = WebhookEndpointFactory(owner=user, url=counting_receiver.url_for("/healthy"))
     slow_ids = record_webhook_deliveries(project, user, [slow] * 1000)
     healthy_ids = record_webhook_deliveries(project, user, [healthy] * 20)
     worker = celery_worker_process(tasks_through_redis, concurrency=2)
@@ -240,11 +244,11 @@ def test_slow_endpoint_backlog_does_not_hold_up_a_healthy_endpoint(
     # Then every healthy delivery arrived while the slow endpoint still had nearly all of its
     # backlog: before the last healthy one, the slow receiver had seen a few rounds of 10 at
     # most, never more than 10 at once (with no limit: 1,000 sent first, 128 at a time)
-    arrivals = counting_receiver.arrivals
-    last_healthy = max(a.seq for a in arrivals if a.path == "healthy")
-    slow_before = [a for a in arrivals if a.path == "slow" and a.seq < last_healthy]
+    arrivals = [r.path for r in counting_receiver.requests]  # in order of arrival
+    last_healthy = max(i for i, path in enumerate(arrivals) if path == "/healthy")
+    slow_before = [path for path in arrivals[:last_healthy] if path == "/slow"]
     assert len(slow_before) <= 100
-    assert counting_receiver.most["slow"] <= 10
+    assert counting_receiver.most_in_flight["/slow"] <= 10
     assert WebhookDelivery.objects.filter(pk__in=slow_ids, status="pending").count() >= 800
 
 
