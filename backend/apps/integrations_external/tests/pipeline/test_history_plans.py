@@ -3,13 +3,11 @@ the figures at a million deliveries are in bench/scale.py): the delivery log by 
 event type that few rows have, and the sweeper's scan, which stops at its limit instead of
 sorting every open delivery.
 
-As in test_query_plans.py, each plan is taken with `enable_seqscan` off, so PostgreSQL leaves
+As in test_query_plans.py, each plan is taken by `plans.plan_nodes`, with `enable_seqscan` off: PostgreSQL leaves
 a table or an index unbounded only where no index condition can serve the query.
 """
 
 from __future__ import annotations
-
-import json
 
 import pytest
 from django.db import connection
@@ -18,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline import channels, engine
 from apps.integrations_external.pipeline.delivery_log import deliveries_of, page_before
+from apps.integrations_external.tests.pipeline.plans import plan_nodes
 from apps.integrations_external.tests.webhooks.factories import (
     WebhookEndpointFactory,
     record_webhook_deliveries,
@@ -26,22 +25,6 @@ from apps.integrations_external.tests.webhooks.factories import (
 pytestmark = pytest.mark.django_db
 
 DELIVERIES = "integrations_external_webhookdelivery"
-
-
-def _plan_nodes(sql: str) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # the test runs in a transaction
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        (plan,) = cursor.fetchone()
-        cursor.execute("SET LOCAL enable_seqscan = on")
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    nodes, stack = [], [plan[0]["Plan"]]
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        stack.extend(node.get("Plans", []))
-    return nodes
 
 
 def _statements(call) -> list[str]:
@@ -55,7 +38,7 @@ def _statements(call) -> list[str]:
 
 
 def _index_conditions(sql: str) -> list[str]:
-    return [n["Index Cond"] for n in _plan_nodes(sql) if "Index Cond" in n]
+    return [n["Index Cond"] for n in plan_nodes(sql) if "Index Cond" in n]
 
 
 @pytest.mark.parametrize(
@@ -97,5 +80,5 @@ def test_sweeper_scan_sorts_nothing(require_postgres, user, project):
 
     (sql,) = _statements(lambda: engine.overdue_ids(channels.get("webhook"), grace_seconds=0))
 
-    kinds = [n["Node Type"] for n in _plan_nodes(sql)]
+    kinds = [n["Node Type"] for n in plan_nodes(sql)]
     assert not {"Sort", "Incremental Sort", "Seq Scan"} & set(kinds), kinds

@@ -9,8 +9,6 @@ index) only where no index condition can serve the query, which must not happen 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline import channels, engine
 from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.tests.pipeline.plans import plan_nodes
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from tests_support.receivers import Reply
 
@@ -33,25 +32,12 @@ def _history_tables() -> set[str]:
     return tables
 
 
-def _nodes(node: dict):
-    yield node
-    for child in node.get("Plans", []):
-        yield from _nodes(child)
-
-
 def _full_scans(sql: str, tables: set[str]) -> list[str]:
     """The plan's reads of a history table that are not bounded by an index condition: a
     sequential scan, or an index scan that only walks the index in order (a filter, no
     `Index Cond`), which costs as much as the sequential scan it replaced."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # the test runs in a transaction
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        (plan,) = cursor.fetchone()
-        cursor.execute("SET LOCAL enable_seqscan = on")
-    if isinstance(plan, str):
-        plan = json.loads(plan)
     bad = []
-    for node in _nodes(plan[0]["Plan"]):
+    for node in plan_nodes(sql):
         if node.get("Relation Name") not in tables:
             continue
         kind = node["Node Type"]
