@@ -3,8 +3,8 @@ the figures at a million deliveries are in bench/scale.py): the delivery log by 
 event type that few rows have, and the sweeper's scan, which stops at its limit instead of
 sorting every open delivery.
 
-As in test_query_plans.py, each plan is taken by `plans.plan_nodes`, with `enable_seqscan` off: PostgreSQL leaves
-a table or an index unbounded only where no index condition can serve the query.
+As in test_query_plans.py, plans come from `plans.plan_nodes`, with `enable_seqscan` off:
+PostgreSQL leaves a table or an index unbounded only where no index condition can serve it.
 """
 
 from __future__ import annotations
