@@ -77,27 +77,16 @@ def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
     """`claim`, and for a channel whose targets have limits (pipeline/limits.py) the deliveries
     held back because their target was at its limit, made due later, by countdown."""
     ids = list(ids)
-    lease_until = timezone.now() + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
     if channel.limits_targets:
         return limits.claim_limited(channel, ids, lease_until, due_q)
     model = channel.delivery_model
-    now = timezone.now()
     token = uuid.uuid4().hex
     count = model.objects.filter(due_q(now), pk__in=ids).update(
         locked_until=lease_until, lease_token=token
     )
-    if not count:
-        return limits.Claimed()
-    # Read back by primary key, the token picking the rows this claim won: `lease_token` alone
-    # has no index, and a scan of it grows with the whole history (issue 10). The target comes
-    # along (every transport needs it); the event does not: deliveries carry their payload.
-    return limits.Claimed(
-        list(
-            model.objects.filter(pk__in=ids, lease_token=token)
-            .select_related(channel.delivery_model.target_field)
-            .order_by("pk")
-        )
-    )
+    return limits.Claimed(model.leased(ids, token) if count else [])
 
 
 def _clip(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:

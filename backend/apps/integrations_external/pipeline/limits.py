@@ -238,9 +238,5 @@ def claim_limited(
         )
     claimed.deferred = dict(later)
     if admitted:
-        claimed.deliveries = list(
-            model.objects.filter(pk__in=admitted, lease_token=token)
-            .select_related(model.target_field)
-            .order_by("pk")
-        )
+        claimed.deliveries = model.leased(admitted, token)
     return claimed
