@@ -104,6 +104,10 @@ class Channel(ABC):
     # Whether targets may carry limits (`target_limits`): the claim then counts each target's
     # deliveries in flight and serialises claims per target. False keeps the claim one UPDATE.
     limits_targets: ClassVar[bool] = False
+    # The target's fields that sending reads (transport, `max_retries`), loaded with each
+    # claimed delivery; None loads them all. Any other field loads on first use, one query per
+    # delivery, so a field missing here costs time, never correctness.
+    target_fields: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self) -> None:
         self._transport: Transport | None = None

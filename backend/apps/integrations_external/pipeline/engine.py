@@ -28,7 +28,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.integrations_external.pipeline import backoff, limits, metrics, rows
+from apps.integrations_external.pipeline import backoff, lease_sql, limits, metrics, rows
 from apps.integrations_external.pipeline.channels import (
     BatchTransport,
     Channel,
@@ -80,13 +80,13 @@ def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
     if channel.limits_targets:
-        return limits.claim_limited(channel, ids, lease_until, due_q)
+        return limits.claim_limited(channel, ids, lease_until)
     model = channel.delivery_model
     token = uuid.uuid4().hex
-    count = model.objects.filter(due_q(now), pk__in=ids).update(
-        locked_until=lease_until, lease_token=token
+    count = lease_sql.lease(model, ids, now, lease_until, token)
+    return limits.Claimed(
+        lease_sql.read_leased(model, ids, token, channel.target_fields) if count else []
     )
-    return limits.Claimed(model.leased(ids, token) if count else [])
 
 
 def _clip(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:

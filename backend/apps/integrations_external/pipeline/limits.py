@@ -26,14 +26,14 @@ import math
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
+from apps.integrations_external.pipeline import lease_sql
 from apps.integrations_external.pipeline.channels import Channel, TargetLimit
 from apps.integrations_external.pipeline.models import DeliveryBase, TargetPace
 
@@ -46,7 +46,6 @@ FULL_RETRY_MAX_SECONDS = 30.0
 # A rate-limited target may take this many seconds' worth of its rate at once (at least one
 # delivery): any one-second window then sees at most rate × 1.1 (+1) deliveries claimed.
 RATE_BURST_SECONDS = 0.1
-DueFilter = Callable[[datetime], Q]
 # Never hand a delivery back sooner than this (a countdown of 0 would spin).
 MIN_DEFER_SECONDS = 0.05
 
@@ -84,19 +83,6 @@ def lock_targets(channel_name: str, target_ids: Iterable[int]) -> None:
             " (SELECT unnest(%s::bigint[]) AS k ORDER BY k) AS ordered",
             [keys],
         )
-
-
-def in_flight(channel: Channel, target_ids: Iterable[int], now: datetime) -> dict[int, int]:
-    """Each target's deliveries holding a live lease."""
-    model = channel.delivery_model
-    column = f"{model.target_field}_id"
-    rows = (
-        model.objects.filter(**{f"{column}__in": list(target_ids)}, locked_until__gt=now)
-        .order_by()
-        .values_list(column)
-        .annotate(n=Count("pk"))
-    )
-    return dict(rows)
 
 
 def _paced(
@@ -154,7 +140,7 @@ def _state(
     """The limited targets' deliveries in flight, and the rate-limited ones' paces."""
     counted = [t for t, limit in limits.items() if limit.max_in_flight is not None]
     rated = [t for t, limit in limits.items() if limit.per_second]
-    busy = in_flight(channel, counted, now) if counted else {}
+    busy = lease_sql.leases_by_target(channel.delivery_model, counted, now)
     paces: dict[int, datetime] = {}
     if rated:
         rows = TargetPace.objects.filter(channel=channel.name, target_id__in=rated)
@@ -170,21 +156,15 @@ def _write(
     *,
     lease: tuple[datetime, str],
     now: datetime,
-    due_q: DueFilter,
 ) -> None:
     """The claim's writes: the leases, the held-back deliveries' new due time, the paces."""
     model = channel.delivery_model
-    if admitted:
-        lease_until, token = lease
-        model.objects.filter(due_q(now), pk__in=admitted).update(
-            locked_until=lease_until, lease_token=token
-        )
+    lease_until, token = lease
+    lease_sql.lease(model, admitted, now, lease_until, token)
     for countdown, pks in later.items():
         # Not attempted: no attempt spent, no attempt row; due again when the countdown brings
         # them back (or for the sweeper, if that message is lost).
-        model.objects.filter(due_q(now), pk__in=pks).update(
-            next_attempt_at=now + timedelta(seconds=countdown), updated_at=now
-        )
+        lease_sql.postpone(model, pks, now, now + timedelta(seconds=countdown))
     if paces:
         TargetPace.objects.bulk_create(
             paces,
@@ -194,21 +174,15 @@ def _write(
         )
 
 
-def claim_limited(
-    channel: Channel, ids: list[int], lease_until: datetime, due_q: DueFilter
-) -> Claimed:
+def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Claimed:
     """Lease the due deliveries among `ids` that their targets have room for (see the module's
-    docstring); the rest are made due later and returned as `deferred`. `due_q`: the engine's
-    filter of deliveries due and free at a given time."""
+    docstring); the rest are made due later and returned as `deferred`."""
     model = channel.delivery_model
-    column = f"{model.target_field}_id"
     now = timezone.now()
     token = uuid.uuid4().hex
     claimed = Claimed()
     with transaction.atomic():
-        candidates = list(
-            model.objects.filter(due_q(now), pk__in=ids).order_by("pk").values_list("pk", column)
-        )
+        candidates = lease_sql.due_targets(model, ids, now)
         if not candidates:
             return claimed
         queues: dict[int, list[int]] = defaultdict(list)
@@ -233,10 +207,8 @@ def claim_limited(
                 later[_countdown(delay)].append(pk)
             if tat is not None:
                 new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
-        _write(
-            channel, admitted, later, new_paces, lease=(lease_until, token), now=now, due_q=due_q
-        )
+        _write(channel, admitted, later, new_paces, lease=(lease_until, token), now=now)
     claimed.deferred = dict(later)
     if admitted:
-        claimed.deliveries = model.leased(admitted, token)
+        claimed.deliveries = lease_sql.read_leased(model, admitted, token, channel.target_fields)
     return claimed

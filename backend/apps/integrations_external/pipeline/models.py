@@ -5,7 +5,6 @@ delivery and attempt (so one engine drives them all)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
@@ -167,18 +166,6 @@ class DeliveryBase(models.Model):
     def attempt_model(cls) -> type[DeliveryAttemptBase]:
         """The attempt model: its `delivery` foreign key has related_name="attempts"."""
         return cast(type[DeliveryAttemptBase], cls._meta.fields_map["attempts"].related_model)
-
-    @classmethod
-    def leased(cls, ids: Iterable[int], token: str) -> list[Any]:
-        """Those of `ids` a claim with `token` won, with their targets (every transport needs
-        them; the event does not come: deliveries carry their payload). Read by primary key,
-        the token picking the winners: `lease_token` alone has no index, and a scan of it grows
-        with the whole history (issue 10)."""
-        return list(
-            cls.objects.filter(pk__in=list(ids), lease_token=token)
-            .select_related(cls.target_field)
-            .order_by("pk")
-        )
 
 
 class DeliveryAttemptBase(models.Model):

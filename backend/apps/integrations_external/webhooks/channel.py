@@ -181,6 +181,17 @@ class WebhookChannel(Channel):
     custom_events = True
     # Every endpoint has a concurrency limit (default 10), some a rate limit.
     limits_targets = True
+    # What signing, addressing and the retry budget read (webhooks/transport.py `prepare`).
+    target_fields = (
+        "url",
+        "method",
+        "secret",
+        "previous_secret",
+        "previous_secret_expires_at",
+        "headers",
+        "timeout_seconds",
+        "retry_count",
+    )
 
     def targets(self) -> QuerySet[WebhookEndpoint]:
         return WebhookEndpoint.objects.all()

@@ -1,0 +1,129 @@
+"""The claim's plain-SQL statements (pipeline/lease_sql.py) against the ORM's idea of the same
+rows: due means what `engine.due_q` means, and the winners come back with their targets."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.integrations_external.models import WebhookDelivery
+from apps.integrations_external.pipeline import engine, lease_sql
+from apps.integrations_external.tests.webhooks.factories import (
+    WebhookEndpointFactory,
+    record_webhook_deliveries,
+)
+from apps.integrations_external.webhooks.channel import CHANNEL
+
+
+def _states(ids: list[int]) -> None:
+    """Put the deliveries `ids` (at least 8) in every state the due filter tells apart."""
+    now = timezone.now()
+    later, earlier = now + timedelta(minutes=5), now - timedelta(minutes=5)
+    rows = WebhookDelivery.objects.filter
+    rows(pk=ids[0]).update(status="pending", next_attempt_at=None)
+    rows(pk=ids[1]).update(status="retrying", next_attempt_at=earlier)
+    rows(pk=ids[2]).update(status="retrying", next_attempt_at=later)
+    rows(pk=ids[3]).update(status="success", next_attempt_at=None)
+    rows(pk=ids[4]).update(status="failed", next_attempt_at=earlier)
+    rows(pk=ids[5]).update(status="pending", locked_until=later, lease_token="x")
+    rows(pk=ids[6]).update(status="pending", locked_until=earlier, lease_token="x")
+    rows(pk=ids[7]).update(status="pending", next_attempt_at=now)
+
+
+@pytest.mark.django_db
+def test_due_targets_match_the_engines_due_filter(user, project):
+    endpoint = WebhookEndpointFactory(owner=user)
+    ids = record_webhook_deliveries(project, user, [endpoint] * 9)
+    _states(ids)
+    now = timezone.now()
+
+    found = lease_sql.due_targets(WebhookDelivery, ids, now)
+
+    expected = WebhookDelivery.objects.filter(engine.due_q(now), pk__in=ids).order_by("pk")
+    assert [pk for pk, _ in found] == list(expected.values_list("pk", flat=True))
+    assert [pk for pk, _ in found] == [ids[0], ids[1], ids[6], ids[7], ids[8]]
+    assert {target for _, target in found} == {endpoint.pk}
+
+
+@pytest.mark.django_db
+def test_lease_takes_only_due_rows_and_postpone_only_due_rows(user, project):
+    endpoint = WebhookEndpointFactory(owner=user)
+    ids = record_webhook_deliveries(project, user, [endpoint] * 9)
+    _states(ids)
+    now = timezone.now()
+    until = now + timedelta(seconds=60)
+
+    taken = lease_sql.lease(WebhookDelivery, ids[:4], now, until, "tok")
+    lease_sql.postpone(WebhookDelivery, ids[4:], now, now + timedelta(seconds=3))
+
+    assert taken == 2  # ids[0] and ids[1]: the others are not due
+    leased = WebhookDelivery.objects.filter(lease_token="tok").order_by("pk")
+    assert list(leased.values_list("pk", flat=True)) == ids[:2]
+    assert all(d.locked_until == until for d in leased)
+    postponed = WebhookDelivery.objects.filter(next_attempt_at=now + timedelta(seconds=3))
+    assert sorted(postponed.values_list("pk", flat=True)) == [ids[6], ids[7], ids[8]]
+    # Not due ones keep their state: the one leased by someone else keeps its lease.
+    assert WebhookDelivery.objects.get(pk=ids[5]).lease_token == "x"
+
+
+@pytest.mark.django_db
+def test_leases_by_target_count_live_leases_only(user, project):
+    busy, idle = WebhookEndpointFactory(owner=user), WebhookEndpointFactory(owner=user)
+    ids = record_webhook_deliveries(project, user, [busy] * 3 + [idle])
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk__in=ids[:2]).update(locked_until=now + timedelta(seconds=9))
+    WebhookDelivery.objects.filter(pk=ids[2]).update(locked_until=now - timedelta(seconds=1))
+
+    assert lease_sql.leases_by_target(WebhookDelivery, [busy.pk, idle.pk], now) == {busy.pk: 2}
+
+
+@pytest.mark.django_db
+def test_read_leased_returns_winners_with_their_targets(user, project):
+    first = WebhookEndpointFactory(owner=user, headers={"X-Token": "t"})
+    second = WebhookEndpointFactory(owner=user)
+    ids = record_webhook_deliveries(project, user, [first, second, first, second])
+    WebhookDelivery.objects.filter(pk__in=ids[:3]).update(lease_token="won")
+
+    with CaptureQueriesContext(connection) as queries:
+        won = lease_sql.read_leased(WebhookDelivery, ids, "won", CHANNEL.target_fields)
+        targets = [(d.endpoint.pk, d.endpoint.url, d.endpoint.secret) for d in won]
+
+    assert [d.pk for d in won] == ids[:3]
+    assert targets == [(e.pk, e.url, e.secret) for e in (first, second, first)]
+    assert won[0].endpoint is won[2].endpoint  # one instance per target
+    assert won[0].endpoint.headers == {"X-Token": "t"}  # decrypted, as the ORM loads it
+    assert won[0].payload == WebhookDelivery.objects.get(pk=ids[0]).payload
+    assert len(queries) == 2  # the deliveries, then their targets once
+
+
+@pytest.mark.django_db
+def test_read_leased_skips_deliveries_whose_target_is_gone(user, project):
+    kept, gone = WebhookEndpointFactory(owner=user), WebhookEndpointFactory(owner=user)
+    ids = record_webhook_deliveries(project, user, [kept, gone])
+    WebhookDelivery.objects.filter(pk__in=ids).update(lease_token="won")
+
+    # The race: the target row vanishes between the lease and the read (its deliveries would
+    # follow by CASCADE; the constraint is checked at commit, so the test can hold this state).
+    type(gone).objects.filter(pk=gone.pk)._raw_delete(connection.alias)
+
+    assert [d.pk for d in lease_sql.read_leased(WebhookDelivery, ids, "won", None)] == [ids[0]]
+    WebhookDelivery.objects.filter(pk=ids[1])._raw_delete(connection.alias)  # what CASCADE does
+
+
+@pytest.mark.django_db
+def test_claim_send_and_record_need_no_query_per_delivery(user, project, receiver):
+    # Given 20 due deliveries, each to its own endpoint, of a receiver that answers 200
+    endpoints = [WebhookEndpointFactory(owner=user, url=receiver.url) for _ in range(20)]
+    ids = record_webhook_deliveries(project, user, endpoints)
+
+    # When one worker call claims, sends and records them
+    with CaptureQueriesContext(connection) as queries:
+        processed = engine.process(CHANNEL, ids)
+
+    # Then every one succeeded, and the statements do not grow with the deliveries: a field
+    # that sending reads but `target_fields` leaves out would load once per endpoint
+    assert processed.done == 20
+    assert WebhookDelivery.objects.filter(pk__in=ids, status="success").count() == 20
+    assert len(queries) < 20, [q["sql"][:80] for q in queries]
