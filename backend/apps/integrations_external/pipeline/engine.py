@@ -225,7 +225,7 @@ def record(channel: Channel, results: Results) -> DueSoon:
         delivery.updated_at = now
         if result.outcome != Outcome.DEFER:
             attempt = attempt_model(
-                delivery=delivery,
+                delivery_id=delivery.pk,
                 attempt_number=delivery.attempt_number,
                 started_at=now - timedelta(milliseconds=result.duration_ms or 0),
                 duration_ms=result.duration_ms,
