@@ -9,7 +9,7 @@ know no provider.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -54,16 +54,6 @@ class SendResult:
 Results = list[tuple[Any, SendResult]]
 
 
-@dataclass(frozen=True)
-class TargetLimit:
-    """How hard one target may be driven, enforced by the engine's claim across every worker
-    and process: at most `max_in_flight` of its deliveries leased at once, and at most
-    `per_second` claimed per second (None: no such limit)."""
-
-    max_in_flight: int | None = None
-    per_second: float | None = None
-
-
 class Transport(Protocol):
     """Sends one delivery and says how it went; never raises for the target's own failures."""
 
@@ -101,9 +91,11 @@ class Channel(ABC):
     custom_events: ClassVar[bool] = False
     # The event types routed to this channel (None: every type its targets' switches allow).
     event_types: ClassVar[frozenset[str] | None] = None
-    # Whether targets may carry limits (`target_limits`): the claim then counts each target's
-    # deliveries in flight and serialises claims per target. False keeps the claim one UPDATE.
-    limits_targets: ClassVar[bool] = False
+    # The target's limit fields: (most deliveries in flight at once, most per second), either
+    # NULL for no limit. The claim reads them with the due deliveries, counts each limited
+    # target's deliveries in flight and serialises claims per target (pipeline/limits.py).
+    # None: targets have no limits, and the claim stays one UPDATE.
+    limit_fields: ClassVar[tuple[str, str] | None] = None
     # The target's fields that sending reads (transport, `max_retries`), loaded with each
     # claimed delivery; None loads them all. Any other field loads on first use, one query per
     # delivery, so a field missing here costs time, never correctness.
@@ -135,11 +127,6 @@ class Channel(ABC):
     def prepare(self, event: Event) -> None:
         """Called before targets are selected (e.g. create default email settings)."""
         return None  # most channels need nothing
-
-    def target_limits(self, target_ids: Sequence[int]) -> Mapping[int, TargetLimit]:
-        """The limits of those targets that have any (with `limits_targets`); read inside the
-        claim's transaction."""
-        return {}
 
     def accepts_custom(self, target: Any, event_type: str) -> bool:
         """Whether `target` subscribed to the custom event type (with `custom_events`)."""

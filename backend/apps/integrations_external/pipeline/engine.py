@@ -79,7 +79,7 @@ def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
     ids = list(ids)
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-    if channel.limits_targets:
+    if channel.limit_fields:
         return limits.claim_limited(channel, ids, lease_until)
     model = channel.delivery_model
     token = uuid.uuid4().hex

@@ -37,13 +37,19 @@ def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-# The engine's `due_q`, as SQL: open, due, and not leased (or the lease ran out). Parameters:
-# the statuses, then `now` twice.
-_DUE = (
-    f"status IN ({', '.join(['%s'] * len(OPEN_STATUSES))})"
-    " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
-    " AND (locked_until IS NULL OR locked_until < %s)"
-)
+def _due(table: str = "") -> str:
+    """The engine's `due_q` as SQL: open, due, and not leased (or the lease ran out). Its
+    parameters (`_due_params`): the statuses, then `now` twice."""
+    at = f"{table}." if table else ""
+    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    return (
+        f"{at}status IN ({statuses})"
+        f" AND ({at}next_attempt_at IS NULL OR {at}next_attempt_at <= %s)"
+        f" AND ({at}locked_until IS NULL OR {at}locked_until < %s)"
+    )
+
+
+_DUE = _due()
 
 
 def _due_params(model: type[Any], now: datetime) -> list[Any]:
@@ -51,18 +57,29 @@ def _due_params(model: type[Any], now: datetime) -> list[Any]:
     return [str(s) for s in OPEN_STATUSES] + [at, at]
 
 
-def due_targets(model: Model, ids: Sequence[int], now: datetime) -> list[tuple[int, int]]:
-    """(id, target id) of those of `ids` that are due and free, by id."""
+def due_with_limits(
+    model: Model, ids: Sequence[int], now: datetime, limit_fields: tuple[str, str]
+) -> list[tuple[int, int, Any, Any]]:
+    """(id, target id, the target's two `limit_fields`) of those of `ids` that are due and
+    free, by id: in one statement, what the limited claim decides on."""
     if not ids:
         return []
     table, target = _names(model)
+    link: Any = model._meta.get_field(model.target_field)
+    meta = link.related_model._meta
+    quote = _connection(model).ops.quote_name
+    most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
     sql = (
-        f"SELECT id, {target} FROM {table}"  # noqa: S608 - names from the model
-        f" WHERE id IN ({_placeholders(ids)}) AND {_DUE} ORDER BY id"
+        f"SELECT d.id, d.{target}, t.{most}, t.{rate}"  # noqa: S608 - names from the models
+        f" FROM {table} d JOIN {quote(meta.db_table)} t ON t.{quote(meta.pk.column)} = d.{target}"
+        f" WHERE d.id IN ({_placeholders(ids)}) AND {_due('d')} ORDER BY d.id"
     )
     with _connection(model).cursor() as cursor:
         cursor.execute(sql, [*ids, *_due_params(model, now)])
-        return [(pk, target_id) for pk, target_id in cursor.fetchall()]
+        return [
+            (pk, target_id, most_value, rate_value)
+            for pk, target_id, most_value, rate_value in cursor.fetchall()
+        ]
 
 
 def lease(model: Model, ids: Sequence[int], now: datetime, until: datetime, token: str) -> int:

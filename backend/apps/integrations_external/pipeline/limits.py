@@ -1,11 +1,12 @@
 """Per-target limits, enforced where deliveries are claimed: at most `max_in_flight` deliveries
 of one target leased at once, and at most `per_second` claimed per second, however many
-workers and processes claim (the channel says which targets have limits: `target_limits`).
+workers and processes claim (the channel names its targets' limit fields: `limit_fields`).
 
 Why in the claim (the database) and not in a worker: a semaphore in a process holds for that
 process alone, and a platform runs several. The claim of a limited channel therefore runs in
 one transaction that
-  1. reads which of the offered deliveries are due, and their targets;
+  1. reads which of the offered deliveries are due, their targets and those targets' limits
+     (one statement, pipeline/lease_sql.py);
   2. takes a per-target lock (PostgreSQL: transaction-scoped advisory locks, in target order,
      so two claims never deadlock; SQLite: the IMMEDIATE transaction already holds the
      database's write lock), so two workers cannot both take a target's last free slots;
@@ -34,7 +35,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import lease_sql
-from apps.integrations_external.pipeline.channels import Channel, TargetLimit
+from apps.integrations_external.pipeline.channels import Channel
 from apps.integrations_external.pipeline.models import DeliveryBase, TargetPace
 
 # A target whose slots are all taken: the first `max_in_flight` held back come back after this,
@@ -48,6 +49,16 @@ FULL_RETRY_MAX_SECONDS = 30.0
 RATE_BURST_SECONDS = 0.1
 # Never hand a delivery back sooner than this (a countdown of 0 would spin).
 MIN_DEFER_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class TargetLimit:
+    """How hard one target may be driven, enforced by the engine's claim across every worker
+    and process: at most `max_in_flight` of its deliveries leased at once, and at most
+    `per_second` claimed per second (None: no such limit)."""
+
+    max_in_flight: int | None = None
+    per_second: float | None = None
 
 
 @dataclass
@@ -178,18 +189,22 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
     """Lease the due deliveries among `ids` that their targets have room for (see the module's
     docstring); the rest are made due later and returned as `deferred`."""
     model = channel.delivery_model
+    fields = channel.limit_fields
+    assert fields, f"channel {channel.name} has no limit fields"
     now = timezone.now()
     token = uuid.uuid4().hex
     claimed = Claimed()
     with transaction.atomic():
-        candidates = lease_sql.due_targets(model, ids, now)
+        candidates = lease_sql.due_with_limits(model, ids, now, fields)
         if not candidates:
             return claimed
         queues: dict[int, list[int]] = defaultdict(list)
-        for pk, target_id in candidates:
+        limits: dict[int, TargetLimit] = {}
+        for pk, target_id, most, rate in candidates:
             queues[target_id].append(pk)
+            if most is not None or rate:
+                limits[target_id] = TargetLimit(max_in_flight=most, per_second=rate)
         lock_targets(channel.name, queues)
-        limits = channel.target_limits(sorted(queues))
         busy, paces = _state(channel, limits, now)
         admitted: list[int] = []
         later: dict[float, list[int]] = defaultdict(list)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -23,7 +22,6 @@ from apps.integrations_external.pipeline.channels import (
     Channel,
     Outcome,
     Results,
-    TargetLimit,
     register,
 )
 from apps.integrations_external.pipeline.models import DeliveryStatus, Event
@@ -180,7 +178,7 @@ class WebhookChannel(Channel):
     concurrency: ClassVar[int] = MAX_IN_FLIGHT
     custom_events = True
     # Every endpoint has a concurrency limit (default 10), some a rate limit.
-    limits_targets = True
+    limit_fields = ("max_in_flight", "rate_limit")
     # What signing, addressing and the retry budget read (webhooks/transport.py `prepare`).
     target_fields = (
         "url",
@@ -206,12 +204,6 @@ class WebhookChannel(Channel):
 
     def max_retries(self, delivery: WebhookDelivery) -> int:
         return delivery.endpoint.retry_count
-
-    def target_limits(self, target_ids: Sequence[int]) -> dict[int, TargetLimit]:
-        rows = WebhookEndpoint.objects.filter(pk__in=target_ids).values_list(
-            "pk", "max_in_flight", "rate_limit"
-        )
-        return {pk: TargetLimit(max_in_flight=n, per_second=rate) for pk, n, rate in rows}
 
     def accepts_custom(self, target: WebhookEndpoint, event_type: str) -> bool:
         return target.wants_custom(event_type)

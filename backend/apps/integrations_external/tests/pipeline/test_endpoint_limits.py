@@ -126,7 +126,7 @@ def test_deliver_spends_no_attempt_on_held_back_deliveries(user, project):
 def test_unlimited_channel_claim_is_unchanged(user, project):
     # Given a channel whose targets have no limits (the contract's default)
     class Unlimited(type(CHANNEL)):
-        limits_targets = False
+        limit_fields = None
 
     endpoint = WebhookEndpointFactory(owner=user, max_in_flight=1)
     ids = record_webhook_deliveries(project, user, [endpoint] * 4)

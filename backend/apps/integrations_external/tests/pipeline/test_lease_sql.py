@@ -33,18 +33,18 @@ def _states(ids: list[int]) -> None:
 
 
 @pytest.mark.django_db
-def test_due_targets_match_the_engines_due_filter(user, project):
-    endpoint = WebhookEndpointFactory(owner=user)
+def test_due_with_limits_matches_the_engines_due_filter(user, project):
+    endpoint = WebhookEndpointFactory(owner=user, max_in_flight=10, rate_limit=None)
     ids = record_webhook_deliveries(project, user, [endpoint] * 9)
     _states(ids)
     now = timezone.now()
 
-    found = lease_sql.due_targets(WebhookDelivery, ids, now)
+    found = lease_sql.due_with_limits(WebhookDelivery, ids, now, CHANNEL.limit_fields)
 
     expected = WebhookDelivery.objects.filter(engine.due_q(now), pk__in=ids).order_by("pk")
-    assert [pk for pk, _ in found] == list(expected.values_list("pk", flat=True))
-    assert [pk for pk, _ in found] == [ids[0], ids[1], ids[6], ids[7], ids[8]]
-    assert {target for _, target in found} == {endpoint.pk}
+    assert [row[0] for row in found] == list(expected.values_list("pk", flat=True))
+    assert [row[0] for row in found] == [ids[0], ids[1], ids[6], ids[7], ids[8]]
+    assert {row[1:] for row in found} == {(endpoint.pk, 10, None)}  # the endpoint's limits
 
 
 @pytest.mark.django_db
