@@ -9,14 +9,17 @@ of a million deliveries costs what the first does and no page counts the table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.db import connections
 from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.integrations_external.pipeline import channels
 from apps.integrations_external.pipeline.models import (
+    FINISHED_STATUSES,
     OPEN_STATUSES,
     DeliveryBase,
     DeliveryStatus,
@@ -25,6 +28,8 @@ from apps.integrations_external.pipeline.models import (
 
 PAGE_SIZE = 25
 CHART_HOURS = 24
+# What the chart counts: every status there is.
+CHART_STATUSES = (*FINISHED_STATUSES, *OPEN_STATUSES)
 
 
 def target_model(channel: channels.Channel) -> type[Any]:
@@ -92,30 +97,58 @@ def hourly_outcomes(
     """The last 24 hours of deliveries to `target` by hour of creation and outcome (success,
     failed, still open), oldest hour first, every hour present.
 
-    One small query per hour, each a range of the (target, created_at) index grouped by status:
-    no per-row function. A single GROUP BY on the truncated hour cost 40 times more on SQLite
-    (TruncHour is a Python function there, called per row: 3.9 s for 86,000 rows, against
-    ~60 ms for these 24 queries; bench/delivery_log.py)."""
-    now = now or timezone.now()
+    Every status the chart shows is named in the query, although that is all of them: then
+    the (target, status, created_at) index of a long log (webhooks') holds every column the
+    counts need, and each status is one range of it, read without visiting the table."""
+    now = (now or timezone.now()).astimezone(UTC)  # the chart's hours are UTC hours
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
     model = channel.delivery_model
-    rows = model.objects.filter(**{model.target_field: target})
-    bars = []
-    for i in range(CHART_HOURS):
-        start = first + timedelta(hours=i)
-        bar = HourBar(start, 0, 0, 0)
+    rows = model.objects.filter(**{model.target_field: target}, status__in=CHART_STATUSES)
+    hours = [first + timedelta(hours=i) for i in range(CHART_HOURS)]
+    bars = {start: HourBar(start, 0, 0, 0) for start in hours}
+    counts = counts_hour_by_hour if connections[rows.db].vendor == "sqlite" else counts_by_hour
+    for start, status, n in counts(rows, hours):
+        bar = bars[start]
+        if status == DeliveryStatus.SUCCESS:
+            bar.success += n
+        elif status == DeliveryStatus.FAILED:
+            bar.failed += n
+        elif status in OPEN_STATUSES:
+            bar.open += n
+    return list(bars.values())
+
+
+HourCounts = list[tuple[datetime, str, int]]
+
+
+def counts_by_hour(rows: QuerySet[DeliveryBase], hours: list[datetime]) -> HourCounts:
+    """(hour, status, count) of `rows` created in `hours`, in one statement grouped by the
+    UTC hour. On PostgreSQL at a million deliveries (bench/scale.py, 64,000 in the chart's
+    day): an index-only scan and a hash aggregate, 20 ms, where a query per hour took 45 ms,
+    each fetching its rows from the table for their status."""
+    day = (hours[0], hours[-1] + timedelta(hours=1))
+    return list(
+        rows.filter(created_at__gte=day[0], created_at__lt=day[1])
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values_list("hour", "status")
+        .annotate(n=Count("*"))  # not Count("pk"): the id is not in the index
+        .order_by()
+    )
+
+
+def counts_hour_by_hour(rows: QuerySet[DeliveryBase], hours: list[datetime]) -> HourCounts:
+    """The same counts with one small query per hour, each an index range grouped by status:
+    SQLite's way. There TruncHour is a Python function called per row, and one GROUP BY cost
+    40 times more (3.9 s for 86,000 rows). No bound for the whole day either: SQLite would
+    take it for the index range and filter every hour out of the whole day (6 times slower).
+    84,000 deliveries in the day: 17 ms (42 ms before the statuses were named)."""
+    found = []
+    for start in hours:
         counts = (
             rows.filter(created_at__gte=start, created_at__lt=start + timedelta(hours=1))
             .values_list("status")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .order_by()
         )
-        for status, n in counts:
-            if status == DeliveryStatus.SUCCESS:
-                bar.success += n
-            elif status == DeliveryStatus.FAILED:
-                bar.failed += n
-            elif status in OPEN_STATUSES:
-                bar.open += n
-        bars.append(bar)
-    return bars
+        found += [(start, status, n) for status, n in counts]
+    return found
