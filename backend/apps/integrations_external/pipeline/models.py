@@ -131,8 +131,8 @@ class DeliveryBase(models.Model):
     event_type = models.CharField(max_length=200, db_index=True)
     payload = models.JSONField(default=dict)
     status = models.CharField(
-        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
-    )
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )  # No index of its own: every delivery table's (status, next_attempt_at) starts with it.
     attempt_number = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # The lease: while `locked_until` is in the future one worker owns the delivery.
