@@ -82,33 +82,31 @@ def due_with_limits(
         ]
 
 
-def lease(model: Model, ids: Sequence[int], now: datetime, until: datetime, token: str) -> int:
-    """Lease those of `ids` still due and free to `token` until `until`; how many it took."""
+def _update_due(model: Model, ids: Sequence[int], now: datetime, values: dict[str, Any]) -> int:
+    """Set `values` (column: value) on those of `ids` still due and free; how many it set."""
     if not ids:
         return 0
     table, _ = _names(model)
     adapt = _connection(model).ops.adapt_datetimefield_value
+    columns = ", ".join(f"{column} = %s" for column in values)
     sql = (
-        f"UPDATE {table} SET locked_until = %s, lease_token = %s"  # noqa: S608
+        f"UPDATE {table} SET {columns}"  # noqa: S608 - names from the model and this module
         f" WHERE id IN ({_placeholders(ids)}) AND {_DUE}"
     )
+    params = [adapt(v) if isinstance(v, datetime) else v for v in values.values()]
     with _connection(model).cursor() as cursor:
-        cursor.execute(sql, [adapt(until), token, *ids, *_due_params(model, now)])
+        cursor.execute(sql, [*params, *ids, *_due_params(model, now)])
         return cursor.rowcount
+
+
+def lease(model: Model, ids: Sequence[int], now: datetime, until: datetime, token: str) -> int:
+    """Lease those of `ids` still due and free to `token` until `until`; how many it took."""
+    return _update_due(model, ids, now, {"locked_until": until, "lease_token": token})
 
 
 def postpone(model: Model, ids: Sequence[int], now: datetime, at: datetime) -> None:
     """Make those of `ids` still due and free due again at `at` (no attempt spent)."""
-    if not ids:
-        return
-    table, _ = _names(model)
-    adapt = _connection(model).ops.adapt_datetimefield_value
-    sql = (
-        f"UPDATE {table} SET next_attempt_at = %s, updated_at = %s"  # noqa: S608
-        f" WHERE id IN ({_placeholders(ids)}) AND {_DUE}"
-    )
-    with _connection(model).cursor() as cursor:
-        cursor.execute(sql, [adapt(at), adapt(now), *ids, *_due_params(model, now)])
+    _update_due(model, ids, now, {"next_attempt_at": at, "updated_at": now})
 
 
 def leases_by_target(model: Model, target_ids: Sequence[int], now: datetime) -> dict[int, int]:
