@@ -21,15 +21,21 @@ from apps.integrations_external.pipeline.channels import Channel, all_channels
 from apps.integrations_external.pipeline.models import Event
 
 
-def owner_q(event: Event, owner_path: str) -> Q | None:
-    """Whose targets may receive `event`; None means nobody's."""
+def project_people(project: Any) -> list[int]:
+    """The users who may see `project`: its owner and members."""
+    return [project.owner_id, *project.members.values_list("pk", flat=True)]
+
+
+def owner_q(event: Event, owner_path: str, people: list[int] | None = None) -> Q | None:
+    """Whose targets may receive `event`; None means nobody's. `people`: the event project's
+    `project_people`, when the caller read them already (once per event, not per channel)."""
     active = Q(**{f"{owner_path}__is_active": True})
     if event.type == "system.alert":
         return active & Q(**{f"{owner_path}__is_staff": True})
     if event.project is not None:
-        project = event.project
-        members = list(project.members.values_list("pk", flat=True))
-        return active & Q(**{f"{owner_path}__pk__in": [project.owner_id, *members]})
+        if people is None:
+            people = project_people(event.project)
+        return active & Q(**{f"{owner_path}__pk__in": people})
     if event.actor_id is not None:
         return active & Q(**{f"{owner_path}__pk": event.actor_id})
     return None
@@ -43,11 +49,11 @@ def _switch_q(channel: Channel, model: type, category: str) -> Q | None:
     return None if switch is None else Q(**{switch: True})
 
 
-def targets_for(event: Event, channel: Channel) -> list[Any]:
+def targets_for(event: Event, channel: Channel, people: list[int] | None = None) -> list[Any]:
     category = catalog.category_of(event.type)
     if category == catalog.TEST:
         return []  # tests are addressed to one target explicitly, never routed
-    owners = owner_q(event, channel.owner_path)
+    owners = owner_q(event, channel.owner_path, people)
     if owners is None:
         return []
     if channel.project_scoped and event.project_id is not None and event.type != "system.alert":
@@ -73,11 +79,14 @@ def targets_for(event: Event, channel: Channel) -> list[Any]:
 
 def route(event: Event) -> dict[str, list[Any]]:
     plan: dict[str, list[Any]] = {}
+    people = None
+    if event.project is not None and event.type != "system.alert":
+        people = project_people(event.project)
     for channel in all_channels():
         if channel.event_types is not None and event.type not in channel.event_types:
             continue
         channel.prepare(event)
-        targets = targets_for(event, channel)
+        targets = targets_for(event, channel, people)
         if targets:
             plan[channel.name] = targets
     return plan
