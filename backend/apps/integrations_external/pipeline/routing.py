@@ -26,6 +26,13 @@ def project_people(project: Any) -> list[int]:
     return [project.owner_id, *project.members.values_list("pk", flat=True)]
 
 
+def _people(event: Event) -> list[int] | None:
+    """`project_people` of the event's project where the rule reads them (not system alerts)."""
+    if event.project is None or event.type == "system.alert":
+        return None
+    return project_people(event.project)
+
+
 def owner_q(event: Event, owner_path: str, people: list[int] | None = None) -> Q | None:
     """Whose targets may receive `event`; None means nobody's. `people`: the event project's
     `project_people`, when the caller read them already (once per event, not per channel)."""
@@ -71,8 +78,8 @@ def targets_for(event: Event, channel: Channel, people: list[int] | None = None)
     category = catalog.category_of(event.type)
     if category == catalog.TEST:
         return []  # tests are addressed to one target explicitly, never routed
-    if people is None and event.project is not None and event.type != "system.alert":
-        people = project_people(event.project)
+    if people is None:
+        people = _people(event)
     owners = owner_q(event, channel.owner_path, people)
     if owners is None:
         return []
@@ -100,9 +107,7 @@ def targets_for(event: Event, channel: Channel, people: list[int] | None = None)
 
 def route(event: Event) -> dict[str, list[Any]]:
     plan: dict[str, list[Any]] = {}
-    people = None
-    if event.project is not None and event.type != "system.alert":
-        people = project_people(event.project)
+    people = _people(event)  # once per event, not once per channel
     for channel in all_channels():
         if channel.event_types is not None and event.type not in channel.event_types:
             continue
