@@ -50,17 +50,12 @@ def prepare(event: Event) -> None:
     )
 
 
-def build_delivery(event: Event, settings_row: EmailNotificationSettings) -> EmailDelivery | None:
+def delivery_row(settings_row: EmailNotificationSettings) -> dict[str, Any] | None:
     user = settings_row.user
     if not user.email:
         return None
-    return EmailDelivery(
-        event=event,
-        event_type=event.type,
-        payload=event.envelope(),
-        recipient=user,
-        to_address=user.email,
-    )
+    # The address at fan-out time: the history says where the mail went.
+    return {"recipient_id": user.pk, "to_address": user.email}
 
 
 def _smtp_reply(code: int, message) -> str:
@@ -162,10 +157,10 @@ class EmailChannel(Channel):
     def prepare(self, event: Event) -> None:
         prepare(event)
 
-    def build_delivery(
+    def delivery_row(
         self, event: Event, target: EmailNotificationSettings
-    ) -> EmailDelivery | None:
-        return build_delivery(event, target)
+    ) -> dict[str, Any] | None:
+        return delivery_row(target)
 
     def transport(self) -> EmailTransport:
         return self._shared(EmailTransport)

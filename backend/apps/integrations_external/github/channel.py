@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -89,17 +90,11 @@ class GitHubIssueChannel(Channel):
     def targets(self) -> QuerySet[GitHubIntegration]:
         return GitHubIntegration.objects.select_related("owner", "project")
 
-    def build_delivery(self, event: Event, target: GitHubIntegration) -> GitHubIssueDelivery | None:
+    def delivery_row(self, event: Event, target: GitHubIntegration) -> dict[str, Any] | None:
         story_id = ((event.data or {}).get("user_story") or {}).get("id")
         if event.type != STORY_CREATED or not isinstance(story_id, int):
             return None
-        return GitHubIssueDelivery(
-            event=event,
-            event_type=event.type,
-            payload=event.envelope(),
-            integration=target,
-            story_id=story_id,
-        )
+        return {"integration_id": target.pk, "story_id": story_id}
 
     def transport(self) -> GitHubIssueTransport:
         return self._shared(GitHubIssueTransport)

@@ -106,11 +106,16 @@ class Channel(ABC):
 
     @abstractmethod
     def targets(self) -> models.QuerySet[Any]:
-        """The rows that may receive events, with the switches the routing rule reads."""
+        """The rows that may receive events, with the switches the routing rule reads. Routing
+        loads every target of an event: load only what `delivery_row` and `accepts_custom`
+        read (`.only()`) where targets are many."""
 
     @abstractmethod
-    def build_delivery(self, event: Event, target: Any) -> DeliveryBase | None:
-        """The unsaved delivery of `event` to `target`; None skips the target."""
+    def delivery_row(self, event: Event, target: Any) -> dict[str, Any] | None:
+        """The columns of `event`'s delivery to `target` that are the channel's own, by attname
+        (its target's key, any column of its own); None skips the target. The pipeline adds
+        what every delivery has (event, type, envelope, due time) and inserts plain rows: no
+        model instance per delivery, a fan-out to thousands of targets stays cheap."""
 
     @abstractmethod
     def transport(self) -> Transport:

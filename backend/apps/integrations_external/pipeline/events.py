@@ -28,18 +28,27 @@ logger = logging.getLogger(__name__)
 def fan_out(event: Event, plan: dict[str, list]) -> dict[str, list[int]]:
     """Create one delivery per (event, target) in bulk; return the new ids per channel."""
     created: dict[str, list[int]] = {}
+    # Every delivery of the event carries the same envelope: one object, so the insert
+    # prepares (JSON-dumps) it once per channel rather than once per row.
+    envelope = event.envelope()
+    now = timezone.now()
+    common = {
+        "event_id": event.pk,
+        "event_type": event.type,
+        "payload": envelope,
+        "next_attempt_at": now,
+    }
     for name, targets in plan.items():
         channel = channels.get(name)
-        deliveries = [
-            d for d in (channel.build_delivery(event, t) for t in targets) if d is not None
-        ]
+        deliveries = []
+        for target in targets:
+            own = channel.delivery_row(event, target)
+            if own is not None:
+                deliveries.append({**common, **own})
         if not deliveries:
             continue
-        now = timezone.now()
-        for delivery in deliveries:
-            delivery.next_attempt_at = now
         model = channel.delivery_model
-        rows.insert_rows(model, deliveries)
+        rows.insert_values(model, deliveries)
         # An event fans out once (in its own transaction, or guarded by `fanned_out_at`), so
         # its deliveries in this channel are exactly the rows just written.
         created[name] = list(

@@ -1,6 +1,6 @@
 """The Slack channel: one chat.postMessage per delivery, paced per channel, health on errors.
 
-- `build_delivery` applies the integration's own filter (`notify_only_failures`, with the
+- `delivery_row` applies the integration's own filter (`notify_only_failures`, with the
   "back to normal" exception) on top of the shared routing rule.
 - The transport never sleeps: a channel that is not free yet (≈ 1 message/s) is a DEFER (no
   attempt spent), Slack's 429 is a RETRY after its Retry-After; 5xx and network errors RETRY
@@ -247,12 +247,10 @@ class SlackChannel(Channel):
     def targets(self) -> QuerySet[SlackIntegration]:
         return SlackIntegration.objects.filter(is_healthy=True)
 
-    def build_delivery(self, event: Event, target: SlackIntegration) -> SlackDelivery | None:
+    def delivery_row(self, event: Event, target: SlackIntegration) -> dict[str, Any] | None:
         if not wants(target, event.type, event.data or {}):
             return None
-        return SlackDelivery(
-            event=event, event_type=event.type, payload=event.envelope(), integration=target
-        )
+        return {"integration_id": target.pk}
 
     def transport(self) -> SlackTransport:
         return self._shared(SlackTransport)

@@ -1,7 +1,7 @@
 """The Teams channel: one Adaptive Card per delivery, posted to the integration's Workflows
 webhook, through the engine like every channel.
 
-- `build_delivery` applies the integration's own filter (failures only, back to normal) on
+- `delivery_row` applies the integration's own filter (failures only, back to normal) on
   top of the shared routing rule.
 - 2xx (Teams answers 202) is success. 429 retries after its Retry-After, 5xx and network
   errors with the engine's back-off. 400, 401, 403 and 404 are permanent: FAILED with a
@@ -141,12 +141,10 @@ class TeamsChannel(Channel):
     def targets(self) -> QuerySet[TeamsIntegration]:
         return TeamsIntegration.objects.filter(is_healthy=True)
 
-    def build_delivery(self, event: Event, target: TeamsIntegration) -> TeamsDelivery | None:
+    def delivery_row(self, event: Event, target: TeamsIntegration) -> dict[str, Any] | None:
         if not wants(target, event.type, event.data or {}):
             return None
-        return TeamsDelivery(
-            event=event, event_type=event.type, payload=event.envelope(), integration=target
-        )
+        return {"integration_id": target.pk}
 
     def transport(self) -> TeamsTransport:
         return self._shared(TeamsTransport)

@@ -192,12 +192,12 @@ class WebhookChannel(Channel):
     )
 
     def targets(self) -> QuerySet[WebhookEndpoint]:
-        return WebhookEndpoint.objects.all()
+        # An event may reach thousands of endpoints: routing loads what a delivery needs (the
+        # id) and what `accepts_custom` reads, not the endpoint's ~30 columns and secrets.
+        return WebhookEndpoint.objects.only("pk", "custom_events")
 
-    def build_delivery(self, event: Event, target: WebhookEndpoint) -> WebhookDelivery:
-        return WebhookDelivery(
-            event=event, event_type=event.type, payload=event.envelope(), endpoint=target
-        )
+    def delivery_row(self, event: Event, target: WebhookEndpoint) -> dict[str, Any]:
+        return {"endpoint_id": target.pk}
 
     def transport(self) -> WebhookTransport:
         return self._shared(WebhookTransport)
