@@ -7,9 +7,10 @@ per field and row for updates), and on the delivery path that compiling cost mor
 everything else in a batch (measured in docs/delivery.md). Values still go through each field's
 `get_db_prep_save`, so encryption, JSON and time zones are handled as the ORM would.
 
-Inserts prepare a value once per column when consecutive rows hold the very same object: a
-fan-out's rows share their event, envelope, status and timestamps, and preparing (JSON-dumping
-one envelope a thousand times) cost more than the INSERT itself.
+Inserts and updates prepare a value once per column when consecutive rows hold the very same
+object: a fan-out's rows share their event, envelope, status and timestamps, a recorded batch
+its one `now`, statuses and empty texts, and preparing them (JSON-dumping one envelope a
+thousand times) cost more than the statement itself.
 """
 
 from __future__ import annotations
@@ -170,20 +171,3 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
     rows = [[*values, obj.pk] for obj, *values in zip(objs, *columns, strict=True)]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
-
-
-def _prepared(field: models.Field, values: list, connection) -> list:
-    """`field.get_db_prep_save` of each value, computed once for a run of the very same
-    object: a batch's rows share most of their values (its one `now`, the same status, empty
-    texts), and preparing them was most of the cost of writing a batch."""
-    out = []
-    last: object = _UNSET
-    prepared = None
-    for value in values:
-        if value is not last:
-            last, prepared = value, field.get_db_prep_save(value, connection)
-        out.append(prepared)
-    return out
-
-
-_UNSET = object()
