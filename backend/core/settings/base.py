@@ -262,6 +262,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# Celery's Django fix-up closes the database connections before and after every task unless
+# this is set (then every 2 × this many tasks): reopening one cost 1.3 ms of CPU on SQLite, and
+# 0.6 ms plus a new server process (2.8 ms) on PostgreSQL, per task of up to 100 deliveries.
+# Kept, they are checked before each task instead (core/celery.py).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # Never hold a web request hostage to a down broker: the sweeper re-enqueues anything unsent.
