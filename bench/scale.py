@@ -315,10 +315,11 @@ def measure_claim(checks: Checks, tables: set[str]) -> None:
         f"{checks.add('claim of 100 ≤ 10 ms', ok)}"
     )
     print(
-        f"  of which, seen from the client (medians): the UPDATE taking the lease {update:.1f} ms, "
-        f"the SELECTs (due rows with their limits, live leases, the winners and their endpoints) "
-        f"{select:.1f} ms; the rest ({median - update - select:.1f} ms) is the transaction and "
-        "Python (deciding, building 100 deliveries and their endpoints)"
+        f"  of which, seen from the client (medians): the UPDATE taking the lease and returning "
+        f"the rows {update:.1f} ms, the SELECTs (due rows with their limits, the target locks, "
+        f"live leases, the endpoints) {select:.1f} ms; the rest "
+        f"({median - update - select:.1f} ms) is the transaction and Python (deciding, building "
+        "100 deliveries and their endpoints)"
     )
     # The plans, on a chunk nobody claimed (EXPLAIN ANALYZE runs it, then it is rolled back).
     with rolled_back(), captured() as context:

@@ -83,10 +83,8 @@ def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
         return limits.claim_limited(channel, ids, lease_until)
     model = channel.delivery_model
     token = uuid.uuid4().hex
-    count = lease_sql.lease(model, ids, now, lease_until, token)
-    return limits.Claimed(
-        lease_sql.read_leased(model, ids, token, channel.target_fields) if count else []
-    )
+    rows = lease_sql.lease(model, ids, now, lease_until, token)
+    return limits.Claimed(lease_sql.leased_deliveries(model, rows, channel.target_fields))
 
 
 def _clip(text: str, limit: int = RESPONSE_BODY_LIMIT) -> str:

@@ -6,7 +6,7 @@ about 0.5 ms per statement on this machine, and a claimed chunk runs five or six
 30 µs per delivery, about what sending one costs (docs/delivery.md, "Cost per delivery"). These
 statements are few and fixed, so each is written out once per table; values still go through
 the backend's own adaptation (time zones, SQLite's text dates) and rows through the fields'
-converters (`Manager.raw`), as with the ORM.
+converters, as with the ORM.
 """
 
 from __future__ import annotations
@@ -33,8 +33,13 @@ def _names(model: type[Any]) -> tuple[str, str]:
     return quote(model._meta.db_table), quote(column)
 
 
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
+def _among(model: type[Any], column: str, values: Sequence[int]) -> tuple[str, list[Any]]:
+    """SQL for "`column` is one of `values`", and its parameters. PostgreSQL takes one array
+    (`= ANY(%s)`): the statement's text stays the same whatever the count, so psycopg converts
+    it once instead of parsing a new IN list for every claim. Elsewhere an IN list."""
+    if _connection(model).vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def _due(table: str = "") -> str:
@@ -69,39 +74,64 @@ def due_with_limits(
     meta = link.related_model._meta
     quote = _connection(model).ops.quote_name
     most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
+    among, params = _among(model, "d.id", ids)
     sql = (
         f"SELECT d.id, d.{target}, t.{most}, t.{rate}"  # noqa: S608 - names from the models
         f" FROM {table} d JOIN {quote(meta.db_table)} t ON t.{quote(meta.pk.column)} = d.{target}"
-        f" WHERE d.id IN ({_placeholders(ids)}) AND {_due('d')} ORDER BY d.id"
+        f" WHERE {among} AND {_due('d')} ORDER BY d.id"
     )
     with _connection(model).cursor() as cursor:
-        cursor.execute(sql, [*ids, *_due_params(model, now)])
+        cursor.execute(sql, [*params, *_due_params(model, now)])
         return [
             (pk, target_id, most_value, rate_value)
             for pk, target_id, most_value, rate_value in cursor.fetchall()
         ]
 
 
-def _update_due(model: Model, ids: Sequence[int], now: datetime, values: dict[str, Any]) -> int:
-    """Set `values` (column: value) on those of `ids` still due and free; how many it set."""
+Rows = list[tuple[Any, ...]]
+
+
+def _update_due(
+    model: Model, ids: Sequence[int], now: datetime, values: dict[str, Any], returning: str = ""
+) -> Rows:
+    """Set `values` (column: value) on those of `ids` still due and free; with `returning`
+    (a column list), the rows it set, as the UPDATE left them."""
     if not ids:
-        return 0
+        return []
     table, _ = _names(model)
     adapt = _connection(model).ops.adapt_datetimefield_value
     columns = ", ".join(f"{column} = %s" for column in values)
+    tail = f" RETURNING {returning}" if returning else ""
+    among, id_params = _among(model, "id", ids)
     sql = (
         f"UPDATE {table} SET {columns}"  # noqa: S608 - names from the model and this module
-        f" WHERE id IN ({_placeholders(ids)}) AND {_DUE}"
+        f" WHERE {among} AND {_DUE}{tail}"
     )
     params = [adapt(v) if isinstance(v, datetime) else v for v in values.values()]
     with _connection(model).cursor() as cursor:
-        cursor.execute(sql, [*params, *ids, *_due_params(model, now)])
-        return cursor.rowcount
+        cursor.execute(sql, [*params, *id_params, *_due_params(model, now)])
+        return cursor.fetchall() if returning else []
 
 
-def lease(model: Model, ids: Sequence[int], now: datetime, until: datetime, token: str) -> int:
-    """Lease those of `ids` still due and free to `token` until `until`; how many it took."""
-    return _update_due(model, ids, now, {"locked_until": until, "lease_token": token})
+def _column_list(model: type[Any], fields: Sequence[models.Field]) -> str:
+    quote = _connection(model).ops.quote_name
+    return ", ".join(quote(f.column) for f in fields)
+
+
+def lease(model: Model, ids: Sequence[int], now: datetime, until: datetime, token: str) -> Rows:
+    """Lease those of `ids` still due and free to `token` until `until`; their rows as leased
+    (every column, in the model's field order), for `leased_deliveries`. The UPDATE returns
+    them (PostgreSQL; SQLite 3.35+): no second statement reads them back."""
+    fields = model._meta.concrete_fields
+    rows = _update_due(
+        model,
+        ids,
+        now,
+        {"locked_until": until, "lease_token": token},
+        returning=_column_list(model, fields),
+    )
+    at = fields.index(model._meta.pk)
+    return sorted(rows, key=lambda row: row[at])
 
 
 def postpone(model: Model, ids: Sequence[int], now: datetime, at: datetime) -> None:
@@ -116,51 +146,67 @@ def leases_by_target(model: Model, target_ids: Sequence[int], now: datetime) -> 
         return {}
     table, target = _names(model)
     at = _connection(model).ops.adapt_datetimefield_value(now)
+    among, params = _among(model, target, target_ids)
     sql = (
         f"SELECT {target}, COUNT(*) FROM {table}"  # noqa: S608
-        f" WHERE {target} IN ({_placeholders(target_ids)}) AND locked_until > %s"
-        f" GROUP BY {target}"
+        f" WHERE {among} AND locked_until > %s GROUP BY {target}"
     )
     with _connection(model).cursor() as cursor:
-        cursor.execute(sql, [*target_ids, at])
+        cursor.execute(sql, [*params, at])
         return dict(cursor.fetchall())
 
 
-def read_leased(
-    model: Model, ids: Sequence[int], token: str, target_fields: Sequence[str] | None
-) -> list[Any]:
-    """Those of `ids` the claim with `token` won, by id, each with its target attached (every
-    transport needs it), read once per distinct target. `target_fields`: the target's fields
-    sending reads (None: all); the others load on first use, one query each.
+def _instances(model: type[Any], fields: Sequence[models.Field], rows: Rows) -> list[Any]:
+    """Instances of `model` from rows of `fields` (in the model's field order), through the
+    converters the ORM applies (SQLite's text dates, JSON, decryption); fields not read are
+    deferred. What a queryset does per row, without compiling one."""
+    connection = _connection(model)
+    converters = []
+    for i, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if functions:
+            converters.append((i, column, functions))
+    names = [f.attname for f in fields]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, column, functions in converters:
+            value = values[i]
+            for convert in functions:
+                value = convert(value, column, connection)
+            values[i] = value
+        out.append(model.from_db(connection.alias, names, values))
+    return out
 
-    By primary key, the token picking the winners: `lease_token` has no index, and a scan of
-    it grows with the whole history (issue 10)."""
-    if not ids:
+
+def leased_deliveries(model: Model, rows: Rows, target_fields: Sequence[str] | None) -> list[Any]:
+    """The deliveries of `lease`'s rows, by id, each with its target attached (every transport
+    needs it), read once per distinct target. `target_fields`: the target's fields sending
+    reads (None: all); the others load on first use, one query each."""
+    if not rows:
         return []
-    table, _ = _names(model)
-    sql = (
-        f"SELECT * FROM {table}"  # noqa: S608
-        f" WHERE id IN ({_placeholders(ids)}) AND lease_token = %s ORDER BY id"
-    )
-    deliveries = list(model.objects.raw(sql, [*ids, token]))
-    if not deliveries:
-        return []
+    deliveries = _instances(model, model._meta.concrete_fields, rows)
     link = model._meta.get_field(model.target_field)
     if not isinstance(link, models.ForeignKey):
         raise TypeError(f"{model.__name__}.{model.target_field} is not a foreign key")
     target_model: Any = link.related_model
-    quote = _connection(target_model).ops.quote_name
-    target_ids = sorted({getattr(d, link.attname) for d in deliveries})
     meta = target_model._meta
-    columns = "*"
-    if target_fields is not None:
-        wanted = [meta.pk.name, *target_fields]
-        columns = ", ".join(quote(meta.get_field(name).column) for name in wanted)
-    target_sql = (
-        f"SELECT {columns} FROM {quote(meta.db_table)}"  # noqa: S608
-        f" WHERE {quote(meta.pk.column)} IN ({_placeholders(target_ids)})"
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if target_fields is None or f.primary_key or f.name in target_fields
+    ]
+    target_ids = sorted({getattr(d, link.attname) for d in deliveries})
+    quote = _connection(target_model).ops.quote_name
+    among, params = _among(target_model, quote(meta.pk.column), target_ids)
+    sql = (
+        f"SELECT {_column_list(target_model, fields)} FROM {quote(meta.db_table)}"  # noqa: S608
+        f" WHERE {among}"
     )
-    targets = {t.pk: t for t in target_model.objects.raw(target_sql, target_ids)}
+    with _connection(target_model).cursor() as cursor:
+        cursor.execute(sql, params)
+        targets = {t.pk: t for t in _instances(target_model, fields, cursor.fetchall())}
     # A target deleted since the lease takes its deliveries with it (CASCADE): skip them, as
     # the join of the ORM's select_related did.
     found = [d for d in deliveries if getattr(d, link.attname) in targets]

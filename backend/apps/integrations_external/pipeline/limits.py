@@ -167,11 +167,12 @@ def _write(
     *,
     lease: tuple[datetime, str],
     now: datetime,
-) -> None:
-    """The claim's writes: the leases, the held-back deliveries' new due time, the paces."""
+) -> lease_sql.Rows:
+    """The claim's writes: the leases, the held-back deliveries' new due time, the paces.
+    Returns the leased rows."""
     model = channel.delivery_model
     lease_until, token = lease
-    lease_sql.lease(model, admitted, now, lease_until, token)
+    leased = lease_sql.lease(model, admitted, now, lease_until, token)
     for countdown, pks in later.items():
         # Not attempted: no attempt spent, no attempt row; due again when the countdown brings
         # them back (or for the sweeper, if that message is lost).
@@ -183,6 +184,7 @@ def _write(
             unique_fields=["channel", "target_id"],
             update_fields=["next_at"],
         )
+    return leased
 
 
 def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Claimed:
@@ -222,8 +224,8 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
                 later[_countdown(delay)].append(pk)
             if tat is not None:
                 new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
-        _write(channel, admitted, later, new_paces, lease=(lease_until, token), now=now)
+        rows = _write(channel, admitted, later, new_paces, lease=(lease_until, token), now=now)
     claimed.deferred = dict(later)
-    if admitted:
-        claimed.deliveries = lease_sql.read_leased(model, admitted, token, channel.target_fields)
+    # Built after the commit: the targets' locks (and SQLite's write lock) are not held for it.
+    claimed.deliveries = lease_sql.leased_deliveries(model, rows, channel.target_fields)
     return claimed

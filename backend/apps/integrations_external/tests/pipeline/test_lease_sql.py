@@ -58,7 +58,7 @@ def test_lease_takes_only_due_rows_and_postpone_only_due_rows(user, project):
     taken = lease_sql.lease(WebhookDelivery, ids[:4], now, until, "tok")
     lease_sql.postpone(WebhookDelivery, ids[4:], now, now + timedelta(seconds=3))
 
-    assert taken == 2  # ids[0] and ids[1]: the others are not due
+    assert [row[0] for row in taken] == ids[:2]  # ids[0] and ids[1]: the others are not due
     leased = WebhookDelivery.objects.filter(lease_token="tok").order_by("pk")
     assert list(leased.values_list("pk", flat=True)) == ids[:2]
     assert all(d.locked_until == until for d in leased)
@@ -80,35 +80,43 @@ def test_leases_by_target_count_live_leases_only(user, project):
 
 
 @pytest.mark.django_db
-def test_read_leased_returns_winners_with_their_targets(user, project):
+def test_lease_returns_the_winners_loaded_as_the_orm_loads_them(user, project):
     first = WebhookEndpointFactory(owner=user, headers={"X-Token": "t"})
     second = WebhookEndpointFactory(owner=user)
     ids = record_webhook_deliveries(project, user, [first, second, first, second])
-    WebhookDelivery.objects.filter(pk__in=ids[:3]).update(lease_token="won")
+    WebhookDelivery.objects.filter(pk=ids[3]).update(status="success")  # not due: not won
+    now = timezone.now()
+    until = now + timedelta(seconds=60)
 
     with CaptureQueriesContext(connection) as queries:
-        won = lease_sql.read_leased(WebhookDelivery, ids, "won", CHANNEL.target_fields)
+        rows = lease_sql.lease(WebhookDelivery, ids, now, until, "won")
+        won = lease_sql.leased_deliveries(WebhookDelivery, rows, CHANNEL.target_fields)
         targets = [(d.endpoint.pk, d.endpoint.url, d.endpoint.secret) for d in won]
 
     assert [d.pk for d in won] == ids[:3]
     assert targets == [(e.pk, e.url, e.secret) for e in (first, second, first)]
     assert won[0].endpoint is won[2].endpoint  # one instance per target
     assert won[0].endpoint.headers == {"X-Token": "t"}  # decrypted, as the ORM loads it
-    assert won[0].payload == WebhookDelivery.objects.get(pk=ids[0]).payload
-    assert len(queries) == 2  # the deliveries, then their targets once
+    assert len(queries) == 2  # the lease returning its rows, then their targets once
+    for delivery in won:  # every field as a queryset gives it, the lease included
+        stored = WebhookDelivery.objects.get(pk=delivery.pk)
+        for field in WebhookDelivery._meta.concrete_fields:
+            assert getattr(delivery, field.attname) == getattr(stored, field.attname), field.name
+        assert (delivery.lease_token, delivery.locked_until) == ("won", until)
 
 
 @pytest.mark.django_db
-def test_read_leased_skips_deliveries_whose_target_is_gone(user, project):
+def test_leased_deliveries_skip_those_whose_target_is_gone(user, project):
     kept, gone = WebhookEndpointFactory(owner=user), WebhookEndpointFactory(owner=user)
     ids = record_webhook_deliveries(project, user, [kept, gone])
-    WebhookDelivery.objects.filter(pk__in=ids).update(lease_token="won")
+    now = timezone.now()
+    rows = lease_sql.lease(WebhookDelivery, ids, now, now + timedelta(seconds=60), "won")
 
     # The race: the target row vanishes between the lease and the read (its deliveries would
     # follow by CASCADE; the constraint is checked at commit, so the test can hold this state).
     type(gone).objects.filter(pk=gone.pk)._raw_delete(connection.alias)
 
-    assert [d.pk for d in lease_sql.read_leased(WebhookDelivery, ids, "won", None)] == [ids[0]]
+    assert [d.pk for d in lease_sql.leased_deliveries(WebhookDelivery, rows, None)] == [ids[0]]
     WebhookDelivery.objects.filter(pk=ids[1])._raw_delete(connection.alias)  # what CASCADE does
 
 

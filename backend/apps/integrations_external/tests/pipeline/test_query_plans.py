@@ -79,7 +79,8 @@ def test_delivery_path_scans_no_history_table(
         engine.overdue_ids(channel, grace_seconds=60)  # the sweeper's scan
 
     statements = _explainable(captured, tables)
-    assert any(s.startswith("SELECT") and "lease_token" in s for s in statements), "no claim"
+    claims = [s for s in statements if s.startswith("UPDATE") and "RETURNING" in s]
+    assert any("lease_token" in s for s in claims), "no claim"
     scans = {sql: _full_scans(sql, tables) for sql in statements}
     assert {sql: plan for sql, plan in scans.items() if plan} == {}
     assert WebhookDelivery.objects.filter(pk__in=ids, status="success").count() == 3
