@@ -1,5 +1,6 @@
-"""The claim's statements in plain SQL: which offered deliveries are due, the lease, the
-deliveries held back, the live leases per target, and the winners read back with their targets.
+"""The claim's statements in plain SQL: which offered deliveries are due (with their targets'
+limits), the lease (returning the rows it took), the deliveries held back, the live leases per
+target, and the won deliveries built with their targets.
 
 Why not the ORM here: compiling a queryset (the due filter's ORs, an IN list, a join) took
 about 0.5 ms per statement on this machine, and a claimed chunk runs five or six of them: some
