@@ -16,20 +16,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import models
 
 from apps.integrations_external.pipeline.models import OPEN_STATUSES, DeliveryBase
+from apps.integrations_external.pipeline.rows import connection_for
 
 Model = type[DeliveryBase]
 
 
-def _connection(model: type[Any]):
-    return connections[router.db_for_write(model)]
-
-
 def _names(model: type[Any]) -> tuple[str, str]:
     """The quoted table and target column of a delivery model."""
-    quote = _connection(model).ops.quote_name
+    quote = connection_for(model).ops.quote_name
     column = model._meta.get_field(model.target_field).column
     return quote(model._meta.db_table), quote(column)
 
@@ -38,7 +35,7 @@ def _among(model: type[Any], column: str, values: Sequence[int]) -> tuple[str, l
     """SQL for "`column` is one of `values`", and its parameters. PostgreSQL takes one array
     (`= ANY(%s)`): the statement's text stays the same whatever the count, so psycopg converts
     it once instead of parsing a new IN list for every claim. Elsewhere an IN list."""
-    if _connection(model).vendor == "postgresql":
+    if connection_for(model).vendor == "postgresql":
         return f"{column} = ANY(%s)", [list(values)]
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
@@ -59,7 +56,7 @@ _DUE = _due()
 
 
 def _due_params(model: type[Any], now: datetime) -> list[Any]:
-    at = _connection(model).ops.adapt_datetimefield_value(now)
+    at = connection_for(model).ops.adapt_datetimefield_value(now)
     return [str(s) for s in OPEN_STATUSES] + [at, at]
 
 
@@ -73,7 +70,7 @@ def due_with_limits(
     table, target = _names(model)
     link: Any = model._meta.get_field(model.target_field)
     meta = link.related_model._meta
-    quote = _connection(model).ops.quote_name
+    quote = connection_for(model).ops.quote_name
     most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
     among, params = _among(model, "d.id", ids)
     sql = (
@@ -81,12 +78,9 @@ def due_with_limits(
         f" FROM {table} d JOIN {quote(meta.db_table)} t ON t.{quote(meta.pk.column)} = d.{target}"
         f" WHERE {among} AND {_due('d')} ORDER BY d.id"
     )
-    with _connection(model).cursor() as cursor:
+    with connection_for(model).cursor() as cursor:
         cursor.execute(sql, [*params, *_due_params(model, now)])
-        return [
-            (pk, target_id, most_value, rate_value)
-            for pk, target_id, most_value, rate_value in cursor.fetchall()
-        ]
+        return cursor.fetchall()
 
 
 Rows = list[tuple[Any, ...]]
@@ -100,7 +94,7 @@ def _update_due(
     if not ids:
         return []
     table, _ = _names(model)
-    adapt = _connection(model).ops.adapt_datetimefield_value
+    adapt = connection_for(model).ops.adapt_datetimefield_value
     columns = ", ".join(f"{column} = %s" for column in values)
     tail = f" RETURNING {returning}" if returning else ""
     among, id_params = _among(model, "id", ids)
@@ -109,13 +103,13 @@ def _update_due(
         f" WHERE {among} AND {_DUE}{tail}"
     )
     params = [adapt(v) if isinstance(v, datetime) else v for v in values.values()]
-    with _connection(model).cursor() as cursor:
+    with connection_for(model).cursor() as cursor:
         cursor.execute(sql, [*params, *id_params, *_due_params(model, now)])
         return cursor.fetchall() if returning else []
 
 
 def _column_list(model: type[Any], fields: Sequence[models.Field]) -> str:
-    quote = _connection(model).ops.quote_name
+    quote = connection_for(model).ops.quote_name
     return ", ".join(quote(f.column) for f in fields)
 
 
@@ -146,13 +140,13 @@ def leases_by_target(model: Model, target_ids: Sequence[int], now: datetime) -> 
     if not target_ids:
         return {}
     table, target = _names(model)
-    at = _connection(model).ops.adapt_datetimefield_value(now)
+    at = connection_for(model).ops.adapt_datetimefield_value(now)
     among, params = _among(model, target, target_ids)
     sql = (
         f"SELECT {target}, COUNT(*) FROM {table}"  # noqa: S608
         f" WHERE {among} AND locked_until > %s GROUP BY {target}"
     )
-    with _connection(model).cursor() as cursor:
+    with connection_for(model).cursor() as cursor:
         cursor.execute(sql, [*params, at])
         return dict(cursor.fetchall())
 
@@ -161,7 +155,7 @@ def _instances(model: type[Any], fields: Sequence[models.Field], rows: Rows) -> 
     """Instances of `model` from rows of `fields` (in the model's field order), through the
     converters the ORM applies (SQLite's text dates, JSON, decryption); fields not read are
     deferred. What a queryset does per row, without compiling one."""
-    connection = _connection(model)
+    connection = connection_for(model)
     converters = []
     for i, field in enumerate(fields):
         column = field.get_col(model._meta.db_table)
@@ -199,13 +193,13 @@ def leased_deliveries(model: Model, rows: Rows, target_fields: Sequence[str] | N
         if target_fields is None or f.primary_key or f.name in target_fields
     ]
     target_ids = sorted({getattr(d, link.attname) for d in deliveries})
-    quote = _connection(target_model).ops.quote_name
+    quote = connection_for(target_model).ops.quote_name
     among, params = _among(target_model, quote(meta.pk.column), target_ids)
     sql = (
         f"SELECT {_column_list(target_model, fields)} FROM {quote(meta.db_table)}"  # noqa: S608
         f" WHERE {among}"
     )
-    with _connection(target_model).cursor() as cursor:
+    with connection_for(target_model).cursor() as cursor:
         cursor.execute(sql, params)
         targets = {t.pk: t for t in _instances(target_model, fields, cursor.fetchall())}
     # A target deleted since the lease takes its deliveries with it (CASCADE): skip them, as

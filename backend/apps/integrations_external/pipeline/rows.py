@@ -25,7 +25,8 @@ from psycopg.types.json import Jsonb
 _UNSET = object()
 
 
-def _connection(model: type[models.Model]):
+def connection_for(model: type[models.Model]):
+    """The connection a model's rows are written through (the claim's statements use it too)."""
     return connections[router.db_for_write(model)]
 
 
@@ -85,7 +86,7 @@ def _insert(
     model: type[models.Model], fields: list[models.Field], columns: list[list[Any]]
 ) -> None:
     """INSERT the rows whose raw values are `columns` (one list per field, aligned)."""
-    connection = _connection(model)
+    connection = connection_for(model)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(f.column) for f in fields)
@@ -165,7 +166,7 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
         return
     meta = model._meta
     fields = [_column(model, name) for name in names]
-    connection = _connection(model)
+    connection = connection_for(model)
     quote = connection.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
         quote(meta.db_table),
