@@ -159,6 +159,20 @@ def _alive(*workers) -> None:
         assert worker.proc.poll() is None, f"a worker exited:\n{worker.log()[-3000:]}"
 
 
+def _deliver_with_two_workers(broker_url, start_worker, ids, per_message: int) -> None:
+    """Two worker processes (2 children each) deliver `ids`, handed over in messages of
+    `per_message`; returns once every one succeeded."""
+    workers = [start_worker(broker_url, concurrency=2) for _ in range(2)]
+    for start in range(0, len(ids), per_message):
+        enqueue("webhook", ids[start : start + per_message])
+
+    def all_done() -> bool:
+        _alive(*workers)
+        return _finished(ids) == len(ids)
+
+    wait_until(all_done, timeout=120, interval=0.5, message=f"{len(ids)} deliveries")
+
+
 @pytest.mark.services
 def test_max_in_flight_holds_across_worker_processes(
     tasks_through_redis, celery_worker_process, counting_receiver, user, project
@@ -169,17 +183,9 @@ def test_max_in_flight_holds_across_worker_processes(
         owner=user, url=counting_receiver.url_for("/small"), max_in_flight=3
     )
     ids = record_webhook_deliveries(project, user, [endpoint] * 60)
-    workers = [celery_worker_process(tasks_through_redis, concurrency=2) for _ in range(2)]
 
     # When they deliver them all
-    for start in range(0, 60, 10):
-        enqueue("webhook", ids[start : start + 10])
-
-    def all_done() -> bool:
-        _alive(*workers)
-        return _finished(ids) == 60
-
-    wait_until(all_done, timeout=120, interval=0.5, message="60 deliveries")
+    _deliver_with_two_workers(tasks_through_redis, celery_worker_process, ids, per_message=10)
 
     # Then the receiver never had more than 3 of them at once, each arrived once, and no
     # attempt was spent on being held back
@@ -199,17 +205,9 @@ def test_rate_limit_holds_across_worker_processes(
         owner=user, url=counting_receiver.url_for("/paced"), rate_limit=4
     )
     ids = record_webhook_deliveries(project, user, [endpoint] * 24)
-    workers = [celery_worker_process(tasks_through_redis, concurrency=2) for _ in range(2)]
 
     # When they deliver 24 of them
-    for start in range(0, 24, 6):
-        enqueue("webhook", ids[start : start + 6])
-
-    def all_done() -> bool:
-        _alive(*workers)
-        return _finished(ids) == 24
-
-    wait_until(all_done, timeout=120, interval=0.5, message="24 paced deliveries")
+    _deliver_with_two_workers(tasks_through_redis, celery_worker_process, ids, per_message=6)
 
     # Then no one-second window at the receiver saw more than twice the rate (the limit is
     # 4, plus a burst of 1 and the jitter between a claim and its request's arrival)
