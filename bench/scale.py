@@ -62,11 +62,9 @@ def seed(user, *, finished: int, due: int) -> float:
         Event,
         WebhookDelivery,
         WebhookDeliveryAttempt,
-        WebhookEndpoint,
     )
 
-    ids = sorted(WebhookEndpoint.objects.filter(owner=user).values_list("pk", flat=True))
-    assert ids == list(range(ids[0], ids[0] + len(ids))), "endpoint ids are not contiguous"
+    ids = run.contiguous_endpoint_ids(user)
     first, others = ids[0], len(ids) - 1
     events = Event._meta.db_table
     deliveries = WebhookDelivery._meta.db_table
