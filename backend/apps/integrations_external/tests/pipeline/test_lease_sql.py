@@ -1,10 +1,12 @@
 """The claim's plain-SQL statements (pipeline/lease_sql.py) against the ORM's idea of the same
 rows: due means what `engine.due_q` means, and the winners come back with their targets."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.backends.sqlite3.base import DatabaseOperations as SQLiteOperations
+from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -135,3 +137,66 @@ def test_claim_send_and_record_need_no_query_per_delivery(user, project, receive
     assert processed.done == 20
     assert WebhookDelivery.objects.filter(pk__in=ids, status="success").count() == 20
     assert len(queries) < 20, [q["sql"][:80] for q in queries]
+
+
+@pytest.mark.django_db
+def test_leased_instances_behave_as_loaded_ones(user, project):
+    endpoint = WebhookEndpointFactory(owner=user)
+    ids = record_webhook_deliveries(project, user, [endpoint])
+    now = timezone.now()
+    rows = lease_sql.lease(WebhookDelivery, ids, now, now + timedelta(seconds=60), "won")
+
+    [delivery] = lease_sql.leased_deliveries(WebhookDelivery, rows, CHANNEL.target_fields)
+
+    assert (delivery._state.adding, delivery._state.db) == (False, "default")
+    assert delivery.get_deferred_fields() == set()
+    target = delivery.endpoint
+    loaded = {f.attname for f in type(target)._meta.concrete_fields} - target.get_deferred_fields()
+    assert loaded == {"id", *CHANNEL.target_fields}
+    assert target.name == endpoint.name  # a field not read loads on first use
+    delivery.response_body = "saved"
+    delivery.save(update_fields=["response_body"])  # an UPDATE, not an INSERT
+    assert WebhookDelivery.objects.get(pk=ids[0]).response_body == "saved"
+
+
+@pytest.mark.django_db
+def test_leased_instances_go_through_init_when_someone_listens(user, project):
+    ids = record_webhook_deliveries(project, user, [WebhookEndpointFactory(owner=user)] * 2)
+    now = timezone.now()
+    rows = lease_sql.lease(WebhookDelivery, ids, now, now + timedelta(seconds=60), "won")
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance)
+
+    signals.post_init.connect(listener, sender=WebhookDelivery)
+    try:
+        won = lease_sql.leased_deliveries(WebhookDelivery, rows, None)
+    finally:
+        signals.post_init.disconnect(listener, sender=WebhookDelivery)
+
+    assert [d.pk for d in seen] == [d.pk for d in won] == ids
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-12-06 03:37:17.190000",
+        "2026-12-06 03:37:17",
+        "2026-12-06T03:37:17.000001",
+        "2026-12-06 03:37:17+00:00",
+        "2026-12-06 04:37:17.5+01:00",
+        datetime(2026, 12, 6, 3, 37, 17),
+        None,
+    ],
+)
+def test_sqlite_dates_read_as_the_orm_reads_them(stored):
+    # SQLite's own converter, whichever database runs the suite (it reads only the time zone).
+    django_reads = SQLiteOperations(connection).convert_datetimefield_value
+
+    fast = lease_sql._sqlite_datetime(stored, None, connection)
+
+    assert fast == django_reads(stored, None, connection)
+    assert fast is None or fast.tzinfo is not None
+    if isinstance(stored, str) and "+" not in stored:
+        assert fast is not None and fast.tzinfo == UTC
