@@ -177,3 +177,43 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
     rows = [[*values, obj.pk] for obj, *values in zip(objs, *columns, strict=True)]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def among(model: type[models.Model], column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """SQL for "`column` is one of `values`", and its parameters. PostgreSQL takes one array
+    (`= ANY(%s)`): the statement's text stays the same whatever the count, so psycopg converts
+    it once instead of parsing a new IN list every time. Elsewhere an IN list."""
+    if connection_for(model).vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def update_by_pk(
+    model: type[models.Model],
+    pks: Sequence[Any],
+    *,
+    values: Mapping[str, Any] | None = None,
+    add: Mapping[str, int] | None = None,
+) -> None:
+    """One UPDATE of the rows `pks`: fields set to `values` (through their `get_db_prep_save`)
+    and integer fields increased by `add`, atomically in the statement (as F() + n would), in
+    primary key order. What `filter(pk__in=…).update(…)` does, without compiling a queryset
+    (about 1 ms with F() expressions and a list of a hundred keys, per recorded batch)."""
+    if not pks:
+        return
+    connection = connection_for(model)
+    quote = connection.ops.quote_name
+    assignments: list[str] = []
+    params: list[Any] = []
+    for name, value in (values or {}).items():
+        field = _column(model, name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    for name, amount in (add or {}).items():
+        column = quote(_column(model, name).column)
+        assignments.append(f"{column} = {column} + %s")
+        params.append(int(amount))
+    where, keys = among(model, quote(model._meta.pk.column), sorted(pks))
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} WHERE {where}"  # noqa: S608 - names from the model
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *keys])

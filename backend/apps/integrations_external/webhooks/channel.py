@@ -14,10 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.integrations_external.email.services import EmailService
+from apps.integrations_external.pipeline import rows
 from apps.integrations_external.pipeline.channels import (
     Channel,
     Outcome,
@@ -146,23 +147,21 @@ def _tally(results: Results) -> tuple[dict[int, dict[str, int]], dict[int, str]]
 
 def update_counters(per_endpoint: dict[int, dict[str, int]]) -> None:
     """One UPDATE per distinct (success, failure, exhausted) tally, not one per endpoint: a
-    batch of 100 deliveries to 100 endpoints that all succeeded is a single statement. F()
-    expressions keep the counters exact under concurrent workers."""
+    batch of 100 deliveries to 100 endpoints that all succeeded is a single statement. The
+    counters are added to in the statement itself, so they stay exact under concurrent
+    workers; rows are taken in key order, so two batches never deadlock on them."""
     now = timezone.now()
     groups: dict[tuple[int, int, int], list[int]] = defaultdict(list)
     for endpoint_id, stats in per_endpoint.items():
         groups[(stats["success"], stats["failure"], stats["exhausted"])].append(endpoint_id)
     for (success, failure, exhausted), endpoint_ids in groups.items():
-        update: dict[str, Any] = {
-            "success_count": F("success_count") + success,
-            "failure_count": F("failure_count") + failure,
-            "last_triggered_at": now,
-        }
+        values: dict[str, Any] = {"last_triggered_at": now}
+        add = {"success_count": success, "failure_count": failure}
         if success:
-            update.update(consecutive_failures=0, failing_since=None)
+            values.update(consecutive_failures=0, failing_since=None)
         elif exhausted:
-            update["consecutive_failures"] = F("consecutive_failures") + exhausted
-        WebhookEndpoint.objects.filter(pk__in=endpoint_ids).update(**update)
+            add["consecutive_failures"] = exhausted
+        rows.update_by_pk(WebhookEndpoint, endpoint_ids, values=values, add=add)
         if not success and exhausted:
             WebhookEndpoint.objects.filter(pk__in=endpoint_ids, failing_since__isnull=True).update(
                 failing_since=now

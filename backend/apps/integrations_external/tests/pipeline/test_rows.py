@@ -159,3 +159,33 @@ def test_inserts_use_copy_on_postgresql_and_executemany_elsewhere(user):
     [statement] = [q["sql"] for q in queries.captured_queries]
     assert ("COPY " if connection.vendor == "postgresql" else "INSERT ") in statement
     assert WebhookDelivery.objects.filter(event=event).count() == 1
+
+
+def test_update_by_pk_sets_values_and_adds_to_counters_in_one_statement(user):
+    first, second, other = (WebhookEndpointFactory(owner=user) for _ in range(3))
+    type(first).objects.filter(pk=second.pk).update(success_count=5, consecutive_failures=3)
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as queries:
+        rows.update_by_pk(
+            type(first),
+            [second.pk, first.pk],
+            values={"last_triggered_at": now, "failing_since": None},
+            add={"success_count": 2, "consecutive_failures": 1},
+        )
+
+    assert len(queries) == 1
+    counts = dict(
+        type(first).objects.values_list("pk", "success_count").filter(pk__in=[first.pk, second.pk])
+    )
+    assert counts == {first.pk: 2, second.pk: 7}
+    second.refresh_from_db()
+    assert (second.consecutive_failures, second.last_triggered_at) == (4, now)
+    other.refresh_from_db()
+    assert (other.success_count, other.last_triggered_at) == (0, None)  # not named: untouched
+
+
+def test_update_by_pk_of_no_rows_runs_nothing(user):
+    with CaptureQueriesContext(connection) as queries:
+        rows.update_by_pk(WebhookDelivery, [], values={"status": "failed"})
+    assert len(queries) == 0
