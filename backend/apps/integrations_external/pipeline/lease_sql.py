@@ -202,7 +202,7 @@ def _instances(model: type[Any], fields: Sequence[models.Field], rows: Rows) -> 
         if not plain:
             out.append(model.from_db(alias, names, values))
             continue
-        instance = model.__new__(model)
+        instance = object.__new__(model)  # what Model.__new__ is (none of its own)
         state = ModelState()
         state.adding, state.db = False, alias
         # A field left out of `names` stays out of __dict__: deferred, loaded on first use.
