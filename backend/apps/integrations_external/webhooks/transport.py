@@ -82,6 +82,14 @@ MAX_IN_FLIGHT = 128
 MAX_IDLE_CONNECTIONS = 256
 # Longest single wait for socket activity; libcurl's own timers usually ask for less.
 WAIT_SECONDS = 0.1
+# A receiver that answers one request at a time woke the loop for each answer alone: a poll, a
+# socket_action and two info_read passes per delivery (10,292 polls for 10,000 deliveries to a
+# uvicorn receiver, 212 to a fast one), about a fifth of the transport's CPU. When the last poll
+# found fewer than GATHER_BELOW sockets ready while more transfers are in flight, the loop lets
+# answers gather for GATHER_SECONDS before the next: at most that much later per round, and
+# never for a lone transfer (a test message, a retry).
+GATHER_BELOW = 4
+GATHER_SECONDS = 0.001
 _POLL_MASKS = {
     pycurl.POLL_IN: select.POLLIN,
     pycurl.POLL_OUT: select.POLLOUT,
@@ -323,6 +331,8 @@ class _Client:
         self.multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
         self.multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self.idle: list[pycurl.Curl] = []
+        # Sockets the last poll found ready (see GATHER_BELOW).
+        self.last_ready = GATHER_BELOW
 
     def _on_socket(self, what: int, fd: int, multi: object, data: object) -> None:
         if what == pycurl.POLL_REMOVE:
@@ -394,7 +404,9 @@ class _Client:
         now = time.monotonic()
         if self.timer_at is None or self.timer_at > now:
             wait = WAIT_SECONDS if self.timer_at is None else min(self.timer_at - now, WAIT_SECONDS)
-            for fd, event in self.poller.poll(max(wait, 0.0) * 1000):
+            ready = self.poller.poll(max(wait, 0.0) * 1000)
+            self.last_ready = len(ready)
+            for fd, event in ready:
                 action = 0
                 if event & (select.POLLIN | select.POLLHUP):
                     action |= pycurl.CSELECT_IN
@@ -417,6 +429,8 @@ class _Client:
                 self._start(requests, waiting, in_flight, results)
                 # Something finished: refill the free slots first; else wait and act.
                 if in_flight and not self._collect(requests, in_flight, results):
+                    if self.last_ready < GATHER_BELOW < len(in_flight):
+                        time.sleep(GATHER_SECONDS)
                     self._act()
         finally:
             # An exception mid-batch must not leave handles attached to the multi handle.

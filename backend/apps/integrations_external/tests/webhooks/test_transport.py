@@ -20,6 +20,7 @@ from apps.integrations_external.pipeline.events import publish
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from apps.integrations_external.tests.webhooks.helpers import run_until_finished, send_one
 from apps.integrations_external.webhooks import transport as transport_module
+from apps.integrations_external.webhooks.channel import CHANNEL
 from apps.integrations_external.webhooks.services import WebhookService
 from tests_support.receivers import Receiver, Reply
 from tests_support.tls import make_certificate, server_context
@@ -414,3 +415,56 @@ def test_transport_wrong_name_certificate_sends_nothing(user, pinned_tls_receive
     assert "connection error" in delivery.error_message
     assert "hooks.example.test" in delivery.error_message  # refused for the name, not the CA
     assert tls_receiver.requests == []
+
+
+class _CountingPoller:
+    """The client's select.poll object, counting how many sockets each wait found ready."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.ready: list[int] = []
+
+    def poll(self, timeout):
+        found = self.real.poll(timeout)
+        self.ready.append(len(found))
+        return found
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, count: int) -> list[int]:
+    """Publish one event to `count` new endpoints of `receiver`; the sockets each wait of the
+    transport's loop found ready."""
+    endpoints = WebhookEndpointFactory.create_batch(count, owner=user, url=receiver.url)
+    client = CHANNEL.transport()._client()  # this thread's, which the eager tasks use
+    poller = _CountingPoller(client.poller)
+    monkeypatch.setattr(client, "poller", poller)
+    with run_on_commit():
+        publish("workflow.completed", {}, actor=user, targets={"webhook": endpoints})
+    deliveries = WebhookDelivery.objects.filter(endpoint__in=endpoints)
+    assert sorted(d.status for d in deliveries) == ["success"] * count
+    return poller.ready
+
+
+def test_transport_answers_trickling_in_wake_the_loop_a_few_at_a_time(
+    user, receiver, run_on_commit, monkeypatch
+):
+    # given: a receiver that answers one request at a time, about 0.1-0.3 ms apart
+    def one_at_a_time(request):  # called under the receiver's lock: answers are serial
+        time.sleep(0.0001)
+        return Reply(200)
+
+    receiver.handler = one_at_a_time
+    _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, 60)  # 60 connections open
+    monkeypatch.undo()
+
+    # when: a batch of 60 goes out without gathering answers, then one with it
+    monkeypatch.setattr(transport_module, "GATHER_BELOW", 0)
+    one_by_one = _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, 60)
+    monkeypatch.undo()
+    receiver.handler = one_at_a_time
+    gathered = _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, 60)
+
+    # then: the loop waited at most half as often for the same answers
+    assert len(gathered) * 2 <= len(one_by_one), (gathered, one_by_one)
