@@ -27,7 +27,20 @@ def enqueue(channel: str, ids: Sequence[int], countdown: float | None = None) ->
         # find the delivery due or not. The sweeper (or the caller) sends it when due.
         return
     for batch in _batches(list(ids), settings.DELIVERY_BATCH_SIZE):
-        signature(DELIVER_TASK, args=(channel, batch), countdown=countdown or None).apply_async()
+        signature(
+            DELIVER_TASK,
+            args=(channel, batch),
+            countdown=countdown or None,
+            argsrepr=args_repr(channel, batch),
+        ).apply_async()
+
+
+def args_repr(channel: str, batch: list[int]) -> str:
+    """What logs and monitors show of a delivery task's arguments. Celery's own repr of a
+    batch of 100 ids (saferepr, item by item) was a tenth of the publisher's CPU."""
+    ids = f"{batch[0]}" if len(batch) == 1 else f"{batch[0]}, …, {batch[-1]}"
+    count = f"{len(batch)} id" if len(batch) == 1 else f"{len(batch)} ids"
+    return f"({channel!r}, [{ids}] ({count}))"
 
 
 def enqueue_due(due: Mapping[str, Mapping[float, Sequence[int]]]) -> None:
