@@ -189,3 +189,33 @@ def test_update_by_pk_of_no_rows_runs_nothing(user):
     with CaptureQueriesContext(connection) as queries:
         rows.update_by_pk(WebhookDelivery, [], values={"status": "failed"})
     assert len(queries) == 0
+
+
+def test_insert_values_converts_values_of_another_type_as_the_orm_does(user):
+    endpoint = WebhookEndpointFactory(owner=user)
+    event = _event()
+
+    rows.insert_values(
+        WebhookDelivery,
+        [
+            {"event_id": event.pk, "endpoint_id": endpoint.pk, "response_status": "404"},
+            {"event_id": event.pk, "endpoint_id": endpoint.pk, "response_status": 200},
+        ],
+    )
+
+    stored = WebhookDelivery.objects.filter(event=event).order_by("pk")
+    assert list(stored.values_list("response_status", flat=True)) == [404, 200]
+
+
+def test_insert_rows_encrypts_text_of_an_encrypted_field(user):
+    from apps.integrations_external.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint(owner=user, name="e", url="https://example.com/h", secret="plain")
+
+    rows.insert_rows(WebhookEndpoint, [endpoint])
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT secret FROM {WebhookEndpoint._meta.db_table} WHERE name = 'e'")
+        (column,) = cursor.fetchone()
+    assert "plain" not in column
+    assert WebhookEndpoint.objects.get(name="e").secret == "plain"
