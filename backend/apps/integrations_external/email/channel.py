@@ -25,22 +25,23 @@ from apps.integrations_external.pipeline.channels import (
     SendResult,
     register,
 )
+from apps.integrations_external.pipeline import routing
 from apps.integrations_external.pipeline.models import Event
 
 
-def prepare(event: Event) -> None:
+def prepare(event: Event, people: list[int] | None = None) -> None:
     """Settings are created with defaults on first use: make sure every possible recipient has
-    a row before the routing rule looks at the switches."""
+    a row before the routing rule looks at the switches. `people`: the project's owner and
+    members, if the caller read them already."""
     users = get_user_model().objects.filter(
         is_active=True, email_notification_settings__isnull=True
     )
     if event.type == "system.alert":
         users = users.filter(is_staff=True)
     elif event.project is not None:
-        project = event.project
-        users = users.filter(
-            pk__in=[project.owner_id, *project.members.values_list("pk", flat=True)]
-        )
+        if people is None:
+            people = routing.project_people(event.project)
+        users = users.filter(pk__in=people)
     elif event.actor_id is not None:
         users = users.filter(pk=event.actor_id)
     else:
@@ -154,8 +155,8 @@ class EmailChannel(Channel):
     def targets(self) -> QuerySet[EmailNotificationSettings]:
         return EmailNotificationSettings.objects.select_related("user")
 
-    def prepare(self, event: Event) -> None:
-        prepare(event)
+    def prepare(self, event: Event, *, people: list[int] | None = None) -> None:
+        prepare(event, people)
 
     def delivery_row(
         self, event: Event, target: EmailNotificationSettings

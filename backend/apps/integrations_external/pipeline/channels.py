@@ -129,8 +129,9 @@ class Channel(ABC):
     def after_results(self, results: Results) -> None:
         """Called in the transaction that records a batch: health, counters, auto-disable."""
 
-    def prepare(self, event: Event) -> None:
-        """Called before targets are selected (e.g. create default email settings)."""
+    def prepare(self, event: Event, *, people: list[int] | None = None) -> None:
+        """Called before targets are selected (e.g. create default email settings). `people`:
+        the users who may see the event's project, when routing read them already."""
         return None  # most channels need nothing
 
     def accepts_custom(self, target: Any, event_type: str) -> bool:

@@ -111,7 +111,7 @@ def route(event: Event) -> dict[str, list[Any]]:
     for channel in all_channels():
         if channel.event_types is not None and event.type not in channel.event_types:
             continue
-        channel.prepare(event)
+        channel.prepare(event, people=people)
         targets = targets_for(event, channel, people)
         if targets:
             plan[channel.name] = targets

@@ -49,3 +49,21 @@ def test_a_channel_with_a_possible_target_runs_the_full_rule(user, other_user, p
 
     # Then the full rule decided: only the active member's endpoint.
     assert [t.pk for t in plan["webhook"]] == [member_endpoint.pk]
+
+
+def test_routing_an_event_reads_its_projects_members_once(user, other_user, project):
+    # Given a project with a member and an endpoint each (email settings are made on the way).
+    project.members.add(other_user)
+    WebhookEndpointFactory(owner=user)
+    WebhookEndpointFactory(owner=other_user)
+    members_table = project.members.through._meta.db_table
+    event = Event.objects.select_related("project").get(pk=_event(project, user).pk)
+
+    # When the event is routed through every channel.
+    with CaptureQueriesContext(connection) as queries:
+        plan = routing.route(event)
+
+    # Then the members were read once for all of them.
+    assert len(plan["webhook"]) == 2
+    reads = [q["sql"] for q in queries.captured_queries if members_table in q["sql"]]
+    assert len(reads) == 1
