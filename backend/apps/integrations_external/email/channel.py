@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 
 from apps.integrations_external.email.messages import OutgoingEmail, outgoing_for
 from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
+from apps.integrations_external.pipeline import routing
 from apps.integrations_external.pipeline.channels import (
     Channel,
     Outcome,
@@ -25,7 +26,6 @@ from apps.integrations_external.pipeline.channels import (
     SendResult,
     register,
 )
-from apps.integrations_external.pipeline import routing
 from apps.integrations_external.pipeline.models import Event
 
 
