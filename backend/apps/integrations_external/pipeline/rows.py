@@ -78,7 +78,7 @@ _VERBATIM_TYPES: dict[type[models.Field], type] = {
 
 def _verbatim_type(field: models.Field) -> type | None:
     """The Python type whose values `field` stores as they are, if there is one."""
-    if isinstance(field, models.ForeignKey) and type(field) is models.ForeignKey:
+    if type(field) is models.ForeignKey:
         field = field.target_field
     return _VERBATIM_TYPES.get(type(field))
 

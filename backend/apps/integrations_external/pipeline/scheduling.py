@@ -38,9 +38,9 @@ def enqueue(channel: str, ids: Sequence[int], countdown: float | None = None) ->
 def args_repr(channel: str, batch: list[int]) -> str:
     """What logs and monitors show of a delivery task's arguments. Celery's own repr of a
     batch of 100 ids (saferepr, item by item) was a tenth of the publisher's CPU."""
-    ids = f"{batch[0]}" if len(batch) == 1 else f"{batch[0]}, …, {batch[-1]}"
-    count = f"{len(batch)} id" if len(batch) == 1 else f"{len(batch)} ids"
-    return f"({channel!r}, [{ids}] ({count}))"
+    if len(batch) == 1:
+        return f"({channel!r}, [{batch[0]}] (1 id))"
+    return f"({channel!r}, [{batch[0]}, …, {batch[-1]}] ({len(batch)} ids))"
 
 
 def enqueue_due(due: Mapping[str, Mapping[float, Sequence[int]]]) -> None:

@@ -12,6 +12,7 @@ from apps.integrations_external.models import (
     Event,
     WebhookDelivery,
     WebhookDeliveryAttempt,
+    WebhookEndpoint,
 )
 from apps.integrations_external.pipeline import rows
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
@@ -208,8 +209,6 @@ def test_insert_values_converts_values_of_another_type_as_the_orm_does(user):
 
 
 def test_insert_rows_encrypts_text_of_an_encrypted_field(user):
-    from apps.integrations_external.models import WebhookEndpoint
-
     endpoint = WebhookEndpoint(owner=user, name="e", url="https://example.com/h", secret="plain")
 
     rows.insert_rows(WebhookEndpoint, [endpoint])

@@ -29,7 +29,7 @@ def test_message_shows_its_batch_by_first_and_last_id(built_messages, settings):
 
     enqueue("webhook", list(range(1, 101)))
 
-    assert [h["argsrepr"] for h in built_messages] == ["('webhook', [1, …, 100] (100 ids))"]
+    assert [m["argsrepr"] for m in built_messages] == ["('webhook', [1, …, 100] (100 ids))"]
 
 
 def test_message_of_one_delivery_shows_its_id():
