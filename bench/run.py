@@ -11,7 +11,8 @@ Prints
      received → success recorded) through real Celery worker processes, against each receiver,
      with p50/p99 latency and the CPU time each party spent per delivery (this process
      publishing, the workers, the database server, the receiver), and the ceiling that cost
-     puts on the machine's cores;
+     puts on the machine's cores; against the headline receiver twice: published as the
+     platform publishes (fan-out in a worker) and with fan-out inline (the events API's path);
   3. the time to record one event that fans out to 1,000 endpoints;
   4. the workflow-complete API call with 100 slow endpoints (2 s each) vs none;
   (`make bench-scale` measures the same with a long history in the tables: bench/scale.py)
