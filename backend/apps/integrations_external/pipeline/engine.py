@@ -206,6 +206,10 @@ _UPDATED_FIELDS = [
 ]
 
 
+def _has_field(model: type[Any], name: str) -> bool:
+    return any(f.name == name for f in model._meta.concrete_fields)
+
+
 def record(channel: Channel, results: Results) -> DueSoon:
     """Store the outcome of a batch of attempts: deliveries, attempt history, target health.
     Returns the retries due within the countdown horizon, for the caller to enqueue."""
@@ -213,8 +217,11 @@ def record(channel: Channel, results: Results) -> DueSoon:
         return {}
     model = channel.delivery_model
     attempt_model: Any = model.attempt_model()
+    # Attempt rows as plain values (rows.insert_values): building a model instance per
+    # attempt was a tenth of a recorded batch's CPU.
+    with_headers = _has_field(attempt_model, "request_headers")
     now = timezone.now()
-    attempts = []
+    attempts: list[dict[str, Any]] = []
     retry_soon: DueSoon = {}
     extra_fields: set[str] = set()
     for delivery, result in results:
@@ -222,18 +229,18 @@ def record(channel: Channel, results: Results) -> DueSoon:
         extra_fields.update(result.delivery_fields)
         delivery.updated_at = now
         if result.outcome != Outcome.DEFER:
-            attempt = attempt_model(
-                delivery_id=delivery.pk,
-                attempt_number=delivery.attempt_number,
-                started_at=now - timedelta(milliseconds=result.duration_ms or 0),
-                duration_ms=result.duration_ms,
-                outcome=result.outcome if delivery.status != DeliveryStatus.FAILED else "failed",
-                response_status=result.response_status,
-                response_body=_clip(result.response_body or ""),
-                error_message=result.error,
-            )
-            if hasattr(attempt, "request_headers"):
-                attempt.request_headers = result.request_headers
+            attempt = {
+                "delivery_id": delivery.pk,
+                "attempt_number": delivery.attempt_number,
+                "started_at": now - timedelta(milliseconds=result.duration_ms or 0),
+                "duration_ms": result.duration_ms,
+                "outcome": result.outcome if delivery.status != DeliveryStatus.FAILED else "failed",
+                "response_status": result.response_status,
+                "response_body": delivery.response_body,
+                "error_message": result.error,
+            }
+            if with_headers:
+                attempt["request_headers"] = result.request_headers
             attempts.append(attempt)
         if delay is not None and delay <= COUNTDOWN_HORIZON_SECONDS:
             # Rounded up: a countdown that fires before the delivery is due finds nothing to
@@ -241,7 +248,7 @@ def record(channel: Channel, results: Results) -> DueSoon:
             retry_soon.setdefault(math.ceil(delay * 10) / 10, []).append(delivery.pk)
     with transaction.atomic():
         rows.update_rows(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
-        rows.insert_rows(attempt_model, attempts)
+        rows.insert_values(attempt_model, attempts)
         channel.after_results(results)
     metrics.record_results(channel.name, results)
     return retry_soon
