@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 
 from apps.integrations_external.email.messages import OutgoingEmail, outgoing_for
 from apps.integrations_external.email.models import EmailDelivery, EmailNotificationSettings
-from apps.integrations_external.pipeline import routing
+from apps.integrations_external.pipeline import compiled, routing
 from apps.integrations_external.pipeline.channels import (
     Channel,
     Outcome,
@@ -33,22 +33,39 @@ def prepare(event: Event, people: list[int] | None = None) -> None:
     """Settings are created with defaults on first use: make sure every possible recipient has
     a row before the routing rule looks at the switches. `people`: the project's owner and
     members, if the caller read them already."""
+    values: dict[str, Any] = {}
+    if event.type == "system.alert":
+        kind = "alert"
+    elif event.project is not None:
+        kind = "project"
+        values["people"] = routing.project_people(event.project) if people is None else people
+    elif event.actor_id is not None:
+        kind = "actor"
+        values["actor"] = event.actor_id
+    else:
+        return
+    # Compiled once per shape (pipeline/compiled.py): this runs for every routed event.
+    missing = compiled.fetch(
+        ("email-settings-missing", kind), lambda v: _without_settings(kind, v), values
+    )
+    if missing:
+        EmailNotificationSettings.objects.bulk_create(
+            [EmailNotificationSettings(user_id=pk) for pk in missing], ignore_conflicts=True
+        )
+
+
+def _without_settings(kind: str, v: compiled.Values) -> QuerySet[Any]:
+    """The ids of the active users of the rule's `kind` that have no settings row yet."""
     users = get_user_model().objects.filter(
         is_active=True, email_notification_settings__isnull=True
     )
-    if event.type == "system.alert":
+    if kind == "alert":
         users = users.filter(is_staff=True)
-    elif event.project is not None:
-        if people is None:
-            people = routing.project_people(event.project)
-        users = users.filter(pk__in=people)
-    elif event.actor_id is not None:
-        users = users.filter(pk=event.actor_id)
+    elif kind == "project":
+        users = users.filter(pk__in=v["people"])
     else:
-        return
-    EmailNotificationSettings.objects.bulk_create(
-        [EmailNotificationSettings(user=u) for u in users], ignore_conflicts=True
-    )
+        users = users.filter(pk=v["actor"])
+    return users.order_by().values_list("pk", flat=True)
 
 
 def delivery_row(settings_row: EmailNotificationSettings) -> dict[str, Any] | None:
