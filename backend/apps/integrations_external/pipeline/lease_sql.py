@@ -26,6 +26,7 @@ from apps.integrations_external.pipeline.rows import among as _among
 from apps.integrations_external.pipeline.rows import connection_for
 
 Model = type[DeliveryBase]
+_NOTHING = object()
 
 
 def _names(model: type[Any]) -> tuple[str, str]:
@@ -192,13 +193,22 @@ def _instances(model: type[Any], fields: Sequence[models.Field], rows: Rows) -> 
     plain = not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
     alias = connection.alias
     out = []
+    # Per converted column, the last raw value and what it became: consecutive rows holding
+    # the same stored value (a claim's deliveries of one event: their payload, their dates)
+    # share one converted object, decoded once. Read it; never change it in place.
+    last: list[tuple[Any, Any]] = [(_NOTHING, None)] * len(converters)
     for row in rows:
         values = list(row)
-        for i, column, functions in converters:
-            value = values[i]
+        for n, (i, column, functions) in enumerate(converters):
+            value = raw = values[i]
+            seen, converted = last[n]
+            if type(raw) is type(seen) and raw == seen:
+                values[i] = converted
+                continue
             for convert in functions:
                 value = convert(value, column, connection)
             values[i] = value
+            last[n] = (raw, value)
         if not plain:
             out.append(model.from_db(alias, names, values))
             continue

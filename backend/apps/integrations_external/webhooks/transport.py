@@ -221,10 +221,12 @@ def wire_url(url: str) -> str:
     return url if url.isascii() else str(httpx.URL(url))
 
 
-def prepare(delivery: WebhookDelivery) -> _Request | SendResult:
-    """Sign and address one delivery, or the result that it cannot be sent at all."""
+def prepare(delivery: WebhookDelivery, body: bytes | None = None) -> _Request | SendResult:
+    """Sign and address one delivery, or the result that it cannot be sent at all. `body`:
+    its payload encoded already (`encode_body`)."""
     endpoint = delivery.endpoint
-    body = encode_body(delivery.payload)
+    if body is None:
+        body = encode_body(delivery.payload)
     custom = custom_headers(endpoint)
     headers = build_request_headers(delivery, body, int(time.time()), custom)
     # Attempt history: no signature, and custom headers' names without their values.
@@ -460,7 +462,16 @@ class WebhookTransport:
 
     def send_many(self, deliveries: list[WebhookDelivery]) -> list[SendResult]:
         """Every delivery, MAX_IN_FLIGHT at a time; results in the same order."""
-        prepared = [prepare(delivery) for delivery in deliveries]
+        # A claim's deliveries of one event share their decoded payload (lease_sql): encoded
+        # once per object, not once per delivery.
+        bodies: dict[int, bytes] = {}
+        prepared = []
+        for delivery in deliveries:
+            payload = delivery.payload
+            body = bodies.get(id(payload))
+            if body is None:
+                body = bodies[id(payload)] = encode_body(payload)
+            prepared.append(prepare(delivery, body))
         requests = [p for p in prepared if isinstance(p, _Request)]
         sent = iter(self._client().run(requests))
         return [next(sent) if isinstance(p, _Request) else p for p in prepared]

@@ -200,3 +200,27 @@ def test_sqlite_dates_read_as_the_orm_reads_them(stored):
     if stored is not None:
         assert fast is not None
         assert fast.tzinfo == UTC or "+" in str(stored)
+
+
+@pytest.mark.django_db
+def test_leased_deliveries_of_one_event_share_their_decoded_payload(user, project):
+    # Given two events' deliveries to two endpoints each.
+    endpoints = [WebhookEndpointFactory(owner=user) for _ in range(2)]
+    ids = record_webhook_deliveries(project, user, endpoints)
+    ids += record_webhook_deliveries(project, user, endpoints)
+    now = timezone.now()
+    rows = lease_sql.lease(WebhookDelivery, ids, now, now + timedelta(seconds=60), "won")
+
+    # When they are built from the lease's rows.
+    first, second, third, fourth = lease_sql.leased_deliveries(
+        WebhookDelivery, rows, CHANNEL.target_fields
+    )
+
+    # Then one event's deliveries hold one payload object, decoded once; the other event's
+    # deliveries hold their own, and each is what the ORM loads.
+    assert first.payload is second.payload
+    assert third.payload is fourth.payload
+    assert first.payload is not third.payload
+    for delivery in (first, third):
+        assert delivery.payload == WebhookDelivery.objects.get(pk=delivery.pk).payload
+    assert first.payload["id"] != third.payload["id"]
