@@ -64,30 +64,35 @@ def _shape(key: Hashable, values: Values) -> Hashable:
     return (
         key,
         tuple(
-            (name, len(v) if isinstance(v, list | tuple) else None)
+            (name, len(v) if isinstance(v, list | tuple) else type(v).__name__)
             for name, v in sorted(values.items())
         ),
     )
 
 
-def _stand_ins(values: Values) -> tuple[dict[str, Any], dict[int, tuple[str, int | None]]]:
-    """Values of the same shape, each a distinct stand-in int, and where each stands."""
+def _stand_ins(values: Values) -> tuple[dict[str, Any], dict[Any, tuple[str, int | None]]]:
+    """Values of the same shape, each a distinct stand-in of the real value's type (an int or
+    a str), and where each stands."""
     fake: dict[str, Any] = {}
-    where: dict[int, tuple[str, int | None]] = {}
-    count = 0
+    where: dict[Any, tuple[str, int | None]] = {}
 
-    def next_one(name: str, index: int | None) -> int:
-        nonlocal count
-        value = _FIRST_STAND_IN - count
-        count += 1
+    def stand_in(name: str, index: int | None, like: Any) -> Any:
+        count = len(where)
+        value: Any
+        if type(like) is int:
+            value = _FIRST_STAND_IN - count
+        elif type(like) is str:
+            value = f"\x00stand-in {count}"
+        else:
+            raise TypeError(f"compiled.fetch takes ints and strs, not {type(like).__name__}")
         where[value] = (name, index)
         return value
 
     for name, value in values.items():
         if isinstance(value, list | tuple):
-            fake[name] = [next_one(name, i) for i in range(len(value))]
+            fake[name] = [stand_in(name, i, v) for i, v in enumerate(value)]
         else:
-            fake[name] = next_one(name, None)
+            fake[name] = stand_in(name, None, value)
     return fake, where
 
 
@@ -119,8 +124,8 @@ def _compile(build: Build, values: Values) -> _Plan | str:
         return _UNCACHED
     slots = []
     for i, param in enumerate(params):
-        # bool is an int: True and False are never stand-ins.
-        if type(param) is int and param in where:
+        # Exact types: a bool is an int, and True or False is never a stand-in.
+        if type(param) in (int, str) and param in where:
             slots.append((i, *where[param]))
     if {where[p] for p in where} != {(name, index) for _, name, index in slots}:
         return _UNCACHED  # a stand-in was dropped or rewritten: replaying could differ
@@ -179,8 +184,8 @@ def fetch(key: Hashable, build: Build, values: Values) -> list[Any]:
     """What `list(build(values))` gives (model instances, or value-list rows as tuples, or
     values for a flat list), compiled once per shape of `key` and `values`.
 
-    `build` must read every variable part of its filters from `values` (ints or lists of
-    ints), everything else from what `key` names."""
+    `build` must read every variable part of its filters from `values` (ints, strs, or lists
+    of them), everything else from what `key` names."""
     plan = _plan(key, build, values)
     if plan == _EMPTY:
         return []

@@ -15,14 +15,20 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from apps.integrations_external.pipeline import channels, routing, rows
-from apps.integrations_external.pipeline.models import Event
+from apps.integrations_external.pipeline import channels, compiled, routing, rows
+from apps.integrations_external.pipeline.models import DeliveryBase, Event
 from apps.integrations_external.pipeline.scheduling import (
     enqueue_fan_out_on_commit,
     enqueue_on_commit,
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _ids_by_event(model: type[DeliveryBase]) -> compiled.Build:
+    return lambda v: (
+        model.objects.filter(event_id=v["event"]).order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def fan_out(event: Event, plan: dict[str, list]) -> dict[str, list[int]]:
@@ -51,8 +57,10 @@ def fan_out(event: Event, plan: dict[str, list]) -> dict[str, list[int]]:
         rows.insert_values(model, deliveries)
         # An event fans out once (in its own transaction, or guarded by `fanned_out_at`), so
         # its deliveries in this channel are exactly the rows just written.
-        created[name] = list(
-            model.objects.filter(event=event).order_by("pk").values_list("pk", flat=True)
+        created[name] = compiled.fetch(
+            ("fanned-out", name),
+            _ids_by_event(model),
+            {"event": event.pk},
         )
     return created
 
@@ -113,7 +121,11 @@ def fan_out_event(event_id: str) -> dict[str, list[int]] | None:
         )
         if not claimed:
             return None
-        event = Event.objects.select_related("project").get(pk=event_id)
+        [event] = compiled.fetch(
+            "event-with-project",
+            lambda v: Event.objects.select_related("project").filter(pk=v["event"]),
+            {"event": event_id},
+        )
         created = _route_and_fan_out(event, None)
     logger.info(
         "event %s %s fanned out: %s",

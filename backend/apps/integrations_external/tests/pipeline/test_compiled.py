@@ -223,3 +223,21 @@ def test_email_settings_are_made_for_each_projects_people(user):
     assert set(
         EmailNotificationSettings.objects.filter(user__in=people).values_list("user_id", flat=True)
     ) == {p.pk for p in people}
+
+
+def test_fetch_replays_text_keys_and_refuses_other_types(user, project):
+    # Given two events (their keys are text).
+    events = [_event(project, user), _event(project, user)]
+
+    def build(v):
+        return Event.objects.select_related("project").filter(pk=v["event"])
+
+    # When each is fetched by its key through one plan.
+    found = [compiled.fetch("event", build, {"event": e.pk}) for e in events]
+
+    # Then each got itself, with its project; a value of another type is refused.
+    assert [[e.pk for e in rows] for rows in found] == [[e.pk] for e in events]
+    assert found[1][0].project == project
+    assert len(compiled._plans) == 1
+    with pytest.raises(TypeError):
+        compiled.fetch("event", build, {"event": 1.5})
