@@ -34,8 +34,10 @@ from django.db.models.query import (
 Values = Mapping[str, Any]
 Build = Callable[[Values], QuerySet[Any]]
 
-# Stand-ins count down from here: far below any key, count or flag a routing query holds.
-_FIRST_STAND_IN = -(2**62)
+# Stand-ins count down from here: below any key, count or flag a routing query holds, and
+# inside a 32-bit column's range (Django answers a value out of the column's range with
+# EmptyResultSet: PostgreSQL's auth_user.id is an int4).
+_FIRST_STAND_IN = -2_000_000_000
 # Shapes kept (a project's head count is part of its shape); least recently used go first.
 MAX_SHAPES = 1024
 
@@ -119,7 +121,7 @@ def _compile(build: Build, values: Values) -> _Plan | str:
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
-        return _EMPTY
+        return _empty_or_uncached(build, values)
     if compiler.has_extra_select:
         return _UNCACHED
     slots = []
@@ -149,6 +151,20 @@ def _compile(build: Build, values: Values) -> _Plan | str:
         columns=columns,
         flat=qs._iterable_class is FlatValuesListIterable,
     )
+
+
+def _empty_or_uncached(build: Build, values: Values) -> str:
+    """Empty for every value of the shape only when the shape holds an empty list and the real
+    values are empty too; otherwise a stand-in was out of its column's range (a positive or
+    small integer field), and the ORM answers each time."""
+    if not any(isinstance(v, list | tuple) and not v for v in values.values()):
+        return _UNCACHED
+    qs = build(values)
+    try:
+        qs.query.get_compiler(using=qs.db).as_sql()
+    except EmptyResultSet:
+        return _EMPTY
+    return _UNCACHED
 
 
 def _plan(key: Hashable, build: Build, values: Values) -> _Plan | str:

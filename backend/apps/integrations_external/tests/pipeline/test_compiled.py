@@ -125,6 +125,20 @@ def test_an_empty_list_matches_nothing_without_a_query(user):
         assert queries.captured_queries == []
 
 
+def test_a_value_for_a_positive_column_is_matched_not_taken_for_empty(user):
+    # Given an endpoint with a limit of 7 in flight (a positive small integer column, whose
+    # range a negative stand-in falls outside of: Django answers that with EmptyResultSet).
+    endpoint = WebhookEndpointFactory(owner=user, max_in_flight=7)
+
+    def by_limit(v):
+        return WebhookEndpoint.objects.filter(max_in_flight=v["limit"]).values_list("pk", flat=True)
+
+    # Then the shape runs through the ORM and finds it, every time.
+    for _ in range(2):
+        assert compiled.fetch("by-limit", by_limit, {"limit": 7}) == [endpoint.pk]
+    assert compiled.fetch("by-limit", by_limit, {"limit": 8}) == []
+
+
 def test_a_queryset_it_cannot_replay_runs_through_the_orm_each_time(user, other_user):
     # Given an annotated queryset (not replayed) and a value its filters never read.
     WebhookEndpointFactory(owner=user)
