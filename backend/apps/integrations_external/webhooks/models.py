@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -20,7 +21,13 @@ def new_webhook_secret() -> str:
 
 
 def new_message_id() -> str:
-    return "msg_" + secrets.token_urlsafe(18)
+    """`msg_`, the creation time in milliseconds as 12 hex digits, then 16 random bytes.
+
+    Time first, as Svix's KSUID-style ids: each new id lands at the end of the `webhook_id`
+    index instead of on a random leaf page. With random ids a fan-out of 100 deliveries
+    dirtied about 100 of that index's pages, each written to the WAL at commit. Lowercase hex
+    sorts the same under every collation, so the order holds on PostgreSQL's too."""
+    return f"msg_{time.time_ns() // 1_000_000:012x}{secrets.token_urlsafe(16)}"
 
 
 class WebhookEndpoint(OwnedTargetBase):
