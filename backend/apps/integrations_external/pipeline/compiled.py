@@ -10,7 +10,8 @@ Django's own iterables do (the fields' converters, `Model.from_db`, select_relat
 A shape is the caller's key plus the length of every list value: what else decides the SQL
 (a branch on a value, a channel's own filters) belongs in the key. A queryset this module
 cannot replay faithfully (annotations, prefetching, extra select, a stand-in that did not
-reach the parameters) runs through the ORM every time: slower, never different.
+reach the parameters or that Django refused as out of its column's range) runs through the
+ORM every time: slower, never different.
 """
 
 from __future__ import annotations
