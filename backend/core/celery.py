@@ -4,8 +4,10 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import task_prerun, worker_process_init
 from django.db import close_old_connections, connections
+
+from core.process import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings.base")
 
@@ -26,3 +28,9 @@ def _fresh_connections(task: Any = None, **_: Any) -> None:
     close_old_connections()
     for connection in connections.all(initialized_only=True):
         connection.close_if_health_check_failed()
+
+
+@worker_process_init.connect(weak=False, dispatch_uid="core.celery.freeze_startup_objects")
+def _freeze_startup_objects(**_: Any) -> None:
+    """In each pool child, once the app is loaded (core/process.py)."""
+    freeze_startup_objects()

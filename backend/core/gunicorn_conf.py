@@ -17,3 +17,10 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, str(_env.metrics_dir()))
+
+
+def post_worker_init(worker: Any) -> None:
+    """Once the worker has loaded the application (core/process.py)."""
+    from core.process import freeze_startup_objects
+
+    freeze_startup_objects()
