@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import env as _env
+from core.process import freeze_startup_objects
 
 
 def child_exit(server: Any, worker: Any) -> None:
@@ -21,6 +22,4 @@ def child_exit(server: Any, worker: Any) -> None:
 
 def post_worker_init(worker: Any) -> None:
     """Once the worker has loaded the application (core/process.py)."""
-    from core.process import freeze_startup_objects
-
     freeze_startup_objects()
