@@ -101,7 +101,7 @@ def test_logs_engine_line_in_delivery_task_has_delivery_ids(json_lines, user, pr
     event = Event.objects.create(
         type="workflow.completed", occurred_at=timezone.now(), project=project, actor=user
     )
-    ids = events.fan_out(event, {"webhook": [endpoint]})["webhook"]
+    ids = events.fan_out(event, {"webhook": [endpoint]}).created["webhook"]
     logger = logging.getLogger("apps.integrations_external.tests")
 
     with log_context(note="outer"):

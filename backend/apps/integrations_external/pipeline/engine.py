@@ -285,6 +285,19 @@ def process(channel: Channel, ids: Iterable[int]) -> Processed:
     return processed
 
 
+def process_leased(channel: Channel, *, event_id: str, token: str) -> Processed:
+    """Send and record the deliveries of `event_id` that its fan-out wrote already leased to
+    `token` (events.fan_out with `lease=True`): the claim without its statements, since the
+    fan-out decided their targets' room when it wrote them. Safe to call twice: a second call
+    finds them recorded (their lease cleared) and does nothing."""
+    model = channel.delivery_model
+    rows = lease_sql.leased_to(model, event_id, token, timezone.now())
+    deliveries = lease_sql.leased_deliveries(model, rows, channel.target_fields)
+    if not deliveries:
+        return Processed()
+    return Processed(done=len(deliveries), due=record(channel, send_all(channel, deliveries)))
+
+
 def overdue_ids(channel: Channel, grace_seconds: float, limit: int = 10_000) -> list[int]:
     """Deliveries due for a while that nobody is working on: their message was lost, their
     worker died, or their retry was left to the sweeper.

@@ -79,6 +79,24 @@ def due_with_limits(
         return cursor.fetchall()
 
 
+def target_limits(
+    model: Model, target_ids: Sequence[int], limit_fields: tuple[str, str]
+) -> list[tuple[int, Any, Any]]:
+    """(target id, its two `limit_fields`) of the targets `target_ids` of `model`'s deliveries."""
+    if not target_ids:
+        return []
+    link: Any = model._meta.get_field(model.target_field)
+    meta = link.related_model._meta
+    quote = connection_for(model).ops.quote_name
+    pk = quote(meta.pk.column)
+    most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
+    among, params = _among(link.related_model, pk, target_ids)
+    sql = f"SELECT {pk}, {most}, {rate} FROM {quote(meta.db_table)} WHERE {among}"  # noqa: S608
+    with connection_for(model).cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 Rows = list[tuple[Any, ...]]
 
 
@@ -123,6 +141,24 @@ def lease(model: Model, ids: Sequence[int], now: datetime, until: datetime, toke
     )
     at = fields.index(model._meta.pk)
     return sorted(rows, key=lambda row: row[at])
+
+
+def leased_to(model: Model, event_id: Any, token: str, now: datetime) -> Rows:
+    """The rows of `event_id` still leased to `token` (a fan-out wrote them leased), every
+    column in the model's field order, by id: what `lease` returns, for `leased_deliveries`.
+    A lease that ran out is left to whoever claims the delivery next."""
+    fields = model._meta.concrete_fields
+    table, _ = _names(model)
+    quote = connection_for(model).ops.quote_name
+    event, pk = quote(model._meta.get_field("event").column), quote(model._meta.pk.column)
+    at = connection_for(model).ops.adapt_datetimefield_value(now)
+    sql = (
+        f"SELECT {_column_list(model, fields)} FROM {table}"  # noqa: S608 - names from the model
+        f" WHERE {event} = %s AND lease_token = %s AND locked_until > %s ORDER BY {pk}"
+    )
+    with connection_for(model).cursor() as cursor:
+        cursor.execute(sql, [event_id, token, at])
+        return cursor.fetchall()
 
 
 def postpone(model: Model, ids: Sequence[int], now: datetime, at: datetime) -> None:

@@ -27,7 +27,7 @@ import math
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -66,6 +66,10 @@ class Claimed:
     deliveries: list[DeliveryBase] = field(default_factory=list)
     # Due again later because their target was at its limit: {countdown seconds: ids}.
     deferred: dict[float, list[int]] = field(default_factory=dict)
+
+
+def _limit(most: int | None, rate: float | None) -> TargetLimit | None:
+    return TargetLimit(max_in_flight=most, per_second=rate) if most is not None or rate else None
 
 
 def _countdown(delay: float) -> float:
@@ -177,6 +181,11 @@ def _write(
         # Not attempted: no attempt spent, no attempt row; due again when the countdown brings
         # them back (or for the sweeper, if that message is lost).
         lease_sql.postpone(model, pks, now, now + timedelta(seconds=countdown))
+    _save_paces(paces)
+    return leased
+
+
+def _save_paces(paces: list[TargetPace]) -> None:
     if paces:
         TargetPace.objects.bulk_create(
             paces,
@@ -184,7 +193,6 @@ def _write(
             unique_fields=["channel", "target_id"],
             update_fields=["next_at"],
         )
-    return leased
 
 
 def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Claimed:
@@ -204,8 +212,9 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
         limits: dict[int, TargetLimit] = {}
         for pk, target_id, most, rate in candidates:
             queues[target_id].append(pk)
-            if most is not None or rate:
-                limits[target_id] = TargetLimit(max_in_flight=most, per_second=rate)
+            limit = _limit(most, rate)
+            if limit is not None:
+                limits[target_id] = limit
         lock_targets(channel.name, queues)
         busy, paces = _state(channel, limits, now)
         admitted: list[int] = []
@@ -229,3 +238,36 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
     # Built after the commit: the targets' locks (and SQLite's write lock) are not held for it.
     claimed.deliveries = lease_sql.leased_deliveries(model, rows, channel.target_fields)
     return claimed
+
+
+def admit_new(channel: Channel, target_ids: Sequence[int], now: datetime) -> set[int]:
+    """Of targets each about to get one new delivery (a fan-out), those with room to take it
+    leased at once: what `claim_limited` would admit, decided before the rows exist, so the
+    fan-out can write them leased instead of writing them and then leasing them. Call it in
+    the transaction that inserts the deliveries: the targets' locks (and on SQLite the write
+    lock) are held until they are written, and the rate-limited targets' paces move on here."""
+    if not channel.limit_fields:
+        return set(target_ids)
+    limits: dict[int, TargetLimit] = {}
+    for target_id, most, rate in lease_sql.target_limits(
+        channel.delivery_model, target_ids, channel.limit_fields
+    ):
+        limit = _limit(most, rate)
+        if limit is not None:
+            limits[target_id] = limit
+    lock_targets(channel.name, limits)
+    busy, paces = _state(channel, limits, now)
+    admitted: set[int] = set()
+    new_paces: list[TargetPace] = []
+    for target_id in target_ids:
+        limit = limits.get(target_id)
+        if limit is None:
+            admitted.add(target_id)
+            continue
+        room, tat, _ = _share(limit, 1, busy.get(target_id, 0), paces.get(target_id), now)
+        if room:
+            admitted.add(target_id)
+        if tat is not None:
+            new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
+    _save_paces(new_paces)
+    return admitted

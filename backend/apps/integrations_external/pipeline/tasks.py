@@ -27,16 +27,28 @@ def deliver(channel_name: str, delivery_ids: list[int]) -> int:
     """Send the given deliveries of one channel, then hand the retries due soon back to the
     broker with a countdown. Safe to run twice: claimed rows only."""
     processed = engine.process(channels.get(channel_name), delivery_ids)
+    _requeue(channel_name, processed)
+    return processed.done
+
+
+def _requeue(channel_name: str, processed: engine.Processed) -> None:
     for delay, ids in processed.due.items():
         enqueue_on_commit(channel_name, ids, countdown=delay)
-    return processed.done
 
 
 @shared_task(name=FAN_OUT_TASK, acks_late=True, ignore_result=True)
 def fan_out(event_id: str) -> int:
-    """Create the deliveries of a recorded event. Safe to run twice: the first run marks it."""
-    created = events.fan_out_event(event_id)
-    return sum(len(ids) for ids in (created or {}).values())
+    """Create the deliveries of a recorded event, then send the first chunk of each channel,
+    which the fan-out wrote leased to this task (the rest went to the workers). Safe to run
+    twice: the first run marks the event, and a lost run's leased deliveries go back to the
+    workers when their lease runs out (the sweeper)."""
+    fanned = events.fan_out_event(event_id, lease=True)
+    if fanned is None:
+        return 0
+    for channel_name, token in fanned.leased.items():
+        channel = channels.get(channel_name)
+        _requeue(channel_name, engine.process_leased(channel, event_id=event_id, token=token))
+    return sum(len(ids) for ids in fanned.created.values())
 
 
 @shared_task(name="integrations.sweep_deliveries", ignore_result=True)

@@ -28,7 +28,7 @@ def test_fan_out_rows_carry_the_event_its_envelope_and_fresh_state(user, project
     # the ids handed to the workers are exactly those rows.
     stored = list(WebhookDelivery.objects.filter(event=event).order_by("pk"))
     assert created is not None
-    assert created["webhook"] == [d.pk for d in stored]
+    assert created.created["webhook"] == [d.pk for d in stored]
     assert sorted(d.endpoint_id for d in stored) == sorted(e.pk for e in endpoints)
     event.refresh_from_db()
     for delivery in stored:
@@ -48,7 +48,7 @@ def _fan_out_queries(user, project, endpoints: int) -> int:
     with CaptureQueriesContext(connection) as queries:
         created = fan_out_event(event.pk)
     assert created is not None
-    assert len(created["webhook"]) == endpoints
+    assert len(created.created["webhook"]) == endpoints
     return len(queries.captured_queries)
 
 

@@ -28,4 +28,4 @@ def record_webhook_deliveries(project, user, endpoints) -> list[int]:
         project=project,
         actor=user,
     )
-    return fan_out(event, {"webhook": endpoints})["webhook"]
+    return fan_out(event, {"webhook": endpoints}).created["webhook"]
