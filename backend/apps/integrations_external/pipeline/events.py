@@ -4,6 +4,11 @@ Fan-out (routing + one delivery row per target) happens either in the caller's t
 (`publish`, for callers that need the deliveries at once: tests sent to one target, summaries,
 the custom events API) or in a worker (`fan_out_later=True`, used by the platform's signal
 receivers, so a platform action costs one insert however many targets an event has).
+
+The worker's fan-out writes the first chunk of each channel (what one claim would take, to the
+targets with room under their limits) already leased to itself, and sends it once it commits:
+a delivery written and then leased was two writes of one row, the second rewriting its indexes
+(docs/delivery.md, "The fan-out sends its first chunk").
 """
 
 from __future__ import annotations
