@@ -136,9 +136,7 @@ def test_fan_out_without_leasing_writes_every_delivery_free(user, project):
     assert {d.lease_token for d in _of(event)} == {""}
 
 
-def test_leased_deliveries_of_a_lost_fan_out_go_to_the_workers_when_the_lease_ends(
-    user, project
-):
+def test_leased_deliveries_of_a_lost_fan_out_go_to_the_workers_when_the_lease_ends(user, project):
     # Given a fan-out that wrote its deliveries leased, then died before sending them.
     receiver = Receiver().start()
     try:
