@@ -157,17 +157,24 @@ def publish(
 def fan_out_event(event_id: str, *, lease: bool = False) -> FanOut | None:
     """Route a recorded event and create its deliveries, once: a second run (a redelivered
     task, the sweeper) finds `fanned_out_at` set and does nothing. `lease`: see `fan_out`."""
+    found = compiled.fetch(
+        "event-with-project",
+        lambda v: Event.objects.select_related("project").filter(pk=v["event"]),
+        {"event": event_id},
+    )
+    if not found or found[0].fanned_out_at is not None:
+        return None
+    [event] = found
+    # Routed before the transaction, which only claims the event and writes its rows: routing
+    # reads (and creates missing settings rows, idempotently), and on SQLite a transaction
+    # holds the database's one write lock from its start, keeping every other writer waiting.
+    plan = routing.route(event)
     with transaction.atomic():
         claimed = Event.objects.filter(pk=event_id, fanned_out_at__isnull=True).update(
             fanned_out_at=timezone.now()
         )
         if not claimed:
             return None
-        [event] = compiled.fetch(
-            "event-with-project",
-            lambda v: Event.objects.select_related("project").filter(pk=v["event"]),
-            {"event": event_id},
-        )
-        fanned = _route_and_fan_out(event, None, lease=lease)
+        fanned = _route_and_fan_out(event, plan, lease=lease)
     logger.info("event %s %s fanned out: %s", event.id, event.type, fanned.summary())
     return fanned
