@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.integrations_external.models import WebhookDelivery
 from apps.integrations_external.pipeline import channels, engine
 from apps.integrations_external.pipeline.events import publish
+from apps.integrations_external.pipeline.tasks import fan_out
 from apps.integrations_external.tests.pipeline.plans import plan_nodes
 from apps.integrations_external.tests.webhooks.factories import WebhookEndpointFactory
 from tests_support.receivers import Reply
@@ -84,3 +85,25 @@ def test_delivery_path_scans_no_history_table(
     scans = {sql: _full_scans(sql, tables) for sql in statements}
     assert {sql: plan for sql, plan in scans.items() if plan} == {}
     assert WebhookDelivery.objects.filter(pk__in=ids, status="success").count() == 3
+
+
+def test_worker_fan_out_path_scans_no_history_table(require_postgres, user, project, receiver):
+    # Given endpoints on a real receiver, one of them limited (its room is counted at fan-out).
+    receiver.default = Reply(200, b"ok")
+    WebhookEndpointFactory(owner=user, url=receiver.url, max_in_flight=2)
+    WebhookEndpointFactory(owner=user, url=receiver.url)
+    tables = _history_tables()
+    event = publish("workflow.completed", {"n": 1}, project=project, fan_out_later=True)
+
+    # When the worker's fan-out task writes its chunk leased, sends it and records it.
+    with CaptureQueriesContext(connection) as captured:
+        fan_out(event.pk)
+
+    # Then its reads (the leases counted per endpoint, the leased rows read back by event and
+    # token) are bounded by indexes.
+    statements = _explainable(captured, tables)
+    assert any("lease_token" in s and s.startswith("SELECT") for s in statements), "no read-back"
+    assert any("COUNT(*)" in s and "locked_until" in s for s in statements), "no lease count"
+    scans = {sql: _full_scans(sql, tables) for sql in statements}
+    assert {sql: plan for sql, plan in scans.items() if plan} == {}
+    assert WebhookDelivery.objects.filter(event=event, status="success").count() == 2
