@@ -5,8 +5,8 @@ Fan-out (routing + one delivery row per target) happens either in the caller's t
 the custom events API) or in a worker (`fan_out_later=True`, used by the platform's signal
 receivers, so a platform action costs one insert however many targets an event has).
 
-The worker's fan-out writes the first chunk of each channel (what one claim would take, to the
-targets with room under their limits) already leased to itself, and sends it once it commits:
+The worker's fan-out writes the first chunk of its largest channel (what one claim would take,
+to the targets with room under their limits) already leased to itself, and sends it once it commits:
 a delivery written and then leased was two writes of one row, the second rewriting its indexes
 (docs/delivery.md, "The fan-out sends its first chunk").
 """
@@ -73,10 +73,19 @@ def _lease_first_chunk(channel: channels.Channel, deliveries: list[dict[str, Any
     return token
 
 
+def _lease_size(name: str, deliveries: list[dict[str, Any]]) -> tuple[int, int]:
+    """How many of a channel's new deliveries its leased chunk would hold, then (on a tie) how
+    many its transport sends at once: the channel `fan_out(lease=True)` leases is the largest."""
+    channel = channels.get(name)
+    return min(len(deliveries), engine.chunk_size(channel)), channel.concurrency
+
+
 def fan_out(event: Event, plan: dict[str, list], *, lease: bool = False) -> FanOut:
-    """Create one delivery per (event, target) in bulk. With `lease`, the first chunk of each
-    channel is written leased to the caller, who sends it once this transaction commits
-    (the same worker, no claim: one UPDATE per delivery less); the rest are for the workers."""
+    """Create one delivery per (event, target) in bulk. With `lease`, the first chunk of the
+    channel with the largest one (`_lease_size`) is written leased to the caller, who sends it
+    once this transaction commits (the same worker, no claim: one UPDATE per delivery less);
+    the rest are for the workers. One channel only: a lease starts when its rows are written,
+    and a second channel's chunk would spend its lease waiting for the first one's sends."""
     fanned = FanOut()
     # Every delivery of the event carries the same envelope: one object, so the insert
     # prepares (JSON-dumps) it once per channel rather than once per row.
@@ -88,6 +97,7 @@ def fan_out(event: Event, plan: dict[str, list], *, lease: bool = False) -> FanO
         "payload": envelope,
         "next_attempt_at": now,
     }
+    by_channel: dict[str, list[dict[str, Any]]] = {}
     for name, targets in plan.items():
         channel = channels.get(name)
         deliveries = []
@@ -95,9 +105,14 @@ def fan_out(event: Event, plan: dict[str, list], *, lease: bool = False) -> FanO
             own = channel.delivery_row(event, target)
             if own is not None:
                 deliveries.append({**common, **own})
-        if not deliveries:
-            continue
-        token = _lease_first_chunk(channel, deliveries) if lease else ""
+        if deliveries:
+            by_channel[name] = deliveries
+    leasing = None
+    if lease and by_channel:
+        leasing = max(by_channel, key=lambda n: _lease_size(n, by_channel[n]))
+    for name, deliveries in by_channel.items():
+        channel = channels.get(name)
+        token = _lease_first_chunk(channel, deliveries) if name == leasing else ""
         model = channel.delivery_model
         rows.insert_values(model, deliveries)
         # An event fans out once (in its own transaction, or guarded by `fanned_out_at`), so

@@ -38,8 +38,8 @@ def _requeue(channel_name: str, processed: engine.Processed) -> None:
 
 @shared_task(name=FAN_OUT_TASK, acks_late=True, ignore_result=True)
 def fan_out(event_id: str) -> int:
-    """Create the deliveries of a recorded event, then send the first chunk of each channel,
-    which the fan-out wrote leased to this task (the rest went to the workers). Safe to run
+    """Create the deliveries of a recorded event, then send the first chunk of its largest
+    channel, which the fan-out wrote leased to this task (the rest went to the workers). Safe to run
     twice: the first run marks the event, and a lost run's leased deliveries go back to the
     workers when their lease runs out (the sweeper)."""
     fanned = events.fan_out_event(event_id, lease=True)
