@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -54,29 +54,29 @@ class FanOut:
         return ", ".join(f"{n}={len(i)}" for n, i in self.created.items()) or "no targets"
 
 
-def _lease_first_chunk(channel: channels.Channel, deliveries: list[dict[str, Any]]) -> str:
+def _lease_first_chunk(
+    channel: channels.Channel, deliveries: list[dict[str, Any]], now: datetime
+) -> str:
     """Write the first chunk of `deliveries` (what one claim would take) leased, to the
     targets with room for one more now; return the lease's token ("" if none was)."""
     model = channel.delivery_model
     link: Any = model._meta.get_field(model.target_field)
     target = link.attname
-    now = timezone.now()
-    first = [d[target] for d in deliveries[: engine.chunk_size(channel)]]
-    admitted = limits.admit_new(channel, first, now)
+    chunk = deliveries[: engine.chunk_size(channel)]
+    admitted = limits.admit_new(channel, [row[target] for row in chunk], now)
     if not admitted:
         return ""
     token = uuid.uuid4().hex
     until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
-    for row in deliveries[: len(first)]:
+    for row in chunk:
         if row[target] in admitted:
             row.update(locked_until=until, lease_token=token)
     return token
 
 
-def _lease_size(name: str, deliveries: list[dict[str, Any]]) -> tuple[int, int]:
+def _lease_size(channel: channels.Channel, deliveries: list[dict[str, Any]]) -> tuple[int, int]:
     """How many of a channel's new deliveries its leased chunk would hold, then (on a tie) how
     many its transport sends at once: the channel `fan_out(lease=True)` leases is the largest."""
-    channel = channels.get(name)
     return min(len(deliveries), engine.chunk_size(channel)), channel.concurrency
 
 
@@ -97,7 +97,7 @@ def fan_out(event: Event, plan: dict[str, list], *, lease: bool = False) -> FanO
         "payload": envelope,
         "next_attempt_at": now,
     }
-    by_channel: dict[str, list[dict[str, Any]]] = {}
+    by_channel: dict[str, tuple[channels.Channel, list[dict[str, Any]]]] = {}
     for name, targets in plan.items():
         channel = channels.get(name)
         deliveries = []
@@ -106,13 +106,12 @@ def fan_out(event: Event, plan: dict[str, list], *, lease: bool = False) -> FanO
             if own is not None:
                 deliveries.append({**common, **own})
         if deliveries:
-            by_channel[name] = deliveries
+            by_channel[name] = (channel, deliveries)
     leasing = None
     if lease and by_channel:
-        leasing = max(by_channel, key=lambda n: _lease_size(n, by_channel[n]))
-    for name, deliveries in by_channel.items():
-        channel = channels.get(name)
-        token = _lease_first_chunk(channel, deliveries) if name == leasing else ""
+        leasing = max(by_channel, key=lambda n: _lease_size(*by_channel[n]))
+    for name, (channel, deliveries) in by_channel.items():
+        token = _lease_first_chunk(channel, deliveries, now) if name == leasing else ""
         model = channel.delivery_model
         rows.insert_values(model, deliveries)
         # An event fans out once (in its own transaction, or guarded by `fanned_out_at`), so

@@ -149,6 +149,27 @@ def _share(
     return room, tat, delays
 
 
+def _shares(
+    channel: Channel, wanted: Mapping[int, int], limits: Mapping[int, TargetLimit], now: datetime
+) -> tuple[dict[int, tuple[int, list[float]]], list[TargetPace]]:
+    """Each target's share of its `wanted` deliveries (`_share`: how many to lease, the delay
+    of each held back; a target without limits takes all), and the rate-limited targets' new
+    paces. Run with the targets locked (`lock_targets`)."""
+    busy, paces = _state(channel, limits, now)
+    shares: dict[int, tuple[int, list[float]]] = {}
+    new_paces: list[TargetPace] = []
+    for target_id, count in wanted.items():
+        limit = limits.get(target_id)
+        if limit is None:
+            shares[target_id] = (count, [])
+            continue
+        room, tat, delays = _share(limit, count, busy.get(target_id, 0), paces.get(target_id), now)
+        shares[target_id] = (room, delays)
+        if tat is not None:
+            new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
+    return shares, new_paces
+
+
 def _state(
     channel: Channel, limits: Mapping[int, TargetLimit], now: datetime
 ) -> tuple[dict[int, int], dict[int, datetime]]:
@@ -216,23 +237,14 @@ def claim_limited(channel: Channel, ids: list[int], lease_until: datetime) -> Cl
             if limit is not None:
                 limits[target_id] = limit
         lock_targets(channel.name, queues)
-        busy, paces = _state(channel, limits, now)
+        shares, new_paces = _shares(channel, {t: len(q) for t, q in queues.items()}, limits, now)
         admitted: list[int] = []
         later: dict[float, list[int]] = defaultdict(list)
-        new_paces: list[TargetPace] = []
         for target_id, queue in queues.items():
-            limit = limits.get(target_id)
-            if limit is None:
-                admitted.extend(queue)
-                continue
-            room, tat, delays = _share(
-                limit, len(queue), busy.get(target_id, 0), paces.get(target_id), now
-            )
+            room, delays = shares[target_id]
             admitted.extend(queue[:room])
             for pk, delay in zip(queue[room:], delays, strict=True):
                 later[_countdown(delay)].append(pk)
-            if tat is not None:
-                new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
         rows = _write(channel, admitted, later, new_paces, lease=(lease_until, token), now=now)
     claimed.deferred = dict(later)
     # Built after the commit: the targets' locks (and SQLite's write lock) are not held for it.
@@ -256,18 +268,6 @@ def admit_new(channel: Channel, target_ids: Sequence[int], now: datetime) -> set
         if limit is not None:
             limits[target_id] = limit
     lock_targets(channel.name, limits)
-    busy, paces = _state(channel, limits, now)
-    admitted: set[int] = set()
-    new_paces: list[TargetPace] = []
-    for target_id in target_ids:
-        limit = limits.get(target_id)
-        if limit is None:
-            admitted.add(target_id)
-            continue
-        room, tat, _ = _share(limit, 1, busy.get(target_id, 0), paces.get(target_id), now)
-        if room:
-            admitted.add(target_id)
-        if tat is not None:
-            new_paces.append(TargetPace(channel=channel.name, target_id=target_id, next_at=tat))
+    shares, new_paces = _shares(channel, dict.fromkeys(target_ids, 1), limits, now)
     _save_paces(new_paces)
-    return admitted
+    return {target_id for target_id, (room, _) in shares.items() if room}
