@@ -194,19 +194,34 @@ def insert_values(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) 
 
 
 def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: list[str]) -> None:
-    """UPDATE the fields `names` of `objs`, one prepared statement per row keyed by pk."""
+    """UPDATE the fields `names` of `objs`, each row to its own values, keyed by pk.
+
+    PostgreSQL: one statement joining the table to the new values as arrays (`unnest`), whose
+    text is the same for any count. One UPDATE per row, even prepared and pipelined, paid the
+    executor's start and end once per row: about a tenth of the server's CPU per delivery.
+    SQLite, in process and with its statement prepared once: one UPDATE per row."""
     if not objs:
         return
     meta = model._meta
     fields = [_column(model, name) for name in names]
     connection = connection_for(model)
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in fields),
-        quote(meta.pk.column),
-    )
     columns = [_prepared(f, [getattr(obj, f.attname) for obj in objs], connection) for f in fields]
+    pk = quote(meta.pk.column)
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in (meta.pk, *fields))
+        names_in = ", ".join(f"c{i}" for i in range(len(fields) + 1))
+        sql = (
+            f"UPDATE {quote(meta.db_table)} AS t SET "  # noqa: S608 - names from the model
+            + ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields, 1))
+            + f" FROM unnest({arrays}) AS v({names_in}) WHERE t.{pk} = v.c0"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[obj.pk for obj in objs], *columns])
+        return
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+        quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), pk
+    )
     rows = [[*values, obj.pk] for obj, *values in zip(objs, *columns, strict=True)]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)

@@ -218,3 +218,58 @@ def test_insert_rows_encrypts_text_of_an_encrypted_field(user):
         (column,) = cursor.fetchone()
     assert "plain" not in column
     assert WebhookEndpoint.objects.get(name="e").secret == "plain"
+
+
+def _updated(user, count: int) -> list[WebhookDelivery]:
+    endpoint = WebhookEndpointFactory(owner=user)
+    event = _event()
+    common = {"event_id": event.pk, "event_type": "t", "payload": {}, "endpoint_id": endpoint.pk}
+    rows.insert_values(WebhookDelivery, [dict(common) for _ in range(count)])
+    return list(WebhookDelivery.objects.filter(event=event).order_by("pk"))
+
+
+def test_update_rows_stores_each_rows_own_values_of_every_kind(user):
+    # Given three rows, each set to different values: text COPY-awkward or empty, integers,
+    # nulls and times, JSON of several shapes.
+    first, second, third = _updated(user, 3)
+    now = timezone.now()
+    first.status, first.attempt_number, first.next_attempt_at = "success", 1, None
+    first.response_status, first.response_body, first.completed_at = 200, AWKWARD, now
+    first.payload = {"nested": {"list": [1, "two", None]}, "text": AWKWARD}
+    second.status, second.attempt_number, second.next_attempt_at = "retrying", 2, now
+    second.response_status, second.response_body, second.completed_at = None, "", None
+    second.payload = ["a", 1]
+    third.status, third.payload = "failed", "just text"
+    names = ["status", "attempt_number", "next_attempt_at", "response_status", "response_body"]
+    names += ["completed_at", "payload"]
+
+    # When they are written back in one call.
+    rows.update_rows(WebhookDelivery, [first, second, third], names)
+
+    # Then each row holds its own values, as the ORM reads them.
+    for delivery in (first, second, third):
+        stored = WebhookDelivery.objects.get(pk=delivery.pk)
+        assert [getattr(stored, n) for n in names] == [getattr(delivery, n) for n in names]
+
+
+def test_update_rows_is_one_statement_of_one_text_on_postgresql(require_postgres, user):
+    # Given batches of two and of three rows.
+    texts = []
+    for count in (2, 3):
+        deliveries = _updated(user, count)
+        for delivery in deliveries:
+            delivery.status = "success"
+
+        # When each is written back.
+        with CaptureQueriesContext(connection) as queries:
+            rows.update_rows(WebhookDelivery, deliveries, ["status", "updated_at"])
+
+        # Then one statement wrote the batch (not one executed per row, which Django's debug
+        # cursor records as "N times: UPDATE …").
+        [statement] = queries.captured_queries
+        assert statement["sql"].startswith("UPDATE ")
+        texts.append(statement["sql"].split(" FROM ")[0])
+        stored = WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries])
+        assert set(stored.values_list("status", flat=True)) == {"success"}
+    # And its text did not depend on the count (psycopg prepares it once per connection).
+    assert texts[0] == texts[1]
