@@ -37,6 +37,7 @@ from django.utils import timezone
 from apps.integrations_external.pipeline import lease_sql
 from apps.integrations_external.pipeline.channels import Channel
 from apps.integrations_external.pipeline.models import DeliveryBase, TargetPace
+from apps.integrations_external.pipeline.rows import int_array
 
 # A target whose slots are all taken: the first `max_in_flight` held back come back after this,
 # the rest of its backlog together, later (one second per further `max_in_flight`, at most
@@ -96,7 +97,7 @@ def lock_targets(channel_name: str, target_ids: Iterable[int]) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(k) FROM"
             " (SELECT unnest(%s::bigint[]) AS k ORDER BY k) AS ordered",
-            [keys],
+            [int_array(keys)],
         )
 
 

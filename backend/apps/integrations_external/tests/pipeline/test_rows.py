@@ -273,3 +273,23 @@ def test_update_rows_is_one_statement_of_one_text_on_postgresql(require_postgres
         assert set(stored.values_list("status", flat=True)) == {"success"}
     # And its text did not depend on the count (psycopg prepares it once per connection).
     assert texts[0] == texts[1]
+
+
+def test_among_finds_the_rows_of_integer_keys(user):
+    endpoints = [WebhookEndpointFactory(owner=user) for _ in range(3)]
+    wanted = [endpoints[2].pk, endpoints[0].pk]
+    table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+
+    where, params = rows.among(WebhookEndpoint, "id", wanted)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE {where} ORDER BY id", params)
+        found = [row[0] for row in cursor.fetchall()]
+
+    assert found == sorted(wanted)
+    if connection.vendor == "postgresql":  # one text parameter, not a list psycopg dumps
+        assert params == [rows.int_array(wanted)]
+
+
+def test_int_array_is_a_postgresql_array_literal_of_integers():
+    assert rows.int_array([3, 10, 2]) == "{3,10,2}"
+    assert rows.int_array([]) == "{}"
