@@ -73,17 +73,22 @@ def claim(channel: Channel, ids: Iterable[int]) -> list[DeliveryBase]:
     return claim_chunk(channel, ids).deliveries
 
 
+def lease_until(now: datetime) -> datetime:
+    """When a lease taken `now` runs out (a claim's, or a fan-out's written-leased chunk)."""
+    return now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+
+
 def claim_chunk(channel: Channel, ids: Iterable[int]) -> limits.Claimed:
     """`claim`, and for a channel whose targets have limits (pipeline/limits.py) the deliveries
     held back because their target was at its limit, made due later, by countdown."""
     ids = list(ids)
     now = timezone.now()
-    lease_until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    until = lease_until(now)
     if channel.limit_fields:
-        return limits.claim_limited(channel, ids, lease_until)
+        return limits.claim_limited(channel, ids, until)
     model = channel.delivery_model
     token = uuid.uuid4().hex
-    rows = lease_sql.lease(model, ids, now, lease_until, token)
+    rows = lease_sql.lease(model, ids, now, until, token)
     return limits.Claimed(lease_sql.leased_deliveries(model, rows, channel.target_fields))
 
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -67,7 +66,7 @@ def _lease_first_chunk(
     if not admitted:
         return ""
     token = uuid.uuid4().hex
-    until = now + timedelta(seconds=settings.DELIVERY_LEASE_SECONDS)
+    until = engine.lease_until(now)
     for row in chunk:
         if row[target] in admitted:
             row.update(locked_until=until, lease_token=token)

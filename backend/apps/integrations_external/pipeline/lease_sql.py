@@ -56,6 +56,15 @@ def _due_params(model: type[Any], now: datetime) -> list[Any]:
     return [str(s) for s in OPEN_STATUSES] + [at, at]
 
 
+def _target_columns(model: Model, limit_fields: tuple[str, str]) -> tuple[str, str, str, str]:
+    """The quoted table of `model`'s targets, its key column and its two `limit_fields`."""
+    link: Any = model._meta.get_field(model.target_field)
+    meta = link.related_model._meta
+    quote = connection_for(model).ops.quote_name
+    most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
+    return quote(meta.db_table), quote(meta.pk.column), most, rate
+
+
 def due_with_limits(
     model: Model, ids: Sequence[int], now: datetime, limit_fields: tuple[str, str]
 ) -> list[tuple[int, int, Any, Any]]:
@@ -64,14 +73,11 @@ def due_with_limits(
     if not ids:
         return []
     table, target = _names(model)
-    link: Any = model._meta.get_field(model.target_field)
-    meta = link.related_model._meta
-    quote = connection_for(model).ops.quote_name
-    most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
+    targets, pk, most, rate = _target_columns(model, limit_fields)
     among, params = _among(model, "d.id", ids)
     sql = (
         f"SELECT d.id, d.{target}, t.{most}, t.{rate}"  # noqa: S608 - names from the models
-        f" FROM {table} d JOIN {quote(meta.db_table)} t ON t.{quote(meta.pk.column)} = d.{target}"
+        f" FROM {table} d JOIN {targets} t ON t.{pk} = d.{target}"
         f" WHERE {among} AND {_due('d')} ORDER BY d.id"
     )
     with connection_for(model).cursor() as cursor:
@@ -85,13 +91,10 @@ def target_limits(
     """(target id, its two `limit_fields`) of the targets `target_ids` of `model`'s deliveries."""
     if not target_ids:
         return []
+    targets, pk, most, rate = _target_columns(model, limit_fields)
     link: Any = model._meta.get_field(model.target_field)
-    meta = link.related_model._meta
-    quote = connection_for(model).ops.quote_name
-    pk = quote(meta.pk.column)
-    most, rate = (quote(meta.get_field(name).column) for name in limit_fields)
     among, params = _among(link.related_model, pk, target_ids)
-    sql = f"SELECT {pk}, {most}, {rate} FROM {quote(meta.db_table)} WHERE {among}"  # noqa: S608
+    sql = f"SELECT {pk}, {most}, {rate} FROM {targets} WHERE {among}"  # noqa: S608
     with connection_for(model).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
