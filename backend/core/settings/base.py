@@ -112,8 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Web, worker and beat share one file: WAL lets readers run beside a writer, IMMEDIATE
         # takes the write lock up front so two writers queue instead of deadlocking.
-        # mmap: a transaction that follows another process's write drops its page cache and
-        # read every page again with a pread() each; mapped, they come from the OS's cache.
+        # mmap: after another process's write, a connection's page cache is dropped and every
+        # page read again, a pread() each; mapped, they come from the OS's cache instead.
         # A checkpoint every 10,000 pages (40 MB), not 1,000: the endpoints' log indexes dirty
         # the same leaf pages event after event, and a rarer checkpoint copies each once
         # (the WAL is cut back to 64 MB after one, if it grew past that). On a machine where a
