@@ -224,7 +224,9 @@ class GitHubIssueDeliveryAttemptSerializer(serializers.ModelSerializer):
 class GitHubIssueDeliverySerializer(serializers.ModelSerializer):
     """One story's issue as the pipeline created it (auto_create_issues): status, attempts."""
 
-    attempts = GitHubIssueDeliveryAttemptSerializer(many=True, read_only=True)
+    attempts = GitHubIssueDeliveryAttemptSerializer(
+        source="attempt_history", many=True, read_only=True
+    )
     event_id = serializers.CharField(read_only=True)
 
     class Meta:

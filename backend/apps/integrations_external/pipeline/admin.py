@@ -15,9 +15,11 @@ ATTEMPT_FIELDS: tuple[str, ...] = (
 
 
 class AttemptInline(admin.TabularInline):
-    """A delivery's attempt history: read-only, as it happened."""
+    """A delivery's stored attempts, read-only, as they happened: its retries and failures. A
+    success is kept on the delivery itself (its response fields above), not as a row here."""
 
     extra = 0
+    verbose_name_plural = "retries and failures (a success is shown on the delivery)"
     can_delete = False
     fields = ATTEMPT_FIELDS
     readonly_fields = ATTEMPT_FIELDS

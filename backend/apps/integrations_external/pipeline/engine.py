@@ -224,7 +224,9 @@ def record(channel: Channel, results: Results) -> DueSoon:
     attempt_model: Any = model.attempt_model()
     # Attempt rows as plain values (rows.insert_values): building a model instance per
     # attempt was a tenth of a recorded batch's CPU.
-    with_headers = _has_field(attempt_model, "request_headers")
+    attempt_headers = _has_field(attempt_model, "request_headers")
+    # The latest request's headers also go on the delivery's row, where a success is kept.
+    with_headers = _has_field(model, "request_headers")
     now = timezone.now()
     attempts: list[dict[str, Any]] = []
     retry_soon: DueSoon = {}
@@ -233,7 +235,11 @@ def record(channel: Channel, results: Results) -> DueSoon:
         delay = _apply(channel, delivery, result, now)
         extra_fields.update(result.delivery_fields)
         delivery.updated_at = now
-        if result.outcome != Outcome.DEFER:
+        if with_headers and result.outcome != Outcome.DEFER:
+            delivery.request_headers = result.request_headers
+        # A success stays on the delivery's row alone (attempt_history adds it back): one row
+        # write less for nearly every delivery.
+        if result.outcome not in (Outcome.DEFER, Outcome.SUCCESS):
             attempt = {
                 "delivery_id": delivery.pk,
                 "attempt_number": delivery.attempt_number,
@@ -244,7 +250,7 @@ def record(channel: Channel, results: Results) -> DueSoon:
                 "response_body": delivery.response_body,
                 "error_message": result.error,
             }
-            if with_headers:
+            if attempt_headers:
                 attempt["request_headers"] = result.request_headers
             attempts.append(attempt)
         if delay is not None and delay <= COUNTDOWN_HORIZON_SECONDS:
@@ -252,6 +258,8 @@ def record(channel: Channel, results: Results) -> DueSoon:
             # claim, and the delivery would wait for the sweeper.
             retry_soon.setdefault(math.ceil(delay * 10) / 10, []).append(delivery.pk)
     with transaction.atomic():
+        if with_headers:
+            extra_fields.add("request_headers")
         rows.update_rows(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
         rows.insert_values(attempt_model, attempts)
         channel.after_results(results)
@@ -326,7 +334,11 @@ def overdue_ids(channel: Channel, grace_seconds: float, limit: int = 10_000) -> 
 
 
 def reopen(delivery: DeliveryBase) -> None:
-    """Make a finished delivery due again (used by redeliver/recover)."""
+    """Make a finished delivery due again (used by redeliver/recover). A success, kept only on
+    the row that its next attempt will overwrite, is stored as an attempt row first."""
+    if delivery.status == DeliveryStatus.SUCCESS:
+        attempt_model: Any = delivery.attempt_model()
+        attempt_model.objects.create(delivery=delivery, **delivery.success_attempt_values())
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.completed_at = None

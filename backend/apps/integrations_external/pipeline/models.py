@@ -5,6 +5,7 @@ delivery and attempt (so one engine drives them all)."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
@@ -161,6 +162,35 @@ class DeliveryBase(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def attempt_history(self) -> list[DeliveryAttemptBase]:
+        """Every attempt, oldest first. A success is kept on the delivery's own row, not as an
+        attempt row (one row write less per delivery: docs/delivery.md, "A success is kept on
+        its delivery"), so it is added here, as an unsaved attempt, after the stored ones
+        (retries and failures; and successes stored as rows before that change)."""
+        stored = list(self.attempts.all())
+        if self.status == DeliveryStatus.SUCCESS and not any(
+            a.attempt_number == self.attempt_number for a in stored
+        ):
+            attempt_model: Any = self.attempt_model()
+            stored.append(attempt_model(delivery=self, **self.success_attempt_values()))
+        return stored
+
+    def success_attempt_values(self) -> dict[str, Any]:
+        """The fields of this delivery's success as an attempt row would hold them."""
+        values: dict[str, Any] = {
+            "attempt_number": self.attempt_number,
+            "started_at": (self.completed_at or self.updated_at)
+            - timedelta(milliseconds=self.duration_ms or 0),
+            "duration_ms": self.duration_ms,
+            "outcome": "success",
+            "response_status": self.response_status,
+            "response_body": self.response_body,
+            "error_message": self.error_message,
+        }
+        if hasattr(self, "request_headers"):
+            values["request_headers"] = self.request_headers
+        return values
 
     @classmethod
     def attempt_model(cls) -> type[DeliveryAttemptBase]:

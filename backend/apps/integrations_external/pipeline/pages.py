@@ -291,7 +291,7 @@ def delivery_detail(
     delivery = _delivery(context, delivery_pk)
     public = context["actions"].public_headers
     attempts = []
-    for attempt in delivery.attempts.all():
+    for attempt in delivery.attempt_history():
         body, clipped = _clip(attempt.response_body or "")
         attempts.append(
             {

@@ -78,7 +78,7 @@ class SlackDeliveryAttemptSerializer(serializers.ModelSerializer):
 
 
 class SlackDeliverySerializer(serializers.ModelSerializer):
-    attempts = SlackDeliveryAttemptSerializer(many=True, read_only=True)
+    attempts = SlackDeliveryAttemptSerializer(source="attempt_history", many=True, read_only=True)
     event_id = serializers.CharField(read_only=True)
 
     class Meta:

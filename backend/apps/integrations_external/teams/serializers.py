@@ -98,7 +98,7 @@ class TeamsDeliveryAttemptSerializer(serializers.ModelSerializer):
 
 
 class TeamsDeliverySerializer(serializers.ModelSerializer):
-    attempts = TeamsDeliveryAttemptSerializer(many=True, read_only=True)
+    attempts = TeamsDeliveryAttemptSerializer(source="attempt_history", many=True, read_only=True)
     event_id = serializers.CharField(read_only=True)
 
     class Meta:

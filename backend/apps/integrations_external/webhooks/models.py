@@ -123,6 +123,9 @@ class WebhookDelivery(DeliveryBase):
     redelivery_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="redeliveries"
     )
+    # The latest attempt's request headers (a success has no attempt row of its own:
+    # DeliveryBase.attempt_history).
+    request_headers = models.JSONField(default=dict, blank=True)
 
     class Meta(DeliveryBase.Meta):
         verbose_name_plural = "webhook deliveries"

@@ -297,7 +297,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class WebhookDeliveryDetailSerializer(WebhookDeliverySerializer):
-    attempts = WebhookDeliveryAttemptSerializer(many=True, read_only=True)
+    attempts = WebhookDeliveryAttemptSerializer(source="attempt_history", many=True, read_only=True)
 
     class Meta(WebhookDeliverySerializer.Meta):
         fields = [*WebhookDeliverySerializer.Meta.fields, "payload", "attempts"]

@@ -39,7 +39,7 @@ def test_issue_delivery_records_success_with_attempt(
     delivery = GitHubIssueDelivery.objects.get(integration=integration, story=story)
     assert delivery.status == "success"
     assert delivery.issue_number == repo.issues[0]["number"]
-    [attempt] = delivery.attempts.all()
+    [attempt] = delivery.attempt_history()
     assert (attempt.outcome, attempt.response_status) == ("success", 201)
 
 
@@ -69,7 +69,7 @@ def test_issue_delivery_rate_limited_retries_after_reset(
 
     delivery.refresh_from_db()
     assert delivery.status == "success"
-    assert [a.outcome for a in delivery.attempts.all()] == ["retry", "success"]
+    assert [a.outcome for a in delivery.attempt_history()] == ["retry", "success"]
     assert len(repo.issues) == 1
     assert GitHubIssueLink.objects.get(story=story).state == "created"
 

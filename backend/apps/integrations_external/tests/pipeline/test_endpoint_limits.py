@@ -51,7 +51,7 @@ def test_claim_chunk_takes_at_most_max_in_flight_of_one_endpoint(user, project):
     for delivery in _deliveries(small_ids[3:]):
         assert delivery.status == "pending"
         assert delivery.attempt_number == 0
-        assert delivery.attempts.count() == 0
+        assert len(delivery.attempt_history()) == 0
         assert not delivery.lease_token
         assert delivery.next_attempt_at > now
 

@@ -26,7 +26,7 @@ def test_pipeline_workflow_completed_sends_signed_request(
     assert payload["data"]["execution"]["id"] == execution.pk
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == "success"
-    assert delivery.attempts.count() == 1
+    assert len(delivery.attempt_history()) == 1
 
 
 def test_pipeline_retries_until_success_on_third_attempt(
@@ -52,4 +52,4 @@ def test_pipeline_retries_until_success_on_third_attempt(
     assert len({r.headers["webhook-id"] for r in requests}) == 1
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == "success"
-    assert [a.response_status for a in delivery.attempts.all()] == [500, 502, 200]
+    assert [a.response_status for a in delivery.attempt_history()] == [500, 502, 200]

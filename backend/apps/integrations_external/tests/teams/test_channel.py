@@ -138,7 +138,7 @@ def test_channel_429_retries_after_retry_after(user, project, run_on_commit, tea
 
     assert [post.status for post in teams.posts] == [429, 202]
     assert delivery.status == "success"
-    assert [a.outcome for a in delivery.attempts.order_by("attempt_number")] == ["retry", "success"]
+    assert [a.outcome for a in delivery.attempt_history()] == ["retry", "success"]
     integration.refresh_from_db()
     assert integration.is_healthy
 
@@ -163,7 +163,7 @@ def test_channel_hanging_teams_retries_within_timeout(
         publish_workflow(project, user)
     delivery = TeamsDelivery.objects.get(integration=integration)
     assert delivery.status == "retrying"
-    [attempt] = delivery.attempts.all()
+    [attempt] = delivery.attempt_history()
     assert attempt.duration_ms < 2500
     assert "did not answer within 0.5 s" in attempt.error_message
 
@@ -186,7 +186,7 @@ def test_channel_permanent_error_marks_unhealthy_and_stops(
     delivery = TeamsDelivery.objects.get(integration=integration)
     assert delivery.status == "failed"
     assert delivery.next_attempt_at is None
-    assert delivery.attempts.count() == 1
+    assert len(delivery.attempt_history()) == 1
     integration.refresh_from_db()
     assert not integration.is_healthy
     assert words in integration.health_reason

@@ -136,7 +136,7 @@ def test_custom_headers_sent_but_masked_in_history(auth_client, user, receiver, 
 
     [request] = receiver.wait_for(1)
     assert request.headers["authorization"] == TOKEN
-    [attempt] = delivery.attempts.all()
+    [attempt] = delivery.attempt_history()
     assert attempt.request_headers["Authorization"] == "[hidden]"
     assert attempt.request_headers["webhook-id"] == delivery.webhook_id
     resp = auth_client.get(f"{API}/webhook-deliveries/{delivery.pk}/")
