@@ -54,7 +54,8 @@ def prefix_count(prefix: str) -> str:
 
 def seed(user, *, finished: int, due: int) -> float:
     """`finished` delivered (or, one in FAILED_EVERY, failed) deliveries of `user`'s endpoints
-    over the last weeks, each with its attempt, and `due` open ones (pending or retrying, due
+    over the last weeks (the failed ones with their attempt row; a success is kept on its
+    delivery's row alone), and `due` open ones (pending or retrying, due
     for a while and not leased), with their events; returns the seconds it took."""
     from django.db import connection, transaction
 
@@ -76,7 +77,7 @@ def seed(user, *, finished: int, due: int) -> float:
     columns = (
         "event_id, event_type, payload, status, attempt_number, next_attempt_at, locked_until, "
         "lease_token, response_status, response_body, error_message, duration_ms, created_at, "
-        "updated_at, completed_at, endpoint_id, webhook_id, redelivery_of_id"
+        "updated_at, completed_at, endpoint_id, webhook_id, redelivery_of_id, request_headers"
     )
     # Oldest first, as a table fills: ids grow with time (prune's scan meets the old rows first).
     finished_at = f"now() - (%(finished)s + 1 - g) * interval '{HISTORY_STEP_SECONDS} seconds'"
@@ -105,7 +106,7 @@ def seed(user, *, finished: int, due: int) -> float:
             "'evt_hist_' || (g / %(per)s), " + event_type + f", {payload}, "
             f"CASE WHEN g %% {FAILED_EVERY} = 0 THEN 'failed' ELSE 'success' END, 1, NULL, NULL, "
             f"'', CASE WHEN g %% {FAILED_EVERY} = 0 THEN 500 ELSE 200 END, 'ok', '', 5, t, t, t, "
-            f"{endpoint}, 'msg_hist_' || g, NULL "
+            f"{endpoint}, 'msg_hist_' || g, NULL, '{{}}' "
             f"FROM (SELECT g, {finished_at} AS t FROM generate_series(1, %(finished)s) AS g) AS s",
             {"per": EVENTS_PER_DELIVERIES, "finished": finished},
         )
@@ -118,7 +119,7 @@ def seed(user, *, finished: int, due: int) -> float:
             f"'evt_due_' || (g / %(per)s), 'workflow.completed', {payload}, "
             "CASE WHEN g %% 2 = 0 THEN 'pending' ELSE 'retrying' END, g %% 2, "
             "t + interval '1 second', NULL, '', CASE WHEN g %% 2 = 0 THEN NULL ELSE 503 END, "
-            f"'', '', NULL, t, t, NULL, {endpoint}, 'msg_due_' || g, NULL "
+            f"'', '', NULL, t, t, NULL, {endpoint}, 'msg_due_' || g, NULL, '{{}}' "
             f"FROM (SELECT g, {due_at} - interval '60 seconds' AS t "
             "FROM generate_series(1, %(due)s) AS g) AS s",
             {"per": EVENTS_PER_DELIVERIES, "due": due},
@@ -126,9 +127,10 @@ def seed(user, *, finished: int, due: int) -> float:
         cursor.execute(
             f"INSERT INTO {attempts} (delivery_id, attempt_number, started_at, duration_ms, "
             "outcome, response_status, response_body, error_message, request_headers) "
-            "SELECT id, attempt_number, created_at, 5, CASE status WHEN 'success' THEN 'success' "
-            "WHEN 'failed' THEN 'failed' ELSE 'retry' END, response_status, response_body, '', "
-            f"'{{}}' FROM {deliveries} WHERE endpoint_id BETWEEN %s AND %s AND attempt_number > 0",
+            "SELECT id, attempt_number, created_at, 5, CASE status WHEN 'failed' THEN 'failed' "
+            "ELSE 'retry' END, response_status, response_body, '', "
+            f"'{{}}' FROM {deliveries} WHERE endpoint_id BETWEEN %s AND %s AND attempt_number > 0 "
+            "AND status <> 'success'",
             [ids[0], ids[-1]],
         )
     assert last_finished
