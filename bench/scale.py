@@ -587,8 +587,9 @@ def main() -> None:
         f"{run.WORKERS} × concurrency {run.WORKER_CONCURRENCY}"
     )
     print(
-        f"seeded {FINISHED:,} finished deliveries (1 in {FAILED_EVERY} failed) with their "
-        f"attempts over {FINISHED * HISTORY_STEP_SECONDS / 86400:.0f} days and {DUE:,} due ones "
+        f"seeded {FINISHED:,} finished deliveries (1 in {FAILED_EVERY} failed, with its "
+        f"attempt row; a success is kept on its delivery) over "
+        f"{FINISHED * HISTORY_STEP_SECONDS / 86400:.0f} days and {DUE:,} due ones "
         f"(pending/retrying, overdue, not leased), half of each on one endpoint, in {fill:.0f} s "
         "(VACUUM ANALYZE included)"
     )

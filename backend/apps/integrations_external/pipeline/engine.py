@@ -230,7 +230,7 @@ def record(channel: Channel, results: Results) -> DueSoon:
     now = timezone.now()
     attempts: list[dict[str, Any]] = []
     retry_soon: DueSoon = {}
-    extra_fields: set[str] = set()
+    extra_fields: set[str] = {"request_headers"} if with_headers else set()
     for delivery, result in results:
         delay = _apply(channel, delivery, result, now)
         extra_fields.update(result.delivery_fields)
@@ -258,8 +258,6 @@ def record(channel: Channel, results: Results) -> DueSoon:
             # claim, and the delivery would wait for the sweeper.
             retry_soon.setdefault(math.ceil(delay * 10) / 10, []).append(delivery.pk)
     with transaction.atomic():
-        if with_headers:
-            extra_fields.add("request_headers")
         rows.update_rows(model, [d for d, _ in results], _UPDATED_FIELDS + sorted(extra_fields))
         rows.insert_values(attempt_model, attempts)
         channel.after_results(results)
