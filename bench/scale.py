@@ -55,8 +55,8 @@ def prefix_count(prefix: str) -> str:
 def seed(user, *, finished: int, due: int) -> float:
     """`finished` delivered (or, one in FAILED_EVERY, failed) deliveries of `user`'s endpoints
     over the last weeks (the failed ones with their attempt row; a success is kept on its
-    delivery's row alone), and `due` open ones (pending or retrying, due
-    for a while and not leased), with their events; returns the seconds it took."""
+    delivery's row alone), and `due` open ones (pending or retrying, due for a while and not
+    leased), with their events; returns the seconds it took."""
     from django.db import connection, transaction
 
     from apps.integrations_external.models import (
