@@ -450,9 +450,12 @@ def _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, count: int) -
 def test_transport_answers_trickling_in_wake_the_loop_a_few_at_a_time(
     user, receiver, run_on_commit, monkeypatch
 ):
-    # given: a receiver that answers one request at a time, about 0.1-0.3 ms apart
+    # given: a receiver that answers one request at a time, 0.5 ms apart. The spacing and the
+    # gathering pause are scaled up from production's so that the outcome does not hang on the
+    # machine's speed: a slow CI machine's loop took 0.2-0.3 ms per answer, so answers 0.1 ms
+    # apart piled up without any gathering.
     def one_at_a_time(request):  # called under the receiver's lock: answers are serial
-        time.sleep(0.0001)
+        time.sleep(0.0005)
         return Reply(200)
 
     receiver.handler = one_at_a_time
@@ -464,6 +467,7 @@ def test_transport_answers_trickling_in_wake_the_loop_a_few_at_a_time(
     one_by_one = _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, 60)
     monkeypatch.undo()
     receiver.handler = one_at_a_time
+    monkeypatch.setattr(transport_module, "GATHER_SECONDS", 0.005)
     gathered = _polls_for_a_batch(user, receiver, run_on_commit, monkeypatch, 60)
 
     # then: the loop waited at most half as often for the same answers
